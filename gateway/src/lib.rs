@@ -1,0 +1,942 @@
+//! The platform's gateway: validates bearer tokens and routes by path prefix to the
+//! services, on hyper directly (no framework, no database).
+//!
+//! Per request: a request id (taken from `X-Request-Id` when sane, else a UUID v4)
+//! echoed on every answer; the gateway's own `/healthz`, `/readyz`, `/metrics`; the
+//! longest matching route prefix; a token check unless the route is public (401
+//! problem with `WWW-Authenticate`, the upstream never contacted); a per-IP rate
+//! limit on the token endpoint; header hygiene (hop-by-hop and client-sent
+//! forwarding/internal headers stripped, `X-Forwarded-*` set, `Authorization`
+//! forwarded untouched); a bounded body; 502/503/504 problems when an upstream is
+//! down, unreachable or slow; an access log line and Prometheus metrics.
+//!
+//! ```no_run
+//! # async fn f() -> anyhow::Result<()> {
+//! let gw = idp_gateway::build(idp_gateway::Settings::default()).await?;
+//! let shutdown = idp_common::shutdown::Shutdown::new();
+//! println!("listening on {}", gw.local_addr());
+//! gw.run(shutdown).await
+//! # }
+//! ```
+
+mod body;
+mod metrics;
+mod ratelimit;
+pub mod settings;
+
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::error::Error as StdError;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use idp_bearer::{bearer_token, TokenError, Verifier};
+use idp_common::shutdown::Shutdown;
+use idp_model::problem::PROBLEM_CONTENT_TYPE;
+use idp_model::Problem;
+use tokio::net::{TcpListener, TcpStream};
+
+pub use body::GwBody;
+pub use idp_bearer::VerifierSettings;
+pub use settings::{PublicRoute, Route, Settings};
+
+use body::{UpstreamBody, UpstreamBodyError};
+use metrics::Metrics;
+use ratelimit::RateLimiter;
+
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// How long the answer of `/readyz` is reused.
+const READY_CACHE: Duration = Duration::from_secs(1);
+/// How long an upstream's `/healthz` may take.
+const READY_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Slow-loris protection: the request head must arrive within this time.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A bound, not yet serving gateway.
+pub struct Gateway {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+/// Validates the settings, binds the listener (port 0 allowed) and returns.
+pub async fn build(settings: Settings) -> anyhow::Result<Gateway> {
+    let shared = Arc::new(Shared::new(settings)?);
+    let listener = TcpListener::bind(shared.settings.listen)
+        .await
+        .with_context(|| format!("binding the gateway to {}", shared.settings.listen))?;
+    let local_addr = listener.local_addr()?;
+    Ok(Gateway {
+        listener,
+        local_addr,
+        shared,
+    })
+}
+
+impl Gateway {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The token verifier, e.g. to feed it revocations from events.
+    pub fn verifier(&self) -> Verifier {
+        self.shared.verifier.clone()
+    }
+
+    /// Serves until `shutdown` triggers, then stops accepting and lets in-flight
+    /// requests finish (at most `request_timeout_ms` plus one second).
+    pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let Gateway {
+            listener,
+            local_addr,
+            shared,
+        } = self;
+        tracing::info!(addr = %local_addr, routes = shared.routes.len(), "gateway listening");
+        // Every connection task holds a sender; all dropped = all connections done.
+        let (alive_tx, mut alive_rx) = tokio::sync::mpsc::channel::<()>(1);
+        loop {
+            let accepted = tokio::select! {
+                _ = shutdown.wait() => break,
+                r = listener.accept() => r,
+            };
+            let (stream, remote) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off briefly.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            };
+            let shared = shared.clone();
+            let shutdown = shutdown.clone();
+            let alive = alive_tx.clone();
+            tokio::spawn(async move {
+                serve_connection(shared, stream, remote, shutdown).await;
+                drop(alive);
+            });
+        }
+        drop(listener);
+        drop(alive_tx);
+        let grace =
+            Duration::from_millis(shared.settings.request_timeout_ms) + Duration::from_secs(1);
+        if tokio::time::timeout(grace, alive_rx.recv()).await.is_err() {
+            tracing::warn!("gateway shutdown: connections still open after the grace period");
+        }
+        tracing::info!("gateway stopped");
+        Ok(())
+    }
+}
+
+async fn serve_connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    remote: SocketAddr,
+    shutdown: Shutdown,
+) {
+    let _ = stream.set_nodelay(true);
+    let ip = remote.ip();
+    // One X-Forwarded-For value per connection, cloned (refcount) per request.
+    let xff = HeaderValue::try_from(ip.to_string()).unwrap_or(HeaderValue::from_static("unknown"));
+    let svc = service_fn(move |req: Request<Incoming>| {
+        let shared = shared.clone();
+        let xff = xff.clone();
+        async move { Ok::<_, Infallible>(shared.handle(req, ip, xff).await) }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .keep_alive(true);
+    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    let mut conn = pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        _ = shutdown.wait() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// One compiled route.
+struct CompiledRoute {
+    prefix: String,
+    rewrite: Option<String>,
+    scheme: Scheme,
+    authority: Authority,
+    /// The upstream URL's own path, without a trailing `/` (usually empty).
+    base_path: String,
+    /// Slot in the metrics table (per distinct name).
+    slot: usize,
+}
+
+struct CompiledPublic {
+    method: Option<Method>,
+    prefix: String,
+}
+
+struct Upstream {
+    name: String,
+    base: String,
+}
+
+type HttpClient = Client<HttpConnector, UpstreamBody>;
+
+struct Shared {
+    settings: Settings,
+    verifier: Verifier,
+    client: HttpClient,
+    /// Sorted by prefix length, longest first.
+    routes: Vec<CompiledRoute>,
+    public: Vec<CompiledPublic>,
+    upstreams: Vec<Upstream>,
+    limiter: Option<RateLimiter>,
+    metrics: Metrics,
+    slot_gateway: usize,
+    slot_unmatched: usize,
+    request_timeout: Duration,
+    ready: tokio::sync::Mutex<Option<(Instant, Vec<String>)>>,
+}
+
+/// A prefix matches the path itself and anything below it; a prefix ending in `/`
+/// matches anything that starts with it.
+fn prefix_matches(prefix: &str, path: &str) -> bool {
+    path.starts_with(prefix)
+        && (prefix.ends_with('/')
+            || path.len() == prefix.len()
+            || path.as_bytes().get(prefix.len()) == Some(&b'/'))
+}
+
+impl Shared {
+    fn new(settings: Settings) -> anyhow::Result<Shared> {
+        let mut names: Vec<String> = Vec::new();
+        let mut routes = Vec::with_capacity(settings.routes.len());
+        let mut upstreams: Vec<Upstream> = Vec::new();
+        for r in &settings.routes {
+            anyhow::ensure!(
+                r.prefix.starts_with('/'),
+                "route prefix {:?} must start with '/'",
+                r.prefix
+            );
+            let uri: Uri = r.upstream.parse().with_context(|| {
+                format!("route {}: bad upstream URL {:?}", r.prefix, r.upstream)
+            })?;
+            let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
+            anyhow::ensure!(
+                scheme == Scheme::HTTP,
+                "route {}: only http:// upstreams are supported ({})",
+                r.prefix,
+                r.upstream
+            );
+            let authority = uri.authority().cloned().with_context(|| {
+                format!("route {}: upstream {:?} has no host", r.prefix, r.upstream)
+            })?;
+            let base_path = uri.path().trim_end_matches('/').to_string();
+            let name = if r.name.is_empty() {
+                authority.to_string()
+            } else {
+                r.name.clone()
+            };
+            let slot = match names.iter().position(|n| *n == name) {
+                Some(i) => i,
+                None => {
+                    names.push(name.clone());
+                    names.len() - 1
+                }
+            };
+            let base = format!("http://{authority}{base_path}");
+            match upstreams.iter_mut().find(|u| u.base == base) {
+                Some(u) => {
+                    if !u.name.split(',').any(|n| n == name) {
+                        u.name.push(',');
+                        u.name.push_str(&name);
+                    }
+                }
+                None => upstreams.push(Upstream { name, base }),
+            }
+            routes.push(CompiledRoute {
+                prefix: r.prefix.clone(),
+                rewrite: r.rewrite.clone(),
+                scheme,
+                authority,
+                base_path,
+                slot,
+            });
+        }
+        routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+        let public = settings
+            .public
+            .iter()
+            .map(|p| {
+                let method = match &p.method {
+                    Some(m) => Some(
+                        Method::from_bytes(m.to_ascii_uppercase().as_bytes()).with_context(
+                            || format!("public route {}: bad method {m:?}", p.prefix),
+                        )?,
+                    ),
+                    None => None,
+                };
+                Ok(CompiledPublic {
+                    method,
+                    prefix: p.prefix.clone(),
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let slot_gateway = names.len();
+        names.push("gateway".to_string());
+        let slot_unmatched = names.len();
+        names.push("unmatched".to_string());
+
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_millis(
+            settings.connect_timeout_ms.max(1),
+        )));
+        connector.set_keepalive(Some(Duration::from_secs(60)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+
+        Ok(Shared {
+            verifier: Verifier::new(settings.verifier.clone()),
+            client,
+            routes,
+            public,
+            upstreams,
+            limiter: RateLimiter::new(settings.token_rate_per_sec, settings.token_burst),
+            metrics: Metrics::new(names),
+            slot_gateway,
+            slot_unmatched,
+            request_timeout: Duration::from_millis(settings.request_timeout_ms.max(1)),
+            ready: tokio::sync::Mutex::new(None),
+            settings,
+        })
+    }
+
+    fn route(&self, path: &str) -> Option<&CompiledRoute> {
+        self.routes.iter().find(|r| prefix_matches(&r.prefix, path))
+    }
+
+    fn is_public(&self, method: &Method, path: &str) -> bool {
+        self.public.iter().any(|p| {
+            p.method.as_ref().is_none_or(|m| m == method) && prefix_matches(&p.prefix, path)
+        })
+    }
+
+    async fn handle(
+        &self,
+        req: Request<Incoming>,
+        ip: IpAddr,
+        xff: HeaderValue,
+    ) -> Response<GwBody> {
+        let start = Instant::now();
+        let rid = request_id(req.headers());
+        let log = self
+            .settings
+            .access_log
+            .then(|| (req.method().clone(), req.uri().clone()));
+        let (mut resp, slot) = self.dispatch(req, ip, xff, &rid).await;
+        resp.headers_mut().insert(X_REQUEST_ID.clone(), rid.clone());
+        let elapsed = start.elapsed();
+        self.metrics
+            .record_request(slot, resp.status().as_u16(), elapsed);
+        if let Some((method, uri)) = log {
+            tracing::info!(
+                target: "gateway::access",
+                method = %method,
+                path = uri.path(),
+                status = resp.status().as_u16(),
+                duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+                request_id = rid.to_str().unwrap_or(""),
+                route = self.metrics.name(slot),
+                client = %ip,
+                "request"
+            );
+        }
+        resp
+    }
+
+    async fn dispatch(
+        &self,
+        req: Request<Incoming>,
+        ip: IpAddr,
+        xff: HeaderValue,
+        rid: &HeaderValue,
+    ) -> (Response<GwBody>, usize) {
+        let path = req.uri().path();
+        match path {
+            "/healthz" => {
+                return (
+                    json(StatusCode::OK, r#"{"status":"ok"}"#),
+                    self.slot_gateway,
+                )
+            }
+            "/readyz" => return (self.readyz(rid).await, self.slot_gateway),
+            "/metrics" => {
+                let text = self.metrics.render(self.verifier.stats());
+                let mut r = Response::new(GwBody::full(text));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                return (r, self.slot_gateway);
+            }
+            _ => {}
+        }
+        let Some(route) = self.route(path) else {
+            return (
+                problem(Problem::not_found(format!("no route for {path}")), rid),
+                self.slot_unmatched,
+            );
+        };
+        let slot = route.slot;
+        if let Some(limiter) = &self.limiter {
+            if prefix_matches(&self.settings.token_endpoint_prefix, path) && !limiter.allow(ip) {
+                let mut r = problem(
+                    Problem::too_many_requests(
+                        "too many requests to the token endpoint; retry later",
+                    ),
+                    rid,
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return (r, slot);
+            }
+        }
+        if !self.is_public(req.method(), path) {
+            if let Err(e) = self.authenticate(req.headers()).await {
+                return (unauthorized(e, rid), slot);
+            }
+        }
+        if let Some(len) = content_length(req.headers()) {
+            if len > self.settings.max_body_bytes {
+                return (self.too_large(rid), slot);
+            }
+        }
+        (self.forward(route, req, xff, rid).await, slot)
+    }
+
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<(), TokenError> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer_token);
+        let outcome = match token {
+            None => Err(TokenError::Missing),
+            Some(t) => self.verifier.verify(t).await.map(|_| ()),
+        };
+        self.metrics.record_token(outcome);
+        outcome
+    }
+
+    fn too_large(&self, rid: &HeaderValue) -> Response<GwBody> {
+        problem(
+            Problem::payload_too_large(format!(
+                "the request body exceeds {} bytes",
+                self.settings.max_body_bytes
+            )),
+            rid,
+        )
+    }
+
+    async fn forward(
+        &self,
+        route: &CompiledRoute,
+        req: Request<Incoming>,
+        xff: HeaderValue,
+        rid: &HeaderValue,
+    ) -> Response<GwBody> {
+        let (mut parts, body) = req.into_parts();
+        let uri = match upstream_uri(route, &parts.uri) {
+            Some(u) => u,
+            None => {
+                return problem(
+                    Problem::bad_request("the request path cannot be forwarded"),
+                    rid,
+                )
+            }
+        };
+        let headers = &mut parts.headers;
+        strip_hop_by_hop(headers);
+        strip_client_internal(headers);
+        // `Expect: 100-continue` was answered by this hop (hyper does it on the first
+        // read of the body); the upstream gets the body straight away.
+        if headers.contains_key(header::EXPECT) {
+            headers.remove(header::EXPECT);
+        }
+        if let Some(host) = headers.remove(header::HOST) {
+            headers.insert(X_FORWARDED_HOST.clone(), host);
+        } else if let Some(a) = parts.uri.authority() {
+            if let Ok(v) = HeaderValue::from_str(a.as_str()) {
+                headers.insert(X_FORWARDED_HOST.clone(), v);
+            }
+        }
+        headers.insert(X_FORWARDED_FOR.clone(), xff);
+        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
+        headers.insert(X_REQUEST_ID.clone(), rid.clone());
+        parts.uri = uri;
+        parts.version = Version::HTTP_11;
+        let upstream_req = Request::from_parts(
+            parts,
+            UpstreamBody::limited(body, self.settings.max_body_bytes),
+        );
+
+        let result =
+            tokio::time::timeout(self.request_timeout, self.client.request(upstream_req)).await;
+        match result {
+            Ok(Ok(resp)) => {
+                let (mut parts, body) = resp.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                Response::from_parts(parts, GwBody::Stream(body))
+            }
+            Ok(Err(e)) => self.upstream_error(route, &e, rid),
+            Err(_) => problem(
+                Problem::gateway_timeout(format!(
+                    "the {} service did not answer within {} ms",
+                    self.metrics.name(route.slot),
+                    self.settings.request_timeout_ms
+                )),
+                rid,
+            ),
+        }
+    }
+
+    fn upstream_error(
+        &self,
+        route: &CompiledRoute,
+        e: &hyper_util::client::legacy::Error,
+        rid: &HeaderValue,
+    ) -> Response<GwBody> {
+        let name = self.metrics.name(route.slot);
+        let mut source: Option<&(dyn StdError + 'static)> = e.source();
+        let mut io_kind = None;
+        while let Some(s) = source {
+            if let Some(UpstreamBodyError::TooLarge) = s.downcast_ref::<UpstreamBodyError>() {
+                return self.too_large(rid);
+            }
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                io_kind = Some(io.kind());
+            }
+            source = s.source();
+        }
+        tracing::warn!(upstream = name, error = ?e, request_id = rid.to_str().unwrap_or(""), "upstream request failed");
+        use std::io::ErrorKind as K;
+        let p = match (e.is_connect(), io_kind) {
+            (true, Some(K::TimedOut)) => {
+                Problem::gateway_timeout(format!("connecting to the {name} service timed out"))
+            }
+            (true, Some(K::ConnectionRefused)) => {
+                Problem::bad_gateway(format!("the {name} service refused the connection"))
+            }
+            (true, _) => Problem::service_unavailable(format!(
+                "no connection to the {name} service is possible"
+            )),
+            (false, _) => Problem::bad_gateway(format!("the {name} service failed to answer")),
+        };
+        problem(p, rid)
+    }
+
+    async fn readyz(&self, rid: &HeaderValue) -> Response<GwBody> {
+        let failing = {
+            let mut cached = self.ready.lock().await;
+            match &*cached {
+                Some((at, failing)) if at.elapsed() < READY_CACHE => failing.clone(),
+                _ => {
+                    let failing = self.probe_upstreams().await;
+                    *cached = Some((Instant::now(), failing.clone()));
+                    failing
+                }
+            }
+        };
+        if failing.is_empty() {
+            json(StatusCode::OK, r#"{"status":"ready"}"#)
+        } else {
+            problem(
+                Problem::service_unavailable(format!("not ready: {}", failing.join("; "))),
+                rid,
+            )
+        }
+    }
+
+    /// `GET {upstream}/healthz` on every distinct upstream, concurrently; answers
+    /// the failing ones.
+    async fn probe_upstreams(&self) -> Vec<String> {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, u) in self.upstreams.iter().enumerate() {
+            let client = self.client.clone();
+            let uri = format!("{}/healthz", u.base);
+            set.spawn(async move {
+                let ok = match uri.parse::<Uri>() {
+                    Ok(uri) => {
+                        let mut req = Request::new(UpstreamBody::empty());
+                        *req.uri_mut() = uri;
+                        matches!(
+                            tokio::time::timeout(READY_PROBE_TIMEOUT, client.request(req)).await,
+                            Ok(Ok(r)) if r.status().is_success()
+                        )
+                    }
+                    Err(_) => false,
+                };
+                (i, ok)
+            });
+        }
+        let mut failing = Vec::new();
+        while let Some(r) = set.join_next().await {
+            if let Ok((i, false)) = r {
+                if let Some(u) = self.upstreams.get(i) {
+                    failing.push(format!("{} ({})", u.name, u.base));
+                }
+            }
+        }
+        failing.sort();
+        failing
+    }
+}
+
+/// The upstream URI: the route's authority, its base path, the path (its prefix
+/// rewritten if configured) and the query.
+fn upstream_uri(route: &CompiledRoute, original: &Uri) -> Option<Uri> {
+    let pq = match (&route.rewrite, route.base_path.is_empty()) {
+        (None, true) => original
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/")),
+        (rewrite, _) => {
+            let path = original.path();
+            let rest = path.get(route.prefix.len()..).unwrap_or("");
+            let mut s = String::with_capacity(route.base_path.len() + path.len() + 32);
+            s.push_str(&route.base_path);
+            match rewrite {
+                Some(rw) => {
+                    s.push_str(rw);
+                    s.push_str(rest);
+                }
+                None => s.push_str(path),
+            }
+            if let Some(q) = original.query() {
+                s.push('?');
+                s.push_str(q);
+            }
+            PathAndQuery::try_from(s).ok()?
+        }
+    };
+    Uri::builder()
+        .scheme(route.scheme.clone())
+        .authority(route.authority.clone())
+        .path_and_query(pq)
+        .build()
+        .ok()
+}
+
+/// Removes `Connection`, the headers it names, and the other hop-by-hop headers.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(header::CONNECTION) {
+        let named: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .collect();
+        for n in named {
+            headers.remove(n);
+        }
+        headers.remove(header::CONNECTION);
+    }
+    for h in [
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+        &header::PROXY_AUTHENTICATE,
+        &header::PROXY_AUTHORIZATION,
+        &header::TE,
+        &header::TRAILER,
+        &header::TRANSFER_ENCODING,
+        &header::UPGRADE,
+    ] {
+        if headers.contains_key(h) {
+            headers.remove(h);
+        }
+    }
+}
+
+fn is_client_internal(name: &str) -> bool {
+    name == "forwarded"
+        || name.starts_with("x-forwarded-")
+        || name.starts_with("x-internal-")
+        || name.starts_with("x-identity-")
+}
+
+/// Removes forwarding and internal headers a client may have sent to spoof them.
+fn strip_client_internal(headers: &mut HeaderMap) {
+    if !headers.keys().any(|k| is_client_internal(k.as_str())) {
+        return;
+    }
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| is_client_internal(k.as_str()))
+        .cloned()
+        .collect();
+    for n in names {
+        headers.remove(n);
+    }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The client's `X-Request-Id` when it is sane (1..=128 chars of `[A-Za-z0-9._-]`),
+/// else a fresh UUID v4.
+fn request_id(headers: &HeaderMap) -> HeaderValue {
+    if let Some(v) = headers.get(&X_REQUEST_ID) {
+        let b = v.as_bytes();
+        if !b.is_empty()
+            && b.len() <= 128
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+        {
+            return v.clone();
+        }
+    }
+    new_request_id()
+}
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new({
+        let seed = uuid::Uuid::new_v4().as_u64_pair();
+        (seed.0 ^ seed.1.rotate_left(17)) | 1
+    });
+}
+
+/// splitmix64 on a per-thread state seeded from the OS: request ids need
+/// uniqueness, not secrecy, and this avoids a syscall per request.
+fn next_u64() -> u64 {
+    RNG.with(|s| {
+        let x = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        s.set(x);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    })
+}
+
+fn new_request_id() -> HeaderValue {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&next_u64().to_le_bytes());
+    bytes[8..].copy_from_slice(&next_u64().to_le_bytes());
+    let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let s = uuid.hyphenated().encode_lower(&mut buf);
+    HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("unknown"))
+}
+
+fn json(status: StatusCode, body: &'static str) -> Response<GwBody> {
+    let mut r = Response::new(GwBody::full(Bytes::from_static(body.as_bytes())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn problem(p: Problem, rid: &HeaderValue) -> Response<GwBody> {
+    let p = p.with_request_id(rid.to_str().unwrap_or(""));
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(&p).unwrap_or_default();
+    let mut r = Response::new(GwBody::full(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+    );
+    r
+}
+
+fn unauthorized(e: TokenError, rid: &HeaderValue) -> Response<GwBody> {
+    if e.is_server_error() {
+        let mut r = problem(
+            Problem::service_unavailable("the token signing keys are unavailable; retry later"),
+            rid,
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    }
+    let mut r = problem(Problem::unauthorized(e.to_string()), rid);
+    if let Ok(v) = HeaderValue::try_from(e.www_authenticate()) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn shared(routes: Vec<Route>) -> Shared {
+        Shared::new(Settings {
+            routes,
+            ..Settings::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn longest_prefix_wins_at_segment_boundaries() {
+        let s = shared(vec![
+            Route::new("/a", "http://127.0.0.1:1", "short"),
+            Route::new("/a/b", "http://127.0.0.1:2", "long"),
+            Route::new("/dir/", "http://127.0.0.1:3", "dir"),
+        ]);
+        let name = |p: &str| s.route(p).map(|r| s.metrics.name(r.slot).to_string());
+        assert_eq!(name("/a").as_deref(), Some("short"));
+        assert_eq!(name("/a/x").as_deref(), Some("short"));
+        assert_eq!(name("/a/b").as_deref(), Some("long"));
+        assert_eq!(name("/a/b/c").as_deref(), Some("long"));
+        assert_eq!(name("/a/bc").as_deref(), Some("short"));
+        assert_eq!(name("/ab"), None);
+        assert_eq!(name("/dir/x").as_deref(), Some("dir"));
+        assert_eq!(name("/dir"), None);
+    }
+
+    #[test]
+    fn default_table_routes_the_platform() {
+        let s = shared(settings::default_routes());
+        let up = |p: &str| s.route(p).map(|r| r.authority.to_string());
+        assert_eq!(
+            up("/identity/v1/organizations/x").as_deref(),
+            Some("127.0.0.1:8082")
+        );
+        assert_eq!(
+            up("/identity/v1/oauth/token").as_deref(),
+            Some("127.0.0.1:8081")
+        );
+        assert_eq!(up("/auth/v1/grants").as_deref(), Some("127.0.0.1:8084"));
+        assert_eq!(
+            up("/identity/v1/invitations/key/abc").as_deref(),
+            Some("127.0.0.1:8083")
+        );
+        assert_eq!(up("/nothing"), None);
+        let r = s.route("/.well-known/jwks.json").unwrap();
+        let u = upstream_uri(r, &"/.well-known/jwks.json?x=1".parse().unwrap()).unwrap();
+        assert_eq!(
+            u.to_string(),
+            "http://127.0.0.1:8081/identity/v1/.well-known/jwks.json?x=1"
+        );
+        let r = s.route("/identity/v1/identities").unwrap();
+        let u = upstream_uri(r, &"/identity/v1/identities?page=1".parse().unwrap()).unwrap();
+        assert_eq!(
+            u.to_string(),
+            "http://127.0.0.1:8081/identity/v1/identities?page=1"
+        );
+        assert_eq!(s.upstreams.len(), 4);
+    }
+
+    #[test]
+    fn default_public_routes() {
+        let s = shared(settings::default_routes());
+        assert!(s.is_public(&Method::POST, "/identity/v1/oauth/token"));
+        assert!(!s.is_public(&Method::GET, "/identity/v1/oauth/token"));
+        assert!(s.is_public(&Method::GET, "/.well-known/openid-configuration"));
+        assert!(s.is_public(&Method::GET, "/identity/v1/.well-known/jwks.json"));
+        assert!(s.is_public(
+            &Method::POST,
+            "/identity/v1/organizations/authorize-initiate"
+        ));
+        assert!(!s.is_public(&Method::POST, "/identity/v1/organizations"));
+        assert!(s.is_public(&Method::PUT, "/identity/v1/invitations/key/k1/accept"));
+        assert!(!s.is_public(&Method::GET, "/identity/v1/invitations"));
+        assert!(s.is_public(&Method::POST, "/identity/v1/nfconsole/support/requests"));
+    }
+
+    #[test]
+    fn base_path_of_an_upstream_is_prepended() {
+        let s = shared(vec![
+            Route::new("/svc", "http://127.0.0.1:9/base/", "svc").rewritten("/v2")
+        ]);
+        let r = s.route("/svc/x").unwrap();
+        let u = upstream_uri(r, &"/svc/x?q".parse().unwrap()).unwrap();
+        assert_eq!(u.to_string(), "http://127.0.0.1:9/base/v2/x?q");
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        assert!(Shared::new(Settings {
+            routes: vec![Route::new("/a", "https://x", "a")],
+            ..Settings::default()
+        })
+        .is_err());
+        assert!(Shared::new(Settings {
+            routes: vec![Route::new("a", "http://x", "a")],
+            ..Settings::default()
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn headers_are_cleaned() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", "keep-alive, x-hop".parse().unwrap());
+        h.insert("x-hop", "1".parse().unwrap());
+        h.insert("keep-alive", "timeout=5".parse().unwrap());
+        h.insert("te", "trailers".parse().unwrap());
+        h.insert("upgrade", "websocket".parse().unwrap());
+        h.insert("x-forwarded-for", "6.6.6.6".parse().unwrap());
+        h.insert("forwarded", "for=6.6.6.6".parse().unwrap());
+        h.insert("x-internal-user", "admin".parse().unwrap());
+        h.insert("x-identity-id", "x".parse().unwrap());
+        h.insert("authorization", "Bearer t".parse().unwrap());
+        h.insert("accept", "*/*".parse().unwrap());
+        strip_hop_by_hop(&mut h);
+        strip_client_internal(&mut h);
+        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        left.sort();
+        assert_eq!(left, vec!["accept", "authorization"]);
+    }
+
+    #[test]
+    fn request_ids_are_taken_when_sane() {
+        let mut h = HeaderMap::new();
+        h.insert("x-request-id", "abc-123_x.y".parse().unwrap());
+        assert_eq!(request_id(&h), "abc-123_x.y");
+        h.insert("x-request-id", "has space".parse().unwrap());
+        let generated = request_id(&h);
+        let u = uuid::Uuid::parse_str(generated.to_str().unwrap()).unwrap();
+        assert_eq!(u.get_version_num(), 4);
+        h.insert("x-request-id", "a".repeat(129).parse().unwrap());
+        assert_ne!(request_id(&h), "a".repeat(129).as_str());
+        assert_ne!(new_request_id(), new_request_id());
+    }
+}

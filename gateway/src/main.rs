@@ -1,0 +1,32 @@
+//! The gateway binary: settings from `GATEWAY_CONFIG` (or `./gateway.toml` if
+//! present) and `GATEWAY__*` variables, then serve until SIGTERM/Ctrl-C.
+
+use std::path::PathBuf;
+
+use idp_common::shutdown::Shutdown;
+use idp_gateway::Settings;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let path = match std::env::var_os("GATEWAY_CONFIG") {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            anyhow::ensure!(
+                p.exists(),
+                "GATEWAY_CONFIG names a missing file: {}",
+                p.display()
+            );
+            Some(p)
+        }
+        None => Some(PathBuf::from("gateway.toml")).filter(|p| p.exists()),
+    };
+    let settings = Settings::load(path.as_deref())?;
+    idp_common::telemetry::init(&settings.telemetry);
+    if let Some(p) = &path {
+        tracing::info!(config = %p.display(), "configuration file read");
+    }
+    let gateway = idp_gateway::build(settings).await?;
+    let shutdown = Shutdown::new();
+    shutdown.trigger_on_signals();
+    gateway.run(shutdown).await
+}
