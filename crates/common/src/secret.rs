@@ -36,10 +36,12 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Secret<T> {
     }
 }
 
-/// Serializes redacted, so that dumping a configuration never leaks its secrets.
-impl<T> Serialize for Secret<T> {
+/// Serializes the value itself: the layered settings loader starts from the
+/// serialized defaults, so a redacted form would replace the real default. Settings
+/// are never serialized for display; `Debug` and `Display` are what logs see.
+impl<T: Serialize> Serialize for Secret<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("***")
+        self.0.serialize(s)
     }
 }
 
@@ -51,7 +53,6 @@ mod tests {
     fn never_prints_its_value() {
         let s = Secret::new("hunter2".to_string());
         assert_eq!(format!("{s:?} {s}"), "Secret(***) ***");
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"***\"");
         assert_eq!(s.expose(), "hunter2");
     }
 }

@@ -64,7 +64,11 @@ impl Layers {
         let defaults = Config::try_from(&T::default())?;
         let mut b = Config::builder().add_source(defaults);
         for f in &self.files {
-            b = b.add_source(File::from(f.as_path()).format(FileFormat::Toml).required(false));
+            b = b.add_source(
+                File::from(f.as_path())
+                    .format(FileFormat::Toml)
+                    .required(false),
+            );
         }
         for (var, key) in &self.aliases {
             if let Ok(v) = std::env::var(var) {
@@ -96,7 +100,7 @@ mod tests {
         port: u16,
         nested: N,
     }
-    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    #[derive(Debug, Serialize, Deserialize, PartialEq, Default)]
     #[serde(default, deny_unknown_fields)]
     struct N {
         flag: bool,
@@ -108,11 +112,6 @@ mod tests {
                 port: 1,
                 nested: N::default(),
             }
-        }
-    }
-    impl Default for N {
-        fn default() -> Self {
-            N { flag: false }
         }
     }
 
@@ -134,6 +133,23 @@ mod tests {
                 nested: N { flag: true }
             }
         );
+    }
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq, Default)]
+    #[serde(default)]
+    struct WithSecret {
+        url: crate::Secret<String>,
+    }
+
+    #[test]
+    fn secret_defaults_survive_layering() {
+        let s: WithSecret = Layers::new("SETTINGS_TEST_UNUSED").load().unwrap();
+        assert_eq!(s.url.expose(), "");
+        let s: WithSecret = Layers::new("SETTINGS_TEST_UNUSED")
+            .set("url", "x://y")
+            .load()
+            .unwrap();
+        assert_eq!(s.url.expose(), "x://y");
     }
 
     #[test]

@@ -77,7 +77,14 @@ mod tests {
             Utc::now(),
         );
         let v = serde_json::to_value(&e).unwrap();
-        for f in ["id", "type", "occurredAt", "source", "organizationId", "data"] {
+        for f in [
+            "id",
+            "type",
+            "occurredAt",
+            "source",
+            "organizationId",
+            "data",
+        ] {
             assert!(v.get(f).is_some(), "missing {f}");
         }
         assert_eq!(v["type"], "identity.created");

@@ -103,6 +103,12 @@ id_type!(
     EventId
 );
 
+/// The root organization the platform creates on first start. A fixed, documented
+/// id (it is not a secret), so that separately deployed services agree on it
+/// without talking to each other at start-up.
+pub const ROOT_ORGANIZATION_ID: OrganizationId =
+    OrganizationId(Uuid::from_u128(0x00000000_0000_4000_8000_000000000001));
+
 #[cfg(test)]
 mod tests {
     use super::*;

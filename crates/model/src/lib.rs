@@ -7,8 +7,8 @@
 //! everywhere at once.
 
 pub mod events;
-pub mod ids;
 pub mod identity;
+pub mod ids;
 pub mod paging;
 pub mod problem;
 pub mod time;

@@ -100,7 +100,10 @@ mod tests {
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["error"], "unsupported_grant_type");
         assert_eq!(e.status(), 400);
-        assert_eq!(OAuthError::new(OAuthErrorCode::InvalidClient, "x").status(), 401);
+        assert_eq!(
+            OAuthError::new(OAuthErrorCode::InvalidClient, "x").status(),
+            401
+        );
     }
 
     #[test]

@@ -1,0 +1,46 @@
+# Targets for people and CI. `make help` lists them.
+
+CARGO_TARGET_DIR ?= $(HOME)/.cache/idp-target
+export CARGO_TARGET_DIR
+PSQL ?= psql -h 127.0.0.1 -U postgres -d postgres -qtA
+
+.PHONY: help run run-release test lint fmt fmt-check check-deps bench bench-quick clean-test-dbs
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+run: ## Build and start the whole platform (embedded default: SQLite under ./data, in-process bus, gateway on 127.0.0.1:8080)
+	cargo run --bin platform
+
+run-release: ## The same, optimized
+	cargo run --release --bin platform
+
+test: clean-test-dbs ## Run every test of the workspace (PostgreSQL and RabbitMQ tests skip with a message when those are absent, never in CI)
+	cargo test --workspace --all-targets --no-fail-fast
+
+lint: fmt-check check-deps ## What CI checks besides the tests: formatting, clippy, the gateway's dependency rule
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt-check:
+	cargo fmt --all -- --check
+
+fmt: ## Format the code
+	cargo fmt --all
+
+check-deps: ## The gateway must never depend on the database layer
+	@if cargo tree -p idp-gateway -e normal -i sea-orm >/dev/null 2>&1; then \
+		echo "the gateway depends on sea-orm"; exit 1; \
+	else echo "gateway: no sea-orm dependency"; fi
+
+bench: ## Benchmarks against real peers; writes bench/results/latest.{md,json}
+	scripts/bench
+
+bench-quick: ## The benchmarks in quick mode (under 2 minutes)
+	BENCH_QUICK=1 scripts/bench
+
+clean-test-dbs: ## Drop the per-test PostgreSQL databases of earlier runs
+	@if command -v psql >/dev/null 2>&1 && $(PSQL) -c 'select 1' >/dev/null 2>&1; then \
+		for db in $$($(PSQL) -c "select datname from pg_database where datname like 'idp\_test\_%'"); do \
+			$(PSQL) -c "drop database if exists $$db" >/dev/null 2>&1 || true; \
+		done; \
+	fi

@@ -1,0 +1,256 @@
+//! The event bus: one trait, [`EventBus`], and two implementations with the same
+//! delivery guarantees.
+//!
+//! - [`AmqpBus`]: RabbitMQ. One durable topic exchange; each consumer has a durable
+//!   queue (plus `{queue}.dlq` for poison messages), bounded prefetch, manual acks;
+//!   publishing waits for the broker's publisher confirm. Reconnects with
+//!   exponential backoff when the broker goes away.
+//! - [`MemoryBus`]: in-process, for the embedded default. Having no broker to hold
+//!   messages, its `publish` returns only once every matching subscription has
+//!   acknowledged (or dead-lettered) the event, so an outbox relay marks an event
+//!   sent only when its consumers have applied it.
+//!
+//! Events are [`Envelope`]s; the routing key is the envelope's `type`
+//! (`event.kind`). Consumers must be idempotent (they dedupe by event id): every
+//! guarantee here is at-least-once.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::Stream;
+use tokio::sync::mpsc;
+
+pub use idp_model::events::Envelope;
+
+mod amqp;
+mod memory;
+mod topic;
+
+pub use amqp::AmqpBus;
+pub use memory::MemoryBus;
+pub use topic::topic_matches;
+
+/// The header carrying the reason a message was dead-lettered.
+pub const DEATH_REASON_HEADER: &str = "x-death-reason";
+/// The header carrying the routing key a dead-lettered message was published with.
+pub const ORIGINAL_ROUTING_KEY_HEADER: &str = "x-original-routing-key";
+
+/// The name of the dead-letter queue that belongs to `queue`.
+pub fn dead_letter_queue(queue: &str) -> String {
+    format!("{queue}.dlq")
+}
+
+/// Why the bus could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The broker cannot be reached right now (or a consumer went away before it
+    /// acknowledged); try again later.
+    #[error("event bus unavailable: {0}")]
+    Unavailable(String),
+    /// The broker refused the message (publisher confirm nack) or the request.
+    #[error("event bus rejected the request: {0}")]
+    Rejected(String),
+    /// The event could not be serialized.
+    #[error("event could not be serialized: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// Invalid arguments (e.g. an empty queue name).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+/// An event bus. Cheap to share as `Arc<dyn EventBus>`.
+#[async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    /// Publishes one event with routing key `event.kind`. Returns `Ok` only once
+    /// the event is safely taken: confirmed by the broker (RabbitMQ) or acknowledged
+    /// by every matching subscription (in-process).
+    async fn publish(&self, event: &Envelope) -> Result<(), BusError>;
+
+    /// Declares (idempotently) the durable queue `queue` bound with each topic
+    /// pattern in `bindings` (`identity.*`, `grant.#`, `#`), with its dead-letter
+    /// queue `{queue}.dlq`, and starts consuming it.
+    async fn subscribe(&self, queue: &str, bindings: &[&str]) -> Result<Subscription, BusError>;
+
+    /// For readiness: `Err(reason)` when the bus cannot currently deliver.
+    async fn health(&self) -> Result<(), String>;
+}
+
+/// Builds the bus the settings ask for: an empty URL means the in-process bus,
+/// anything else is a RabbitMQ URL.
+pub async fn connect(
+    amqp_url: &str,
+    exchange: &str,
+    prefetch: u16,
+) -> anyhow::Result<Arc<dyn EventBus>> {
+    if amqp_url.trim().is_empty() {
+        tracing::info!("using the in-process event bus");
+        Ok(Arc::new(MemoryBus::new()))
+    } else {
+        let bus = AmqpBus::connect(amqp_url, exchange, prefetch).await?;
+        Ok(Arc::new(bus))
+    }
+}
+
+/// What a consumer does with a delivery; implemented by each bus.
+#[async_trait]
+pub(crate) trait Settle: Send + Sync + 'static {
+    async fn ack(self: Box<Self>);
+    async fn retry(self: Box<Self>, delay: Duration);
+    async fn dead_letter(self: Box<Self>, body: &[u8], routing_key: &str, reason: &str);
+}
+
+/// One message taken from a subscription. Settle it with exactly one of
+/// [`Delivery::ack`], [`Delivery::retry`] or [`Delivery::dead_letter`]; a delivery
+/// dropped unsettled is redelivered (RabbitMQ: when its channel closes;
+/// in-process: at once if the queue still has a consumer, otherwise the publish
+/// fails and the outbox retries it).
+pub struct Delivery {
+    pub body: Vec<u8>,
+    /// Whether this message was delivered before (and not acknowledged).
+    pub redelivered: bool,
+    /// The routing key it was published with (the event type).
+    pub routing_key: String,
+    /// The queue it came from.
+    pub queue: String,
+    settle: Box<dyn Settle>,
+}
+
+impl fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("queue", &self.queue)
+            .field("routing_key", &self.routing_key)
+            .field("redelivered", &self.redelivered)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// How long [`Delivery::retry`] waits before the message is redelivered.
+pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(200);
+
+impl Delivery {
+    pub(crate) fn new(
+        body: Vec<u8>,
+        redelivered: bool,
+        routing_key: String,
+        queue: String,
+        settle: Box<dyn Settle>,
+    ) -> Self {
+        Delivery {
+            body,
+            redelivered,
+            routing_key,
+            queue,
+            settle,
+        }
+    }
+
+    /// Parses the body as an event envelope.
+    pub fn envelope(&self) -> Result<Envelope, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// Done: the message is removed from the queue.
+    pub async fn ack(self) {
+        self.settle.ack().await
+    }
+
+    /// Not now: the message is redelivered (with `redelivered = true`) after a
+    /// short delay.
+    pub async fn retry(self) {
+        self.settle.retry(DEFAULT_RETRY_DELAY).await
+    }
+
+    /// Like [`Delivery::retry`] with a chosen delay (for backoff). The delay does
+    /// not block the caller: the message is held and given back once it passed.
+    pub async fn retry_after(self, delay: Duration) {
+        self.settle.retry(delay).await
+    }
+
+    /// Never: the message goes to `{queue}.dlq` with `reason` in the
+    /// `x-death-reason` header, and is removed from the queue.
+    pub async fn dead_letter(self, reason: &str) {
+        let Delivery {
+            body,
+            routing_key,
+            settle,
+            ..
+        } = self;
+        settle.dead_letter(&body, &routing_key, reason).await
+    }
+}
+
+/// A message found in a dead-letter queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub body: Vec<u8>,
+    pub routing_key: String,
+    pub reason: String,
+}
+
+/// The deliveries of one subscription. Dropping it stops consuming (unsettled
+/// messages go back to the queue).
+pub struct Subscription {
+    rx: mpsc::Receiver<Delivery>,
+    queue: String,
+    _guard: Option<AbortOnDrop>,
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
+impl Subscription {
+    pub(crate) fn new(
+        queue: String,
+        rx: mpsc::Receiver<Delivery>,
+        task: Option<tokio::task::JoinHandle<()>>,
+    ) -> Self {
+        Subscription {
+            rx,
+            queue,
+            _guard: task.map(AbortOnDrop),
+        }
+    }
+
+    /// The next delivery; `None` once the subscription ended (the bus was closed).
+    pub async fn next(&mut self) -> Option<Delivery> {
+        self.rx.recv().await
+    }
+
+    pub fn queue(&self) -> &str {
+        &self.queue
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Delivery;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub(crate) fn validate_queue(queue: &str) -> Result<(), BusError> {
+    if queue.trim().is_empty() || queue.len() > 200 {
+        return Err(BusError::Invalid(format!("bad queue name {queue:?}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! `POST /identity/v1/oauth/token`: the OAuth 2.0 token endpoint (RFC 6749 §3.2).
+//!
+//! Client credentials for API-account identities, authenticated by HTTP Basic or
+//! by `client_id`/`client_secret` form fields (not both). Errors are OAuth error
+//! bodies: `invalid_client` (401) when authentication fails, however it fails, so
+//! the answer does not tell an unknown client from a wrong secret.
+
+use axum::extract::State;
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use bytes::Bytes;
+use idp_model::token::{AccessClaims, IdentityType, OAuthError, OAuthErrorCode, TokenResponse};
+use idp_model::{IdentityId, OrganizationId};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::state::AppState;
+use crate::store::identity;
+
+const CLIENT_CREDENTIALS: &str = "client_credentials";
+
+/// A failed token request, with whether the client used HTTP Basic (then a 401
+/// carries a `WWW-Authenticate: Basic` challenge, as RFC 6749 §5.2 asks).
+struct Failure {
+    error: OAuthError,
+    basic: bool,
+}
+
+fn fail(code: OAuthErrorCode, description: &str, basic: bool) -> Failure {
+    Failure {
+        error: OAuthError::new(code, description),
+        basic,
+    }
+}
+
+fn no_store(res: &mut Response) {
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut res = (status, axum::Json(&self.error)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            let challenge = if self.basic {
+                r#"Basic realm="identity", charset="UTF-8""#
+            } else {
+                r#"Basic realm="identity""#
+            };
+            res.headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        no_store(&mut res);
+        res
+    }
+}
+
+struct ClientAuth {
+    client_id: String,
+    secret: String,
+    basic: bool,
+}
+
+/// RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64.
+fn decode_component(s: &str) -> String {
+    form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn client_auth(headers: &HeaderMap, form: &[(String, String)]) -> Result<ClientAuth, Failure> {
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let basic = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("basic").then(|| rest.trim())
+        });
+    let form_secret = field("client_secret");
+    match basic {
+        Some(b64) => {
+            if form_secret.is_some() {
+                return Err(fail(
+                    OAuthErrorCode::InvalidRequest,
+                    "use one client authentication method, not both",
+                    true,
+                ));
+            }
+            let raw = STANDARD
+                .decode(b64)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    fail(
+                        OAuthErrorCode::InvalidClient,
+                        "client authentication failed",
+                        true,
+                    )
+                })?;
+            let (id, secret) = raw.split_once(':').ok_or_else(|| {
+                fail(
+                    OAuthErrorCode::InvalidClient,
+                    "client authentication failed",
+                    true,
+                )
+            })?;
+            Ok(ClientAuth {
+                client_id: decode_component(id),
+                secret: decode_component(secret),
+                basic: true,
+            })
+        }
+        None => match (field("client_id"), form_secret) {
+            (Some(client_id), Some(secret)) => Ok(ClientAuth {
+                client_id,
+                secret,
+                basic: false,
+            }),
+            _ => Err(fail(
+                OAuthErrorCode::InvalidClient,
+                "client authentication is required (HTTP Basic or client_id and client_secret)",
+                false,
+            )),
+        },
+    }
+}
+
+pub async fn issue(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match issue_inner(&st, &headers, &body).await {
+        Ok(r) => r,
+        Err(f) => f.into_response(),
+    }
+}
+
+async fn issue_inner(st: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, Failure> {
+    let form_ct = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+        .unwrap_or(false);
+    if !form_ct {
+        return Err(fail(
+            OAuthErrorCode::InvalidRequest,
+            "the body must be application/x-www-form-urlencoded",
+            false,
+        ));
+    }
+    let form: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let mut seen = std::collections::HashSet::new();
+    if let Some((dup, _)) = form.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+        return Err(fail(
+            OAuthErrorCode::InvalidRequest,
+            &format!("parameter '{dup}' is repeated"),
+            false,
+        ));
+    }
+    let grant_type = form
+        .iter()
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| v.as_str());
+    match grant_type {
+        None | Some("") => Err(fail(
+            OAuthErrorCode::InvalidRequest,
+            "grant_type is required",
+            false,
+        )),
+        Some(CLIENT_CREDENTIALS) => client_credentials(st, headers, &form).await,
+        Some(other) => Err(fail(
+            OAuthErrorCode::UnsupportedGrantType,
+            &format!("grant type '{other}' is not supported"),
+            false,
+        )),
+    }
+}
+
+async fn client_credentials(
+    st: &AppState,
+    headers: &HeaderMap,
+    form: &[(String, String)],
+) -> Result<Response, Failure> {
+    let auth = client_auth(headers, form)?;
+    let invalid = || {
+        fail(
+            OAuthErrorCode::InvalidClient,
+            "client authentication failed",
+            auth.basic,
+        )
+    };
+    let row = identity::Entity::find()
+        .filter(identity::Column::ClientId.eq(auth.client_id.as_str()))
+        .one(&st.db)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "token endpoint lookup failed");
+            fail(
+                OAuthErrorCode::InvalidRequest,
+                "temporarily unable to authenticate",
+                auth.basic,
+            )
+        })?;
+    let Some(row) = row else {
+        // Same work as a real comparison, so timing does not reveal unknown clients.
+        let _ = st.hasher.verify(&auth.secret, &"0".repeat(64));
+        return Err(invalid());
+    };
+    let secret_ok = row
+        .secret_hash
+        .as_deref()
+        .map(|h| st.hasher.verify(&auth.secret, h))
+        .unwrap_or(false);
+    if !secret_ok
+        || !row.active
+        || row.deleted_at.is_some()
+        || row.kind != IdentityType::ApiAccountIdentity.as_str()
+    {
+        tracing::info!(client_id = %auth.client_id, "client authentication refused");
+        return Err(invalid());
+    }
+    let now = st.clock.now().timestamp();
+    let lifetime = st.token.lifetime_secs;
+    let claims = AccessClaims {
+        iss: st.token.issuer(),
+        sub: IdentityId(row.id),
+        aud: st.token.audience.clone(),
+        iat: now,
+        nbf: None,
+        exp: now + lifetime as i64,
+        jti: uuid::Uuid::new_v4().simple().to_string(),
+        organization_id: OrganizationId(row.organization_id),
+        identity_type: IdentityType::ApiAccountIdentity,
+    };
+    let token = st.keys.sign(&claims).map_err(|e| {
+        tracing::error!(error = %e, "token signing failed");
+        fail(
+            OAuthErrorCode::InvalidRequest,
+            "temporarily unable to issue tokens",
+            auth.basic,
+        )
+    })?;
+    let mut res = axum::Json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer".into(),
+        expires_in: lifetime,
+    })
+    .into_response();
+    no_store(&mut res);
+    Ok(res)
+}

@@ -1,0 +1,30 @@
+//! The state every handler of the identity service shares.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use idp_bearer::Verifier;
+use idp_runtime::clock::SharedClock;
+use idp_runtime::outbox::RelayHandle;
+use sea_orm::DatabaseConnection;
+
+use crate::keys::KeyRing;
+use crate::secrets::SecretHasher;
+use crate::settings::TokenSettings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub keys: KeyRing,
+    pub hasher: Arc<SecretHasher>,
+    pub verifier: Verifier,
+    pub token: Arc<TokenSettings>,
+    pub clock: SharedClock,
+    pub relay: RelayHandle,
+}
+
+impl FromRef<AppState> for Verifier {
+    fn from_ref(s: &AppState) -> Verifier {
+        s.verifier.clone()
+    }
+}

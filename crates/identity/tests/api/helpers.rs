@@ -1,0 +1,131 @@
+//! Spawning the identity service for a test, and typed request helpers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use idp_bus::EventBus;
+use idp_identity::{Deps, IdentitySettings};
+use idp_model::identity::BootstrapCredentials;
+use idp_runtime::testing::TestDatabase;
+use idp_runtime::Shutdown;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub creds: BootstrapCredentials,
+    pub db: sea_orm::DatabaseConnection,
+    pub settings: IdentitySettings,
+    pub shutdown: Shutdown,
+    pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    pub dir: Arc<tempfile::TempDir>,
+    pub backend: sea_orm::DbBackend,
+    _database: Arc<TestDatabase>,
+}
+
+pub fn settings_for(db: &TestDatabase, dir: &std::path::Path) -> IdentitySettings {
+    let mut s = IdentitySettings::default();
+    s.common.http.listen = "127.0.0.1:0".into();
+    s.common.database = db.settings.clone();
+    s.token.key_file = dir.join("key.pem").display().to_string();
+    s.secrets.pepper_file = dir.join("pepper.key").display().to_string();
+    s.bootstrap.credentials_file = dir.join("creds.json").display().to_string();
+    s
+}
+
+pub async fn spawn_with(
+    settings: IdentitySettings,
+    database: Arc<TestDatabase>,
+    dir: Arc<tempfile::TempDir>,
+) -> TestApp {
+    idp_common::telemetry::init_for_tests();
+    let bus: Arc<dyn EventBus> = idp_bus::connect("", "test", 8).await.unwrap();
+    let shutdown = Shutdown::new();
+    let app = idp_identity::build(
+        settings.clone(),
+        Deps {
+            bus,
+            clock: idp_runtime::clock::system(),
+            shutdown: shutdown.clone(),
+            listener: None,
+        },
+    )
+    .await
+    .expect("identity service builds");
+    let addr = app.local_addr();
+    let handle = tokio::spawn(app.run());
+    let creds: BootstrapCredentials = serde_json::from_slice(
+        &std::fs::read(&settings.bootstrap.credentials_file).expect("credentials file"),
+    )
+    .expect("credentials parse");
+    let db = idp_runtime::db::connect(&settings.common.database)
+        .await
+        .unwrap();
+    TestApp {
+        addr,
+        client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        creds,
+        db,
+        settings,
+        shutdown,
+        handle,
+        dir,
+        backend: database.backend,
+        _database: database,
+    }
+}
+
+pub async fn spawn(database: TestDatabase) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let settings = settings_for(&database, dir.path());
+    spawn_with(settings, Arc::new(database), dir).await
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn token_request(
+        &self,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(self.url("/identity/v1/oauth/token"))
+            .form(form);
+        if let Some((u, p)) = basic {
+            req = req.basic_auth(u, Some(p));
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        let res = self
+            .token_request(
+                &[("grant_type", "client_credentials")],
+                Some((&self.creds.client_id, &self.creds.password)),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let v: serde_json::Value = res.json().await.unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        let _ = self.handle.await;
+    }
+}
+
+/// Runs an async test body against SQLite and, when reachable (always in CI), PostgreSQL.
+pub async fn on_each_backend<F, Fut>(f: F)
+where
+    F: Fn(TestDatabase) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    f(TestDatabase::sqlite().unwrap()).await;
+    if let Some(pg) = TestDatabase::postgres().await {
+        f(pg).await;
+    }
+}

@@ -1,0 +1,26 @@
+//! Settings of the invitation service: defaults, then `invitation.toml` (or `INVITATION_CONFIG`),
+//! then `INVITATION__…` variables (plus `DATABASE_URL`, `AMQP_URL`).
+
+use serde::{Deserialize, Serialize};
+
+use idp_runtime::settings::CommonSettings;
+
+// No `deny_unknown_fields` here: serde cannot combine it with `flatten`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    #[serde(flatten)]
+    pub common: CommonSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let mut common = CommonSettings::for_service("invitation", "127.0.0.1:8083");
+        common.verifier.jwks_url = "http://127.0.0.1:8081/identity/v1/.well-known/jwks.json".into();
+        Settings { common }
+    }
+}
+
+pub fn load() -> anyhow::Result<Settings> {
+    idp_runtime::settings::load("INVITATION", "invitation")
+}

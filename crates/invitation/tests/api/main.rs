@@ -1,0 +1,34 @@
+//! Integration tests of the invitation service: the service on a random port against a
+//! fresh database (SQLite, and PostgreSQL on this machine).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use idp_runtime::testing::{assert_common_routes, spawn_service, TestDatabase};
+
+async fn starts_migrates_and_answers_on(db: TestDatabase) {
+    let mut settings = idp_invitation::Settings::default();
+    settings.common.database = db.settings.clone();
+    let svc = spawn_service(|deps| idp_invitation::build(settings.clone(), deps))
+        .await
+        .unwrap();
+    assert_common_routes(&svc).await;
+    svc.stop().await.unwrap();
+    // A second start on the same database finds its migrations applied.
+    let svc = spawn_service(|deps| idp_invitation::build(settings, deps))
+        .await
+        .unwrap();
+    assert_common_routes(&svc).await;
+    svc.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn starts_on_sqlite() {
+    starts_migrates_and_answers_on(TestDatabase::sqlite().unwrap()).await;
+}
+
+#[tokio::test]
+async fn starts_on_postgres() {
+    if let Some(db) = TestDatabase::postgres().await {
+        starts_migrates_and_answers_on(db).await;
+    }
+}

@@ -1,0 +1,235 @@
+//! The consumer loop a service spawns for each of its queues.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use idp_bus::{Delivery, Envelope, EventBus, Subscription};
+use idp_model::ids::EventId;
+
+use super::inbox::{apply, ApplyError};
+use super::Applied;
+use crate::Shutdown;
+
+/// A service's event handler: does its work for one event inside the given
+/// transaction (which also records the event in the inbox). Build one with
+/// [`handler`].
+pub type Handler = Arc<
+    dyn for<'c> Fn(Envelope, &'c DatabaseTransaction) -> BoxFuture<'c, anyhow::Result<()>>
+        + Send
+        + Sync,
+>;
+
+/// Wraps a closure as a [`Handler`] (the helper gets the closure's lifetimes
+/// right):
+///
+/// ```ignore
+/// let h = outbox::handler(move |event, txn| {
+///     let svc = svc.clone();
+///     Box::pin(async move { svc.on_event(txn, event).await })
+/// });
+/// ```
+pub fn handler<F>(f: F) -> Handler
+where
+    F: for<'c> Fn(Envelope, &'c DatabaseTransaction) -> BoxFuture<'c, anyhow::Result<()>>
+        + Send
+        + Sync
+        + 'static,
+{
+    Arc::new(f)
+}
+
+/// What to consume and how hard to try.
+#[derive(Clone, Debug)]
+pub struct ConsumerOptions {
+    /// The durable queue (also the consumer's name in the inbox), e.g.
+    /// `authorization.identity-events`.
+    pub queue: String,
+    /// Topic patterns bound to the queue, e.g. `identity.created`, `grant.*`.
+    pub bindings: Vec<String>,
+    /// Failed attempts of the handler before the message is dead-lettered. Default 5.
+    pub max_attempts: u32,
+    /// The delay before the first retry; doubles each time, capped at 5 s.
+    /// Default 200 ms.
+    pub retry_delay: Duration,
+}
+
+impl ConsumerOptions {
+    pub fn new(queue: impl Into<String>, bindings: &[&str]) -> Self {
+        ConsumerOptions {
+            queue: queue.into(),
+            bindings: bindings.iter().map(|b| b.to_string()).collect(),
+            max_attempts: 5,
+            retry_delay: Duration::from_millis(200),
+        }
+    }
+
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+
+    pub fn retry_delay(mut self, d: Duration) -> Self {
+        self.retry_delay = d;
+        self
+    }
+}
+
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+/// Forget failure counts beyond this many distinct events (they restart at 0).
+const MAX_TRACKED_FAILURES: usize = 10_000;
+
+/// Subscribes and consumes until shutdown: each delivery that does not parse is
+/// dead-lettered (`malformed: ...`); each event is applied once with the handler
+/// ([`super::apply_once`], consumer name = queue) and acked after the
+/// transaction committed (duplicates are acked without running the handler); a
+/// handler error rolls back and retries with backoff, and after
+/// `max_attempts` failures the message is dead-lettered with the error as the
+/// reason. On shutdown it finishes the current message, then returns.
+///
+/// Returns an error when the subscription cannot be made or the bus closes it.
+pub async fn run_consumer(
+    db: DatabaseConnection,
+    bus: Arc<dyn EventBus>,
+    options: ConsumerOptions,
+    handler: Handler,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let sub = subscribe(&*bus, &options).await?;
+    consume(db, sub, options, handler, shutdown).await
+}
+
+/// Like [`run_consumer`], but subscribes before returning (so the queue and its
+/// bindings exist, which matters for the in-process bus, where a publish with no
+/// subscriber reaches nobody) and runs the loop on a task. Start consumers this
+/// way before the outbox relay.
+pub async fn spawn_consumer(
+    db: DatabaseConnection,
+    bus: Arc<dyn EventBus>,
+    options: ConsumerOptions,
+    handler: Handler,
+    shutdown: Shutdown,
+) -> anyhow::Result<JoinHandle<anyhow::Result<()>>> {
+    let sub = subscribe(&*bus, &options).await?;
+    Ok(tokio::spawn(consume(db, sub, options, handler, shutdown)))
+}
+
+async fn subscribe(bus: &dyn EventBus, options: &ConsumerOptions) -> anyhow::Result<Subscription> {
+    let bindings: Vec<&str> = options.bindings.iter().map(String::as_str).collect();
+    let sub = bus
+        .subscribe(&options.queue, &bindings)
+        .await
+        .map_err(|e| anyhow::anyhow!("subscribing {}: {e}", options.queue))?;
+    tracing::info!(queue = %options.queue, bindings = ?options.bindings, "consuming");
+    Ok(sub)
+}
+
+async fn consume(
+    db: DatabaseConnection,
+    mut sub: Subscription,
+    options: ConsumerOptions,
+    handler: Handler,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let mut failures: HashMap<EventId, u32> = HashMap::new();
+    loop {
+        let delivery = tokio::select! {
+            d = sub.next() => d,
+            _ = shutdown.wait() => break,
+        };
+        let Some(delivery) = delivery else {
+            anyhow::bail!("the bus ended the subscription of {}", options.queue);
+        };
+        handle(&db, delivery, &options, &handler, &mut failures).await;
+    }
+    tracing::info!(queue = %options.queue, "consumer stopped");
+    Ok(())
+}
+
+async fn handle(
+    db: &DatabaseConnection,
+    delivery: Delivery,
+    options: &ConsumerOptions,
+    handler: &Handler,
+    failures: &mut HashMap<EventId, u32>,
+) {
+    let event = match delivery.envelope() {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(queue = %options.queue, routing_key = %delivery.routing_key, error = %e, "malformed message; dead-lettering");
+            delivery.dead_letter(&format!("malformed: {e}")).await;
+            return;
+        }
+    };
+    let span = tracing::info_span!(
+        "event",
+        queue = %options.queue,
+        event_id = %event.id,
+        event_type = %event.kind,
+        redelivered = delivery.redelivered,
+    );
+    async {
+        let id = event.id;
+        let h = handler.clone();
+        let result = apply(db, &options.queue, id, move |txn| {
+            let fut = h(event, txn);
+            Box::pin(async move {
+                match AssertUnwindSafe(fut).catch_unwind().await {
+                    Ok(r) => r,
+                    Err(_) => Err(anyhow::anyhow!("the handler panicked")),
+                }
+            })
+        })
+        .await;
+        match result {
+            Ok(applied) => {
+                failures.remove(&id);
+                if applied == Applied::Duplicate {
+                    tracing::debug!("already applied; acknowledging");
+                } else {
+                    tracing::debug!("applied");
+                }
+                delivery.ack().await;
+            }
+            Err(ApplyError::Handler(e)) => {
+                if failures.len() >= MAX_TRACKED_FAILURES {
+                    failures.clear();
+                }
+                let n = failures.entry(id).or_insert(0);
+                *n += 1;
+                let n = *n;
+                if n >= options.max_attempts {
+                    failures.remove(&id);
+                    tracing::error!(attempts = n, error = format!("{e:#}"), "handler keeps failing; dead-lettering");
+                    delivery
+                        .dead_letter(&format!("handler failed {n} times: {e:#}"))
+                        .await;
+                } else {
+                    let delay = backoff(options.retry_delay, n);
+                    tracing::warn!(attempt = n, retry_in_ms = delay.as_millis() as u64, error = format!("{e:#}"), "handler failed; will retry");
+                    delivery.retry_after(delay).await;
+                }
+            }
+            Err(ApplyError::Db(e)) => {
+                // Not the event's fault: retry without counting it against it.
+                let delay = backoff(options.retry_delay, 3);
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database error; will retry");
+                delivery.retry_after(delay).await;
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let factor = 1u32 << attempt.saturating_sub(1).min(16);
+    base.saturating_mul(factor).min(MAX_RETRY_DELAY)
+}

@@ -1,0 +1,152 @@
+//! The frame of a service: bind, connect and migrate the database, start the outbox
+//! relay, make the token verifier; then serve the service's routes until shutdown.
+//! A service crate supplies its migrator and its routes, nothing else.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use idp_bearer::Verifier;
+use idp_bus::EventBus;
+use sea_orm::DatabaseConnection;
+use sea_orm_migration::MigratorTrait;
+use tokio::net::TcpListener;
+
+use crate::clock::SharedClock;
+use crate::outbox::{Relay, RelayHandle};
+use crate::server::{self, Deps, ReadinessCheck};
+use crate::settings::CommonSettings;
+use crate::Shutdown;
+
+/// Everything a service's handlers build on, ready before its routes exist.
+pub struct Foundation {
+    pub db: DatabaseConnection,
+    pub relay: RelayHandle,
+    pub verifier: Verifier,
+    pub clock: SharedClock,
+    pub bus: Arc<dyn EventBus>,
+    pub shutdown: Shutdown,
+    listener: TcpListener,
+    max_body_bytes: usize,
+}
+
+impl Foundation {
+    /// Binds (or takes the pre-bound listener), connects and migrates the database
+    /// with `M`, and starts the outbox relay. An empty `verifier.jwks_url` means this
+    /// process serves the JWKS itself (the identity service).
+    pub async fn prepare<M: MigratorTrait>(
+        common: &CommonSettings,
+        deps: Deps,
+    ) -> anyhow::Result<Foundation> {
+        let listener = match deps.listener {
+            Some(l) => l,
+            None => server::bind(&common.http.listen).await?,
+        };
+        let addr = listener.local_addr()?;
+        let mut verifier_settings = common.verifier.clone();
+        if verifier_settings.jwks_url.is_empty() {
+            verifier_settings.jwks_url = format!("http://{addr}/identity/v1/.well-known/jwks.json");
+        }
+        let db = crate::db::connect_and_migrate::<M>(&common.database).await?;
+        let relay = Relay::spawn(
+            db.clone(),
+            deps.bus.clone(),
+            common.bus.relay_poll(),
+            deps.shutdown.clone(),
+        );
+        Ok(Foundation {
+            db,
+            relay,
+            verifier: Verifier::new(verifier_settings),
+            clock: deps.clock,
+            bus: deps.bus,
+            shutdown: deps.shutdown,
+            listener,
+            max_body_bytes: common.http.max_body_bytes,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Wraps the service's routes with the common ones; readiness checks the
+    /// database and the bus, plus `extra` checks of the service's own.
+    pub fn into_app(self, routes: Router, extra: Vec<ReadinessCheck>) -> ServiceApp {
+        let bus = self.bus.clone();
+        let mut checks = vec![
+            ReadinessCheck::database(self.db.clone()),
+            ReadinessCheck::new("bus", move || {
+                let bus = bus.clone();
+                async move { bus.health().await }
+            }),
+        ];
+        checks.extend(extra);
+        ServiceApp {
+            router: server::finish(routes, checks, self.max_body_bytes),
+            listener: self.listener,
+            shutdown: self.shutdown,
+            verifier: self.verifier,
+        }
+    }
+}
+
+/// A service ready to serve.
+pub struct ServiceApp {
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+    verifier: Verifier,
+}
+
+impl ServiceApp {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The service's token verifier (events feed its revocations).
+    pub fn verifier(&self) -> Verifier {
+        self.verifier.clone()
+    }
+
+    /// Serves until shutdown, letting in-flight requests finish.
+    pub async fn run(self) -> anyhow::Result<()> {
+        server::serve(self.listener, self.router, self.shutdown).await
+    }
+}
+
+/// `main` of a service running as its own process: telemetry, signals, the bus
+/// from configuration, then build and serve.
+pub async fn run_standalone<F, Fut>(
+    name: &str,
+    common: &CommonSettings,
+    build: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(Deps) -> Fut,
+    Fut: Future<Output = anyhow::Result<ServiceApp>>,
+{
+    idp_common::telemetry::init(&common.telemetry);
+    let shutdown = Shutdown::new();
+    shutdown.trigger_on_signals();
+    let bus = idp_bus::connect(
+        common.bus.amqp_url.expose(),
+        &common.bus.exchange,
+        common.bus.prefetch,
+    )
+    .await?;
+    let app = build(Deps {
+        bus,
+        clock: crate::clock::system(),
+        shutdown,
+        listener: None,
+    })
+    .await?;
+    tracing::info!(service = name, addr = %app.local_addr(), "listening");
+    app.run().await
+}

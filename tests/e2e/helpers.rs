@@ -1,0 +1,75 @@
+//! Starting the platform on free ports in a temporary data directory.
+
+use idp_model::identity::BootstrapCredentials;
+use idp_platform::{Platform, PlatformSettings};
+use idp_runtime::Shutdown;
+
+pub struct Stack {
+    pub platform: Platform,
+    pub client: reqwest::Client,
+    pub creds: BootstrapCredentials,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn settings_in(dir: &std::path::Path) -> PlatformSettings {
+    PlatformSettings {
+        data_dir: dir.join("data").display().to_string(),
+        listen: "127.0.0.1:0".into(),
+        identity_port: 0,
+        organization_port: 0,
+        invitation_port: 0,
+        authorization_port: 0,
+        ..Default::default()
+    }
+}
+
+pub async fn start_in(dir: tempfile::TempDir, settings: PlatformSettings) -> Stack {
+    idp_common::telemetry::init_for_tests();
+    let platform = Platform::start(settings, Shutdown::new())
+        .await
+        .expect("platform starts");
+    let creds: BootstrapCredentials =
+        serde_json::from_slice(&std::fs::read(&platform.credentials_file).unwrap()).unwrap();
+    Stack {
+        platform,
+        client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        creds,
+        dir,
+    }
+}
+
+pub async fn start() -> Stack {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_in(dir.path());
+    start_in(dir, settings).await
+}
+
+impl Stack {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.platform.gateway_addr, path)
+    }
+
+    pub async fn token(&self, client_id: &str, secret: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/identity/v1/oauth/token"))
+            .basic_auth(client_id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        let res = self
+            .token(&self.creds.client_id, &self.creds.password)
+            .await;
+        assert_eq!(res.status(), 200);
+        let v: serde_json::Value = res.json().await.unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.platform.stop().await.unwrap();
+        self.dir
+    }
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: the whole platform (four services and the gateway), started as
+//! `make run` starts it, exercised only through the gateway.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod binary;
+mod foundation;
+mod helpers;
