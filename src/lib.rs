@@ -178,14 +178,19 @@ impl Platform {
             c.bus.exchange = settings.exchange.clone();
             c.verifier.issuer = issuer.clone();
             c.verifier.jwks_url = jwks_url.clone();
+            c.authz.url = format!("http://{}", addrs[3]);
             c.telemetry = settings.telemetry.clone();
             commons.push(c);
         }
+        // Relays publish only once every service has built (and so subscribed its
+        // consumers): an in-process event published earlier would reach nobody.
+        let start = idp_common::shutdown::Gate::closed();
         let deps = |listener: TcpListener| Deps {
             bus: bus.clone(),
             clock: idp_runtime::clock::system(),
             shutdown: shutdown.clone(),
             listener: Some(listener),
+            start: start.clone(),
         };
         let [identity_listener, organization_listener, invitation_listener, authorization_listener]: [TcpListener; 4] =
             listeners
@@ -244,6 +249,7 @@ impl Platform {
             }
         }
         let gateway = idp_gateway::build(gw).await?;
+        start.open();
         let gateway_addr = gateway.local_addr();
 
         let mut tasks = Vec::new();

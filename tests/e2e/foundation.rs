@@ -177,3 +177,31 @@ async fn a_restart_on_the_same_data_keeps_the_admin_and_its_secret() {
     assert_eq!(res.status(), 200);
     again.stop().await;
 }
+
+#[tokio::test]
+async fn the_walking_skeleton_runs_on_postgres_and_rabbitmq_too() {
+    let Some(stack) = start_on_servers().await else {
+        return;
+    };
+    let res = stack
+        .admin(reqwest::Method::GET, "/identity/v1/identities/self")
+        .await
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    for p in ["/healthz", "/readyz"] {
+        assert_eq!(
+            stack
+                .client
+                .get(stack.url(p))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200,
+            "{p}"
+        );
+    }
+    stack.stop().await;
+}

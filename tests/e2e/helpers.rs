@@ -38,10 +38,40 @@ pub async fn start_in(dir: tempfile::TempDir, settings: PlatformSettings) -> Sta
     }
 }
 
+/// The platform on SQLite files and the in-process bus.
 pub async fn start() -> Stack {
     let dir = tempfile::tempdir().unwrap();
     let settings = settings_in(dir.path());
     start_in(dir, settings).await
+}
+
+/// The platform on PostgreSQL (fresh `idp_test_*` databases) and RabbitMQ (its own
+/// exchange), or `None` after reporting the skip when they are unreachable outside CI.
+pub async fn start_on_servers() -> Option<Stack> {
+    let admin = idp_runtime::testing::postgres_admin_url();
+    let server = match admin.rfind('/') {
+        Some(i) => admin[..i].to_string(),
+        None => admin.clone(),
+    };
+    if idp_runtime::testing::TestDatabase::postgres()
+        .await
+        .is_none()
+    {
+        return None;
+    }
+    let amqp = idp_runtime::testing::amqp_url();
+    if let Err(e) = idp_bus::connect(&amqp, "idp.test.probe", 1).await {
+        idp_runtime::testing::skip_or_fail("RabbitMQ", &format!("{e:#}"));
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings_in(dir.path());
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    settings.postgres_url = idp_common::Secret::new(server);
+    settings.database_prefix = format!("idp_test_{}_", &tag[..12]);
+    settings.amqp_url = idp_common::Secret::new(amqp);
+    settings.exchange = format!("idp.test.{}", &tag[..12]);
+    Some(start_in(dir, settings).await)
 }
 
 impl Stack {
@@ -57,6 +87,14 @@ impl Stack {
             .send()
             .await
             .unwrap()
+    }
+
+    /// A request through the gateway with the super-admin's token.
+    pub async fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let token = self.admin_token().await;
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
     }
 
     pub async fn admin_token(&self) -> String {

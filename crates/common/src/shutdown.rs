@@ -67,3 +67,29 @@ async fn wait_for_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+/// A one-way gate: closed until `open()`, then open for good. The embedded platform
+/// uses it to hold every outbox relay until all consumers have subscribed, so no
+/// event is published to a queue that does not exist yet.
+#[derive(Clone)]
+pub struct Gate(Shutdown);
+
+impl Gate {
+    pub fn closed() -> Self {
+        Gate(Shutdown::new())
+    }
+
+    pub fn opened() -> Self {
+        let g = Self::closed();
+        g.open();
+        g
+    }
+
+    pub fn open(&self) {
+        self.0.trigger();
+    }
+
+    pub async fn wait(&self) {
+        self.0.wait().await
+    }
+}

@@ -6,6 +6,7 @@
 //! and clients all speak through these types, so a field renamed here is renamed
 //! everywhere at once.
 
+pub mod authz;
 pub mod events;
 pub mod identity;
 pub mod ids;

@@ -17,9 +17,20 @@ use crate::error::ApiError;
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub claims: Arc<AccessClaims>,
+    /// The bearer token itself, to call other services on the caller's behalf.
+    token: Arc<str>,
 }
 
 impl Caller {
+    pub fn new(claims: Arc<AccessClaims>, token: &str) -> Self {
+        Caller {
+            claims,
+            token: Arc::from(token),
+        }
+    }
+    pub fn token(&self) -> &str {
+        &self.token
+    }
     pub fn identity_id(&self) -> IdentityId {
         self.claims.sub
     }
@@ -63,7 +74,7 @@ where
             "organization_id",
             tracing::field::display(claims.organization_id),
         );
-        Ok(Caller { claims })
+        Ok(Caller::new(claims, token))
     }
 }
 

@@ -5,6 +5,7 @@
 //! server with its health endpoints, and test support.
 
 pub mod auth;
+pub mod authz;
 pub mod clock;
 pub mod db;
 pub mod error;

@@ -24,6 +24,9 @@ pub struct Deps {
     pub clock: crate::clock::SharedClock,
     pub shutdown: Shutdown,
     pub listener: Option<TcpListener>,
+    /// Opens when every consumer of the process has subscribed; the outbox relay
+    /// publishes nothing before. Standalone services pass an open gate.
+    pub start: idp_common::shutdown::Gate,
 }
 
 /// One readiness check: a name and an async probe answering `Err(reason)` when not ready.

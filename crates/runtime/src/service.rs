@@ -13,6 +13,7 @@ use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
 
+use crate::authz::Authz;
 use crate::clock::SharedClock;
 use crate::outbox::{Relay, RelayHandle};
 use crate::server::{self, Deps, ReadinessCheck};
@@ -24,6 +25,8 @@ pub struct Foundation {
     pub db: DatabaseConnection,
     pub relay: RelayHandle,
     pub verifier: Verifier,
+    /// Enforcement: the caller's permissions from the authorization service.
+    pub authz: Authz,
     pub clock: SharedClock,
     pub bus: Arc<dyn EventBus>,
     pub shutdown: Shutdown,
@@ -49,16 +52,18 @@ impl Foundation {
             verifier_settings.jwks_url = format!("http://{addr}/identity/v1/.well-known/jwks.json");
         }
         let db = crate::db::connect_and_migrate::<M>(&common.database).await?;
-        let relay = Relay::spawn(
+        let relay = Relay::spawn_after(
             db.clone(),
             deps.bus.clone(),
             common.bus.relay_poll(),
             deps.shutdown.clone(),
+            deps.start.clone(),
         );
         Ok(Foundation {
             db,
             relay,
             verifier: Verifier::new(verifier_settings),
+            authz: Authz::over_http(&common.authz)?,
             clock: deps.clock,
             bus: deps.bus,
             shutdown: deps.shutdown,
@@ -145,6 +150,7 @@ where
         clock: crate::clock::system(),
         shutdown,
         listener: None,
+        start: idp_common::shutdown::Gate::opened(),
     })
     .await?;
     tracing::info!(service = name, addr = %app.local_addr(), "listening");

@@ -95,6 +95,7 @@ pub struct CommonSettings {
     pub database: DatabaseSettings,
     pub bus: BusSettings,
     pub verifier: VerifierSettings,
+    pub authz: crate::authz::AuthzSettings,
     pub telemetry: idp_common::telemetry::TelemetrySettings,
 }
 
@@ -108,6 +109,7 @@ impl CommonSettings {
             database: DatabaseSettings::sqlite_default(service),
             bus: BusSettings::default(),
             verifier: VerifierSettings::default(),
+            authz: Default::default(),
             telemetry: Default::default(),
         }
     }

@@ -148,6 +148,7 @@ where
         clock: crate::clock::system(),
         shutdown: shutdown.clone(),
         listener: Some(listener),
+        start: idp_common::shutdown::Gate::opened(),
     })
     .await?;
     let addr = app.local_addr();

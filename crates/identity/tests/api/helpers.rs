@@ -47,6 +47,7 @@ pub async fn spawn_with(
             clock: idp_runtime::clock::system(),
             shutdown: shutdown.clone(),
             listener: None,
+            start: idp_common::shutdown::Gate::opened(),
         },
     )
     .await

@@ -83,6 +83,9 @@ impl ConsumerOptions {
 }
 
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+/// How long a stopped consumer keeps its subscription (longer than the relay's
+/// 2 s drain).
+const SHUTDOWN_HOLD: Duration = Duration::from_secs(5);
 /// Forget failure counts beyond this many distinct events (they restart at 0).
 const MAX_TRACKED_FAILURES: usize = 10_000;
 
@@ -150,6 +153,15 @@ async fn consume(
         handle(&db, delivery, &options, &handler, &mut failures).await;
     }
     tracing::info!(queue = %options.queue, "consumer stopped");
+    // Keep the subscription (unpolled) a little longer than the outbox relay
+    // drains on shutdown: with the in-process bus a queue without subscription
+    // counts as unbound, so a publish that started now would be marked sent
+    // without this consumer applying it. Held, the publish fails instead when the
+    // subscription finally drops, and the event stays in the outbox for restart.
+    tokio::spawn(async move {
+        tokio::time::sleep(SHUTDOWN_HOLD).await;
+        drop(sub);
+    });
     Ok(())
 }
 

@@ -206,8 +206,32 @@ impl Relay {
         poll: Duration,
         shutdown: Shutdown,
     ) -> RelayHandle {
+        Self::spawn_after(
+            db,
+            bus,
+            poll,
+            shutdown,
+            idp_common::shutdown::Gate::opened(),
+        )
+    }
+
+    /// Like [`Relay::spawn`], but publishes nothing until `gate` opens (wakes sent
+    /// meanwhile are kept and acted on then).
+    pub fn spawn_after(
+        db: DatabaseConnection,
+        bus: Arc<dyn EventBus>,
+        poll: Duration,
+        shutdown: Shutdown,
+        gate: idp_common::shutdown::Gate,
+    ) -> RelayHandle {
         let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(run(db.clone(), bus, poll, wake.clone(), shutdown));
+        let (db2, wake2) = (db.clone(), wake.clone());
+        let task = tokio::spawn(async move {
+            tokio::select! {
+                _ = gate.wait() => run(db2, bus, poll, wake2, shutdown).await,
+                _ = shutdown.wait() => {}
+            }
+        });
         RelayHandle {
             wake,
             db,
