@@ -53,12 +53,7 @@ pub async fn start_on_servers() -> Option<Stack> {
         Some(i) => admin[..i].to_string(),
         None => admin.clone(),
     };
-    if idp_runtime::testing::TestDatabase::postgres()
-        .await
-        .is_none()
-    {
-        return None;
-    }
+    idp_runtime::testing::TestDatabase::postgres().await?;
     let amqp = idp_runtime::testing::amqp_url();
     if let Err(e) = idp_bus::connect(&amqp, "idp.test.probe", 1).await {
         idp_runtime::testing::skip_or_fail("RabbitMQ", &format!("{e:#}"));
