@@ -215,6 +215,11 @@ impl Platform {
         let organization = idp_organization::build(
             idp_organization::Settings {
                 common: commons[1].clone(),
+                flow_tokens: idp_runtime::flow_token::FlowTokenSettings {
+                    secret_file: data.join("flow-token.key").display().to_string(),
+                    ..Default::default()
+                },
+                ..Default::default()
             },
             deps(organization_listener),
         );

@@ -55,8 +55,13 @@ pub async fn start_on_servers() -> Option<Stack> {
     };
     idp_runtime::testing::TestDatabase::postgres().await?;
     let amqp = idp_runtime::testing::amqp_url();
-    if let Err(e) = idp_bus::connect(&amqp, "idp.test.probe", 1).await {
-        idp_runtime::testing::skip_or_fail("RabbitMQ", &format!("{e:#}"));
+    let probe = idp_bus::AmqpBus::connect(&amqp, "idp.test.probe", 1).await;
+    let reachable = match &probe {
+        Ok(bus) => bus.wait_connected(std::time::Duration::from_secs(3)).await.is_ok(),
+        Err(_) => false,
+    };
+    if !reachable {
+        idp_runtime::testing::skip_or_fail("RabbitMQ", &format!("not reachable at {amqp}"));
         return None;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -1,16 +1,39 @@
 //! The authorization service: resource types and actions, roles, grants, checks.
 
+pub mod catalog;
+pub mod domain;
+pub mod events;
+pub mod routes;
 pub mod settings;
+pub mod state;
 pub mod store;
 
-use axum::Router;
 use idp_runtime::service::{Foundation, ServiceApp};
 
 pub use idp_runtime::server::Deps;
 pub use settings::Settings;
 
-/// Builds the service: storage, outbox relay, routes.
+/// Builds the service: storage (the catalog seeded on first start), the event
+/// consumer, outbox relay, routes.
 pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp> {
     let f = Foundation::prepare::<store::Migrator>(&settings.common, deps).await?;
-    Ok(f.into_app(Router::new(), Vec::new()))
+    catalog::seed(&f.db, f.clock.now()).await?;
+    let authz = state::local_authz(f.db.clone());
+    events::spawn(
+        f.db.clone(),
+        f.bus.clone(),
+        &settings.common.bus.exchange,
+        authz.clone(),
+        f.relay.clone(),
+        f.shutdown.clone(),
+    )
+    .await?;
+    let state = state::AppState {
+        db: f.db.clone(),
+        verifier: f.verifier.clone(),
+        authz,
+        clock: f.clock.clone(),
+        relay: f.relay.clone(),
+    };
+    Ok(f.into_app(routes::router(state), Vec::new()))
 }

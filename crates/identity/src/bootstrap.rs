@@ -81,6 +81,9 @@ pub async fn ensure_super_admin(st: &AppState, settings: &BootstrapSettings) -> 
         updated_at: Set(None),
         deleted_at: Set(None),
         created_by: Set(None),
+        mfa_enrolled: Set(false),
+        mfa_reset_at: Set(None),
+        mfa_reset_by: Set(None),
     })
     .exec_without_returning(&txn)
     .await?;

@@ -1,7 +1,9 @@
 //! The identity service: identities (user and API-account), their preferences, and
 //! the platform's token issuer (token endpoint, JWKS, OpenID discovery).
 
+pub mod access;
 pub mod bootstrap;
+pub mod events;
 pub mod files;
 pub mod keys;
 pub mod routes;
@@ -9,6 +11,7 @@ pub mod secrets;
 pub mod settings;
 pub mod state;
 pub mod store;
+pub mod validate;
 pub mod views;
 
 use std::sync::Arc;
@@ -42,9 +45,13 @@ pub async fn build(mut settings: IdentitySettings, deps: Deps) -> anyhow::Result
         token: Arc::new(settings.token.clone()),
         clock: f.clock.clone(),
         relay: f.relay.clone(),
+        authz: f.authz.clone(),
     };
     if settings.bootstrap.enabled {
         bootstrap::ensure_super_admin(&state, &settings.bootstrap).await?;
     }
+    // Consumers subscribe before the relays start (the platform opens the start
+    // gate once every service has built).
+    events::spawn_consumers(&state, &settings, f.bus.clone(), f.shutdown.clone()).await?;
     Ok(f.into_app(routes::router(state), Vec::new()))
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use idp_bearer::Verifier;
+use idp_runtime::authz::Authz;
 use idp_runtime::clock::SharedClock;
 use idp_runtime::outbox::RelayHandle;
 use sea_orm::DatabaseConnection;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub token: Arc<TokenSettings>,
     pub clock: SharedClock,
     pub relay: RelayHandle,
+    /// Enforcement of resource actions.
+    pub authz: Authz,
 }
 
 impl FromRef<AppState> for Verifier {

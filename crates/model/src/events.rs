@@ -19,6 +19,15 @@ pub mod types {
     pub const ORGANIZATION_CREATED: &str = "organization.created";
     pub const ORGANIZATION_ACTIVATED: &str = "organization.activated";
     pub const ORGANIZATION_DEACTIVATED: &str = "organization.deactivated";
+    pub const ORGANIZATION_DELETED: &str = "organization.deleted";
+    pub const IDENTITY_PROVIDER_CREATED: &str = "identity-provider.created";
+    pub const IDENTITY_PROVIDER_UPDATED: &str = "identity-provider.updated";
+    pub const IDENTITY_PROVIDER_ACTIVATED: &str = "identity-provider.activated";
+    pub const IDENTITY_PROVIDER_DEACTIVATED: &str = "identity-provider.deactivated";
+    pub const IDENTITY_PROVIDER_DELETED: &str = "identity-provider.deleted";
+    pub const OPEN_ID_PROVIDER_CREATED: &str = "open-id-provider.created";
+    pub const OPEN_ID_PROVIDER_UPDATED: &str = "open-id-provider.updated";
+    pub const OPEN_ID_PROVIDER_DELETED: &str = "open-id-provider.deleted";
     pub const DEFAULT_ROLE_CREATED: &str = "default-role.created";
     pub const DEFAULT_ROLE_DELETED: &str = "default-role.deleted";
     pub const DEFAULT_ROLE_GRANT_REQUESTED: &str = "default-role.grant-requested";

@@ -103,3 +103,17 @@ pub struct BootstrapCredentials {
     pub password: String,
     pub authentication_url: String,
 }
+
+/// An identity's free-form preferences (`/identity-preferences`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityPreference {
+    pub id: uuid::Uuid,
+    pub user_identity_id: IdentityId,
+    pub preferences: serde_json::Value,
+    pub created_by: Option<IdentityId>,
+    pub created_at: Timestamp,
+    pub updated_at: Option<Timestamp>,
+    pub deleted_by: Option<IdentityId>,
+    pub deleted_at: Option<Timestamp>,
+}

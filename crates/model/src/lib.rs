@@ -6,10 +6,12 @@
 //! and clients all speak through these types, so a field renamed here is renamed
 //! everywhere at once.
 
+pub mod authorization;
 pub mod authz;
 pub mod events;
 pub mod identity;
 pub mod ids;
+pub mod organization;
 pub mod paging;
 pub mod problem;
 pub mod time;

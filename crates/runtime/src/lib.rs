@@ -10,6 +10,7 @@ pub mod clock;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod flow_token;
 pub mod outbox;
 pub mod paging;
 pub mod request_id;

@@ -1,13 +1,8 @@
-//! The authorization service's storage. Applied migrations are never edited; changes come
-//! as new ones.
+//! The authorization service's storage. Applied migrations are never edited; changes
+//! come as new ones.
 
-use sea_orm_migration::prelude::*;
+pub mod entities;
+pub mod migrations;
 
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        idp_runtime::outbox::migrations()
-    }
-}
+pub use entities::*;
+pub use migrations::Migrator;

@@ -17,7 +17,7 @@ use idp_model::{IdentityId, OrganizationId};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::state::AppState;
-use crate::store::identity;
+use crate::store::{identity, organization_seen};
 
 const CLIENT_CREDENTIALS: &str = "client_credentials";
 
@@ -224,6 +224,22 @@ async fn client_credentials(
         || row.kind != IdentityType::ApiAccountIdentity.as_str()
     {
         tracing::info!(client_id = %auth.client_id, "client authentication refused");
+        return Err(invalid());
+    }
+    // An identity of a deactivated or deleted organization gets no token.
+    let org = organization_seen::Entity::find_by_id(row.organization_id)
+        .one(&st.db)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "token endpoint organization lookup failed");
+            fail(
+                OAuthErrorCode::InvalidRequest,
+                "temporarily unable to authenticate",
+                auth.basic,
+            )
+        })?;
+    if org.is_some_and(|o| !o.active || o.deleted) {
+        tracing::info!(client_id = %auth.client_id, "client of an inactive organization refused");
         return Err(invalid());
     }
     let now = st.clock.now().timestamp();

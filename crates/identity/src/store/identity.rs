@@ -27,6 +27,11 @@ pub struct Model {
     pub updated_at: Option<DateTimeUtc>,
     pub deleted_at: Option<DateTimeUtc>,
     pub created_by: Option<Uuid>,
+    /// Users only: whether a second factor is enrolled (cleared by reset-mfa).
+    pub mfa_enrolled: bool,
+    /// Users only: when and by whom the second factor was last reset.
+    pub mfa_reset_at: Option<DateTimeUtc>,
+    pub mfa_reset_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut m = idp_runtime::outbox::migrations();
         m.push(Box::new(M0100Identities));
+        m.push(Box::new(crate::store::m0101::M0101IdentityFeatures));
         m
     }
 }

@@ -1,7 +1,10 @@
 //! Spawning the identity service for a test, and typed request helpers.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+use uuid::Uuid;
 
 use idp_bus::EventBus;
 use idp_identity::{Deps, IdentitySettings};
@@ -19,7 +22,85 @@ pub struct TestApp {
     pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
     pub dir: Arc<tempfile::TempDir>,
     pub backend: sea_orm::DbBackend,
+    pub bus: Arc<dyn EventBus>,
+    pub authz: AuthzStub,
     _database: Arc<TestDatabase>,
+}
+
+/// A stand-in for the authorization service's permissions endpoint: every identity
+/// holds every identity action platform-wide, unless the test restricted it to a
+/// list of `(resource type, action, organization)`.
+#[derive(Clone)]
+pub struct AuthzStub {
+    pub url: String,
+    restricted: Arc<std::sync::Mutex<HashMap<Uuid, Vec<(String, String, Option<Uuid>)>>>>,
+}
+
+const TYPES: [(&str, &[&str]); 3] = [
+    (
+        "user-identity",
+        &["create", "read", "update", "delete", "update-reset-mfa"],
+    ),
+    ("api-account-identity", &["create", "read", "update", "delete"]),
+    ("identity-preference", &["create", "read", "update", "delete"]),
+];
+
+impl AuthzStub {
+    pub async fn start() -> AuthzStub {
+        let restricted: Arc<std::sync::Mutex<HashMap<Uuid, Vec<(String, String, Option<Uuid>)>>>> =
+            Default::default();
+        let r = restricted.clone();
+        let app = axum::Router::new().route(
+            "/auth/v1/identities/{id}/permissions",
+            axum::routing::get(move |axum::extract::Path(id): axum::extract::Path<Uuid>| {
+                let r = r.clone();
+                async move {
+                    let list: Vec<(String, String, Option<Uuid>)> =
+                        match r.lock().unwrap().get(&id) {
+                            Some(l) => l.clone(),
+                            None => TYPES
+                                .iter()
+                                .flat_map(|(t, acts)| {
+                                    acts.iter().map(|a| (t.to_string(), a.to_string(), None))
+                                })
+                                .collect(),
+                        };
+                    let perms: Vec<serde_json::Value> = list
+                        .into_iter()
+                        .map(|(t, a, org)| {
+                            serde_json::json!({
+                                "identityId": id,
+                                "resourceType": t,
+                                "action": a,
+                                "resourceActionId": Uuid::new_v4(),
+                                "organizationId": org,
+                                "path": [],
+                                "grantId": Uuid::new_v4(),
+                                "roleId": null,
+                                "roleName": null,
+                            })
+                        })
+                        .collect();
+                    axum::Json(perms)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        AuthzStub { url, restricted }
+    }
+
+    /// From now on `identity` holds only these permissions.
+    pub fn restrict(&self, identity: Uuid, perms: &[(&str, &str, Option<Uuid>)]) {
+        self.restricted.lock().unwrap().insert(
+            identity,
+            perms
+                .iter()
+                .map(|(t, a, o)| (t.to_string(), a.to_string(), *o))
+                .collect(),
+        );
+    }
 }
 
 pub fn settings_for(db: &TestDatabase, dir: &std::path::Path) -> IdentitySettings {
@@ -33,17 +114,20 @@ pub fn settings_for(db: &TestDatabase, dir: &std::path::Path) -> IdentitySetting
 }
 
 pub async fn spawn_with(
-    settings: IdentitySettings,
+    mut settings: IdentitySettings,
     database: Arc<TestDatabase>,
     dir: Arc<tempfile::TempDir>,
 ) -> TestApp {
     idp_common::telemetry::init_for_tests();
+    let authz = AuthzStub::start().await;
+    settings.common.authz.url = authz.url.clone();
+    settings.common.authz.cache_ttl_ms = 0;
     let bus: Arc<dyn EventBus> = idp_bus::connect("", "test", 8).await.unwrap();
     let shutdown = Shutdown::new();
     let app = idp_identity::build(
         settings.clone(),
         Deps {
-            bus,
+            bus: bus.clone(),
             clock: idp_runtime::clock::system(),
             shutdown: shutdown.clone(),
             listener: None,
@@ -71,6 +155,8 @@ pub async fn spawn_with(
         handle,
         dir,
         backend: database.backend,
+        bus,
+        authz,
         _database: database,
     }
 }

@@ -3,6 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod harness;
+mod organizations;
+mod resources;
+
 use idp_runtime::testing::{assert_common_routes, spawn_service, TestDatabase};
 use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 
