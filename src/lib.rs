@@ -254,6 +254,7 @@ impl Platform {
             }
         }
         let gateway = idp_gateway::build(gw).await?;
+        gateway.listen_for_revocations(bus.clone()).await?;
         start.open();
         let gateway_addr = gateway.local_addr();
 

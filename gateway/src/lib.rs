@@ -102,6 +102,16 @@ impl Gateway {
         self.shared.verifier.clone()
     }
 
+    /// Applies revocation events from `bus` to this gateway's verifier: a
+    /// deactivated identity's tokens are refused from the next request on.
+    pub async fn listen_for_revocations(
+        &self,
+        bus: std::sync::Arc<dyn idp_bus::EventBus>,
+    ) -> anyhow::Result<()> {
+        idp_bearer::revocation::listen(bus, self.verifier()).await?;
+        Ok(())
+    }
+
     /// Serves until `shutdown` triggers, then stops accepting and lets in-flight
     /// requests finish (at most `request_timeout_ms` plus one second).
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {

@@ -25,7 +25,13 @@ async fn main() -> anyhow::Result<()> {
     if let Some(p) = &path {
         tracing::info!(config = %p.display(), "configuration file read");
     }
+    let amqp_url = std::env::var("AMQP_URL").unwrap_or_else(|_| settings.amqp_url.expose().clone());
+    let exchange = settings.exchange.clone();
     let gateway = idp_gateway::build(settings).await?;
+    if !amqp_url.is_empty() {
+        let bus = idp_bus::connect(&amqp_url, &exchange, 16).await?;
+        gateway.listen_for_revocations(bus).await?;
+    }
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
     gateway.run(shutdown).await

@@ -46,6 +46,13 @@ pub struct Settings {
     pub token_endpoint_prefix: String,
     /// Log format and level. Default: `json`, `info,...`.
     pub telemetry: TelemetrySettings,
+    /// RabbitMQ URL the gateway listens on for revocations (identity or
+    /// organization deactivated or deleted); env `AMQP_URL` too. Default: empty
+    /// (the standalone gateway then learns no revocations; the embedded platform
+    /// hands it its in-process bus).
+    pub amqp_url: idp_common::Secret<String>,
+    /// The topic exchange. Default: `idp.events`.
+    pub exchange: String,
 }
 
 /// One route: requests whose path starts with `prefix` (at a segment boundary, or
@@ -166,6 +173,8 @@ impl Default for Settings {
             token_burst: 100,
             token_endpoint_prefix: "/identity/v1/oauth/token".to_string(),
             telemetry: TelemetrySettings::default(),
+            amqp_url: idp_common::Secret::new(String::new()),
+            exchange: "idp.events".to_string(),
         }
     }
 }

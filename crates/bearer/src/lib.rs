@@ -352,6 +352,11 @@ impl Verifier {
         self.fetch_locked(&mut state).await
     }
 
+    /// Whether a token of `identity` in `organization` issued at `iat` is revoked.
+    pub fn is_revoked(&self, identity: IdentityId, organization: OrganizationId, iat: i64) -> bool {
+        self.inner.is_revoked(identity, organization, iat)
+    }
+
     /// Refuses every token of `identity` whose `iat <= issued_before` (epoch seconds),
     /// including tokens already in the verified cache.
     pub fn revoke_identity(&self, identity: IdentityId, issued_before: i64) {
@@ -434,20 +439,28 @@ impl Inner {
     }
 
     fn check_revoked(&self, claims: &AccessClaims) -> Result<(), TokenError> {
+        if self.is_revoked(claims.sub, claims.organization_id, claims.iat) {
+            Err(TokenError::Revoked)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn is_revoked(&self, sub: IdentityId, org: OrganizationId, iat: i64) -> bool {
         if !self.revoked_any.load(Ordering::Acquire) {
-            return Ok(());
+            return false;
         }
-        if let Some(&before) = read(&self.revoked_identities).get(&claims.sub) {
-            if claims.iat <= before {
-                return Err(TokenError::Revoked);
+        if let Some(&before) = read(&self.revoked_identities).get(&sub) {
+            if iat <= before {
+                return true;
             }
         }
-        if let Some(&before) = read(&self.revoked_organizations).get(&claims.organization_id) {
-            if claims.iat <= before {
-                return Err(TokenError::Revoked);
+        if let Some(&before) = read(&self.revoked_organizations).get(&org) {
+            if iat <= before {
+                return true;
             }
         }
-        Ok(())
+        false
     }
 }
 
@@ -622,5 +635,6 @@ fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|e| e.into_inner())
 }
 
+pub mod revocation;
 #[cfg(test)]
 mod tests;

@@ -210,6 +210,21 @@ impl Shared {
         queue: &str,
         bindings: &[String],
     ) -> Result<(), BusError> {
+        if queue.starts_with(crate::BROADCAST_PREFIX) {
+            // One process's own copy of the stream: gone with its connection.
+            let transient = QueueDeclareOptions {
+                durable: false,
+                exclusive: true,
+                auto_delete: true,
+                ..Default::default()
+            };
+            op(
+                &format!("declaring queue {queue}"),
+                channel.queue_declare(queue, transient, FieldTable::default()),
+            )
+            .await?;
+            return self.bind_all(channel, queue, bindings).await;
+        }
         let dlq = dead_letter_queue(queue);
         let durable = QueueDeclareOptions {
             durable: true,
@@ -234,6 +249,15 @@ impl Shared {
             channel.queue_declare(queue, durable, args),
         )
         .await?;
+        self.bind_all(channel, queue, bindings).await
+    }
+
+    async fn bind_all(
+        &self,
+        channel: &Channel,
+        queue: &str,
+        bindings: &[String],
+    ) -> Result<(), BusError> {
         for b in bindings {
             op(
                 &format!("binding {queue} to {b}"),

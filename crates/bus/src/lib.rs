@@ -75,9 +75,22 @@ pub trait EventBus: Send + Sync + 'static {
     /// queue `{queue}.dlq`, and starts consuming it.
     async fn subscribe(&self, queue: &str, bindings: &[&str]) -> Result<Subscription, BusError>;
 
+    /// A subscription of this process alone (every process that makes one gets
+    /// every matching event): a queue that lives only as long as the subscription
+    /// (RabbitMQ: exclusive, auto-delete, no dead-letter queue). For state every
+    /// replica keeps in memory, such as token revocations.
+    async fn subscribe_broadcast(&self, bindings: &[&str]) -> Result<Subscription, BusError> {
+        let queue = format!("{BROADCAST_PREFIX}{}", uuid::Uuid::new_v4().simple());
+        self.subscribe(&queue, bindings).await
+    }
+
     /// For readiness: `Err(reason)` when the bus cannot currently deliver.
     async fn health(&self) -> Result<(), String>;
 }
+
+/// Queue names with this prefix are declared transient (see
+/// [`EventBus::subscribe_broadcast`]).
+pub const BROADCAST_PREFIX: &str = "broadcast.";
 
 /// Builds the bus the settings ask for: an empty URL means the in-process bus,
 /// anything else is a RabbitMQ URL.

@@ -289,3 +289,23 @@ async fn unreachable_broker_fails_publish_and_health() {
     mem.publish(&event(types::IDENTITY_CREATED)).await.unwrap();
     assert!(mem.health().await.is_ok());
 }
+
+#[tokio::test]
+async fn broadcast_subscriptions_each_get_every_event() {
+    let Some((bus, _s)) = bus().await else { return };
+    let mut a = bus.subscribe_broadcast(&["identity.*"]).await.unwrap();
+    let mut b = bus.subscribe_broadcast(&["identity.*"]).await.unwrap();
+    assert_ne!(a.queue(), b.queue());
+    let e = event(types::IDENTITY_DEACTIVATED);
+    bus.publish(&e).await.unwrap();
+    for sub in [&mut a, &mut b] {
+        let d = next(sub).await;
+        assert_eq!(d.envelope().unwrap().id, e.id);
+        d.ack().await;
+    }
+    // Not bound to other keys.
+    bus.publish(&event(types::GRANT_CREATED)).await.unwrap();
+    nothing_within(&mut a, Duration::from_millis(300)).await;
+    drop((a, b));
+    bus.delete_exchange().await.unwrap();
+}

@@ -52,6 +52,10 @@ impl Foundation {
             verifier_settings.jwks_url = format!("http://{addr}/identity/v1/.well-known/jwks.json");
         }
         let db = crate::db::connect_and_migrate::<M>(&common.database).await?;
+        let verifier = Verifier::new(verifier_settings);
+        // Deactivated identities' and organizations' tokens are refused from the
+        // event on, not from their expiry.
+        idp_bearer::revocation::listen(deps.bus.clone(), verifier.clone()).await?;
         let relay = Relay::spawn_after(
             db.clone(),
             deps.bus.clone(),
@@ -62,7 +66,7 @@ impl Foundation {
         Ok(Foundation {
             db,
             relay,
-            verifier: Verifier::new(verifier_settings),
+            verifier,
             authz: Authz::over_http(&common.authz)?,
             clock: deps.clock,
             bus: deps.bus,
