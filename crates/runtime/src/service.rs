@@ -152,11 +152,21 @@ where
     let app = build(Deps {
         bus,
         clock: crate::clock::system(),
-        shutdown,
+        shutdown: shutdown.clone(),
         listener: None,
         start: idp_common::shutdown::Gate::opened(),
     })
     .await?;
+    // `IDP_MIGRATE_ONLY=1`: a migration Job runs the image once; building the
+    // service applied the migrations (and the first-start bootstrap), so stop here.
+    if std::env::var("IDP_MIGRATE_ONLY").is_ok_and(|v| v == "1" || v == "true") {
+        tracing::info!(
+            service = name,
+            "migrations applied; exiting (IDP_MIGRATE_ONLY)"
+        );
+        shutdown.trigger();
+        return Ok(());
+    }
     tracing::info!(service = name, addr = %app.local_addr(), "listening");
     app.run().await
 }

@@ -32,3 +32,39 @@ async fn starts_on_postgres() {
         starts_migrates_and_answers_on(db).await;
     }
 }
+
+/// The binary as a migration Job runs it: `IDP_MIGRATE_ONLY=1` applies the
+/// migrations and exits 0 without serving.
+#[tokio::test]
+async fn the_binary_migrates_and_exits_when_asked_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("invitation.db");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_invitation-service"))
+        .current_dir(dir.path())
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("INVITATION__HTTP__LISTEN", "127.0.0.1:0")
+        .env("IDP_MIGRATE_ONLY", "1")
+        .env("AMQP_URL", "")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let conn = idp_runtime::db::connect(&idp_runtime::settings::DatabaseSettings {
+        url: idp_common::Secret::new(format!("sqlite://{}", db.display())),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    use sea_orm::ConnectionTrait;
+    let row = conn
+        .query_one(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM seaql_migrations",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        row.try_get::<i64>("", "n").unwrap() >= 2,
+        "migrations recorded"
+    );
+}
