@@ -4,7 +4,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/idp-target
 export CARGO_TARGET_DIR
 PSQL ?= psql -h 127.0.0.1 -U postgres -d postgres -qtA
 
-.PHONY: help run run-release test lint fmt fmt-check check-deps bench bench-quick clean-test-dbs
+.PHONY: help run run-release test validate-deploy lint fmt fmt-check check-deps bench bench-quick clean-test-dbs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -15,8 +15,14 @@ run: ## Build and start the whole platform (embedded default: SQLite under ./dat
 run-release: ## The same, optimized
 	cargo run --release --bin platform
 
-test: clean-test-dbs ## Run every test of the workspace (PostgreSQL and RabbitMQ tests skip with a message when those are absent, never in CI)
+test: clean-test-dbs ## Run every test of the workspace (PostgreSQL and RabbitMQ tests skip with a message when those are absent, never in CI), then validate the Kubernetes manifests
 	cargo test --workspace --all-targets --no-fail-fast
+	$(MAKE) --no-print-directory validate-deploy
+
+validate-deploy: ## Validate deploy/ against the Kubernetes schemas (offline) and the gateway's route table
+	@if command -v python3 >/dev/null 2>&1; then python3 scripts/validate-deploy; \
+	elif [ "$$CI" = "true" ]; then echo "python3 is required in CI"; exit 1; \
+	else echo "SKIPPED: python3 not available; deploy/ not validated"; fi
 
 lint: fmt-check check-deps ## What CI checks besides the tests: formatting, clippy, the gateway's dependency rule
 	cargo clippy --workspace --all-targets -- -D warnings

@@ -57,7 +57,10 @@ pub async fn start_on_servers() -> Option<Stack> {
     let amqp = idp_runtime::testing::amqp_url();
     let probe = idp_bus::AmqpBus::connect(&amqp, "idp.test.probe", 1).await;
     let reachable = match &probe {
-        Ok(bus) => bus.wait_connected(std::time::Duration::from_secs(3)).await.is_ok(),
+        Ok(bus) => bus
+            .wait_connected(std::time::Duration::from_secs(3))
+            .await
+            .is_ok(),
         Err(_) => false,
     };
     if !reachable {

@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod authorization;
 mod binary;
 mod foundation;
 mod helpers;
+mod identities;
+mod organizations;

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod bootstrap;
 pub mod events;
+pub mod exchange;
 pub mod files;
 pub mod keys;
 pub mod routes;
@@ -46,6 +47,7 @@ pub async fn build(mut settings: IdentitySettings, deps: Deps) -> anyhow::Result
         clock: f.clock.clone(),
         relay: f.relay.clone(),
         authz: f.authz.clone(),
+        jwks: Arc::new(exchange::JwksCache::new()?),
     };
     if settings.bootstrap.enabled {
         bootstrap::ensure_super_admin(&state, &settings.bootstrap).await?;

@@ -24,10 +24,21 @@ pub struct AppState {
     pub relay: RelayHandle,
     /// Enforcement of resource actions.
     pub authz: Authz,
+    /// OpenID providers' keys, for the token-exchange grant.
+    pub jwks: Arc<crate::exchange::JwksCache>,
 }
 
 impl FromRef<AppState> for Verifier {
     fn from_ref(s: &AppState) -> Verifier {
         s.verifier.clone()
+    }
+}
+
+impl AppState {
+    /// The current time at the database's precision (microseconds), so that what a
+    /// change answers equals what a later read answers.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        use chrono::SubsecRound;
+        self.clock.now().trunc_subsecs(6)
     }
 }

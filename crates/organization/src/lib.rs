@@ -89,13 +89,13 @@ pub fn router(state: AppState) -> Router {
         .route(&r("/organizations"), get(org::find).post(org::create))
         .route(
             &r("/organizations/authorize-initiate"),
-            post(org::authorize_initiate),
+            post(organizations::providers::authorize_initiate),
         )
         .route(&r("/organizations/label/{label}"), get(org::get_by_label))
         .route(&r("/organizations/{id}"), get(org::get).delete(org::delete))
         .route(
             &r("/organizations/{id}/identity-providers"),
-            post(org::add_identity_provider),
+            post(organizations::providers::add_identity_provider),
         )
         .route(&r("/organizations/{id}/{action}"), put(org::set_active))
         .route(&r("/identity-providers"), get(ip::find).post(ip::create))

@@ -1,7 +1,11 @@
-//! Integration tests of the authorization service: the service on a random port against a
-//! fresh database (SQLite, and PostgreSQL on this machine).
+//! Integration tests of the authorization service: the service on a random port
+//! against a fresh database (SQLite, and PostgreSQL on this machine), with tokens
+//! of a test issuer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+mod scenarios;
 
 use idp_runtime::testing::{assert_common_routes, spawn_service, TestDatabase};
 
@@ -13,11 +17,19 @@ async fn starts_migrates_and_answers_on(db: TestDatabase) {
         .unwrap();
     assert_common_routes(&svc).await;
     svc.stop().await.unwrap();
-    // A second start on the same database finds its migrations applied.
+    // A second start on the same database finds its migrations applied and the
+    // catalog seeded.
     let svc = spawn_service(|deps| idp_authorization::build(settings, deps))
         .await
         .unwrap();
     assert_common_routes(&svc).await;
+    let res = svc
+        .client
+        .get(svc.url("/auth/v1/resource-types"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
     svc.stop().await.unwrap();
 }
 

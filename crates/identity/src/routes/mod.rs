@@ -140,7 +140,7 @@ pub async fn set_active(
     if row.active == active {
         return Ok(row);
     }
-    let now = st.clock.now();
+    let now = st.now();
     let mut am = row.into_active_model();
     am.active = Set(active);
     am.updated_at = Set(Some(now));
@@ -170,14 +170,21 @@ pub async fn soft_delete(
     kind: IdentityType,
 ) -> ApiResult<identity::Model> {
     let row = access::changeable(st, caller, id, kind, "delete").await?;
-    let now = st.clock.now();
+    let now = st.now();
     let mut am = row.into_active_model();
     am.active = Set(false);
     am.deleted_at = Set(Some(now));
     am.updated_at = Set(Some(now));
     let txn = st.db.begin().await?;
     let m = am.update(&txn).await?;
-    events::emit(&txn, types::IDENTITY_DELETED, &m, serde_json::json!({}), now).await?;
+    events::emit(
+        &txn,
+        types::IDENTITY_DELETED,
+        &m,
+        serde_json::json!({}),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     st.verifier
         .revoke_identity(idp_model::IdentityId(m.id), now.timestamp());

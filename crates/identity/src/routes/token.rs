@@ -20,6 +20,9 @@ use crate::state::AppState;
 use crate::store::{identity, organization_seen};
 
 const CLIENT_CREDENTIALS: &str = "client_credentials";
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 
 /// A failed token request, with whether the client used HTTP Basic (then a 401
 /// carries a `WWW-Authenticate: Basic` challenge, as RFC 6749 §5.2 asks).
@@ -175,6 +178,7 @@ async fn issue_inner(st: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<
             false,
         )),
         Some(CLIENT_CREDENTIALS) => client_credentials(st, headers, &form).await,
+        Some(TOKEN_EXCHANGE) => token_exchange(st, &form).await,
         Some(other) => Err(fail(
             OAuthErrorCode::UnsupportedGrantType,
             &format!("grant type '{other}' is not supported"),
@@ -242,6 +246,16 @@ async fn client_credentials(
         tracing::info!(client_id = %auth.client_id, "client of an inactive organization refused");
         return Err(invalid());
     }
+    issue_for(st, &row, IdentityType::ApiAccountIdentity, auth.basic)
+}
+
+/// Signs an access token for `row` and answers it.
+fn issue_for(
+    st: &AppState,
+    row: &identity::Model,
+    kind: IdentityType,
+    basic: bool,
+) -> Result<Response, Failure> {
     let now = st.clock.now().timestamp();
     let lifetime = st.token.lifetime_secs;
     let claims = AccessClaims {
@@ -253,14 +267,14 @@ async fn client_credentials(
         exp: now + lifetime as i64,
         jti: uuid::Uuid::new_v4().simple().to_string(),
         organization_id: OrganizationId(row.organization_id),
-        identity_type: IdentityType::ApiAccountIdentity,
+        identity_type: kind,
     };
     let token = st.keys.sign(&claims).map_err(|e| {
         tracing::error!(error = %e, "token signing failed");
         fail(
             OAuthErrorCode::InvalidRequest,
             "temporarily unable to issue tokens",
-            auth.basic,
+            basic,
         )
     })?;
     let mut res = axum::Json(TokenResponse {
@@ -271,4 +285,42 @@ async fn client_credentials(
     .into_response();
     no_store(&mut res);
     Ok(res)
+}
+
+/// RFC 8693: an ID token of an organization's OpenID provider for an access
+/// token of the user identity mapped to its subject.
+async fn token_exchange(st: &AppState, form: &[(String, String)]) -> Result<Response, Failure> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(subject_token) = field("subject_token").filter(|t| !t.is_empty()) else {
+        return Err(fail(
+            OAuthErrorCode::InvalidRequest,
+            "subject_token is required",
+            false,
+        ));
+    };
+    match field("subject_token_type") {
+        None | Some(ID_TOKEN_TYPE) | Some(JWT_TOKEN_TYPE) => {}
+        Some(other) => {
+            return Err(fail(
+                OAuthErrorCode::InvalidRequest,
+                &format!("subject_token_type '{other}' is not supported; use {ID_TOKEN_TYPE}"),
+                false,
+            ))
+        }
+    }
+    match crate::exchange::subject_identity(st, subject_token).await {
+        Ok(row) => issue_for(st, &row, IdentityType::UserIdentity, false),
+        Err(reason) => {
+            tracing::info!(%reason, "token exchange refused");
+            Err(fail(
+                OAuthErrorCode::InvalidGrant,
+                "the subject token was not accepted",
+                false,
+            ))
+        }
+    }
 }

@@ -27,13 +27,15 @@ pub struct TestApp {
     _database: Arc<TestDatabase>,
 }
 
+type Restrictions = Arc<std::sync::Mutex<HashMap<Uuid, Vec<(String, String, Option<Uuid>)>>>>;
+
 /// A stand-in for the authorization service's permissions endpoint: every identity
 /// holds every identity action platform-wide, unless the test restricted it to a
 /// list of `(resource type, action, organization)`.
 #[derive(Clone)]
 pub struct AuthzStub {
     pub url: String,
-    restricted: Arc<std::sync::Mutex<HashMap<Uuid, Vec<(String, String, Option<Uuid>)>>>>,
+    restricted: Restrictions,
 }
 
 const TYPES: [(&str, &[&str]); 3] = [
@@ -41,30 +43,35 @@ const TYPES: [(&str, &[&str]); 3] = [
         "user-identity",
         &["create", "read", "update", "delete", "update-reset-mfa"],
     ),
-    ("api-account-identity", &["create", "read", "update", "delete"]),
-    ("identity-preference", &["create", "read", "update", "delete"]),
+    (
+        "api-account-identity",
+        &["create", "read", "update", "delete"],
+    ),
+    (
+        "identity-preference",
+        &["create", "read", "update", "delete"],
+    ),
 ];
 
 impl AuthzStub {
     pub async fn start() -> AuthzStub {
-        let restricted: Arc<std::sync::Mutex<HashMap<Uuid, Vec<(String, String, Option<Uuid>)>>>> =
-            Default::default();
+        let restricted: Restrictions = Default::default();
         let r = restricted.clone();
         let app = axum::Router::new().route(
             "/auth/v1/identities/{id}/permissions",
             axum::routing::get(move |axum::extract::Path(id): axum::extract::Path<Uuid>| {
                 let r = r.clone();
                 async move {
-                    let list: Vec<(String, String, Option<Uuid>)> =
-                        match r.lock().unwrap().get(&id) {
-                            Some(l) => l.clone(),
-                            None => TYPES
-                                .iter()
-                                .flat_map(|(t, acts)| {
-                                    acts.iter().map(|a| (t.to_string(), a.to_string(), None))
-                                })
-                                .collect(),
-                        };
+                    let list: Vec<(String, String, Option<Uuid>)> = match r.lock().unwrap().get(&id)
+                    {
+                        Some(l) => l.clone(),
+                        None => TYPES
+                            .iter()
+                            .flat_map(|(t, acts)| {
+                                acts.iter().map(|a| (t.to_string(), a.to_string(), None))
+                            })
+                            .collect(),
+                    };
                     let perms: Vec<serde_json::Value> = list
                         .into_iter()
                         .map(|(t, a, org)| {

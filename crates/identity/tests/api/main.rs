@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod exchange;
 mod helpers;
+mod identities;
 mod token;
 
 pub use helpers::*;

@@ -22,6 +22,7 @@ async fn count(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
 async fn creates_the_root_organization_once_on(db: TestDatabase) {
     let mut settings = idp_organization::Settings::default();
     settings.common.database = db.settings.clone();
+    settings.flow_tokens.secret = idp_runtime::Secret::new("test-flow-secret".into());
     for _ in 0..2 {
         let svc = spawn_service(|deps| idp_organization::build(settings.clone(), deps))
             .await
@@ -73,6 +74,7 @@ async fn live_labels_are_unique_in_the_database() {
     let db = TestDatabase::sqlite().unwrap();
     let mut settings = idp_organization::Settings::default();
     settings.common.database = db.settings.clone();
+    settings.flow_tokens.secret = idp_runtime::Secret::new("test-flow-secret".into());
     let svc = spawn_service(|deps| idp_organization::build(settings.clone(), deps))
         .await
         .unwrap();

@@ -1,0 +1,279 @@
+//! Events this service consumes: `identity.created` (the bootstrap Super Admin, the
+//! organization's default roles), `identity.deleted`, `default-role.created|deleted`
+//! (kept as the organizations' default roles) and `default-role.grant-requested`
+//! (the role, once, to every live identity of the organization that lacks it).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use idp_model::authorization::standard_roles;
+use idp_model::events::{types, Envelope};
+use idp_runtime::authz::Authz;
+use idp_runtime::outbox::{self, ConsumerOptions, RelayHandle};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::domain::{ensure_grant, NewGrant, Target};
+use crate::store::{known_default_role, known_identity, role};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityCreated {
+    identity_id: Uuid,
+    #[serde(default)]
+    organization_id: Option<Uuid>,
+    #[serde(default)]
+    bootstrap_super_admin: bool,
+    #[serde(default)]
+    default_role_ids: Vec<Uuid>,
+    /// The identity gets the organization's default roles (users created without
+    /// explicit permissions, API accounts that ask for them).
+    #[serde(default)]
+    grant_default_roles: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GrantRequested {
+    role_id: Uuid,
+    organization_id: Uuid,
+    /// Only these identities (when the requester named them); otherwise every live
+    /// identity known in the organization.
+    #[serde(default, alias = "identityIds")]
+    include_identity_ids: Vec<Uuid>,
+    #[serde(default)]
+    exclude_identity_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DefaultRoleEvent {
+    id: Uuid,
+    organization_id: Uuid,
+    role_id: Uuid,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityRef {
+    #[serde(alias = "id")]
+    identity_id: Uuid,
+}
+
+/// The live default roles of `org`.
+async fn default_roles_of<C: ConnectionTrait>(txn: &C, org: Uuid) -> anyhow::Result<Vec<Uuid>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(known_default_role::Entity::find()
+        .filter(known_default_role::Column::OrganizationId.eq(org))
+        .filter(known_default_role::Column::Deleted.eq(false))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|r| r.role_id)
+        .collect())
+}
+
+/// The live identities known in `org`.
+async fn identities_of<C: ConnectionTrait>(txn: &C, org: Uuid) -> anyhow::Result<Vec<Uuid>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(known_identity::Entity::find()
+        .filter(known_identity::Column::OrganizationId.eq(org))
+        .filter(known_identity::Column::Deleted.eq(false))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|i| i.identity_id)
+        .collect())
+}
+
+/// Grants `role` in `org` to each identity that lacks it. Unknown or deleted roles,
+/// and custom roles of another organization, are skipped (logged): redelivery would
+/// not change them.
+async fn grant_role<C: ConnectionTrait>(
+    txn: &C,
+    role_id: Uuid,
+    org: Uuid,
+    identities: &[Uuid],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Uuid>> {
+    let Some(r) = role::Entity::find_by_id(role_id).one(txn).await? else {
+        tracing::warn!(%role_id, "default role names an unknown role; skipped");
+        return Ok(Vec::new());
+    };
+    if r.deleted_at.is_some() || r.organization_id.is_some_and(|o| o != org) {
+        tracing::warn!(%role_id, organization_id = %org, "default role cannot be granted in this organization; skipped");
+        return Ok(Vec::new());
+    }
+    let mut granted = Vec::new();
+    for id in identities {
+        let new = NewGrant {
+            identity: *id,
+            target: Target::Role(role_id),
+            organization: Some(org),
+            path: Vec::new(),
+            immutable: false,
+            created_by: None,
+        };
+        if ensure_grant(txn, new, now).await? {
+            granted.push(*id);
+        }
+    }
+    Ok(granted)
+}
+
+async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<Vec<Uuid>> {
+    let now = Utc::now();
+    match event.kind.as_str() {
+        types::IDENTITY_CREATED => {
+            let data: IdentityCreated = serde_json::from_value(event.data)?;
+            let mut touched = Vec::new();
+            if let Some(org) = data.organization_id.or(event.organization_id.map(|o| o.0)) {
+                known_identity::Entity::insert(known_identity::ActiveModel {
+                    identity_id: Set(data.identity_id),
+                    organization_id: Set(org),
+                    deleted: Set(false),
+                })
+                .on_conflict(
+                    OnConflict::column(known_identity::Column::IdentityId)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .do_nothing()
+                .exec(txn)
+                .await?;
+                let mut roles = data.default_role_ids.clone();
+                if data.grant_default_roles {
+                    roles.extend(default_roles_of(txn, org).await?);
+                }
+                roles.sort();
+                roles.dedup();
+                for role_id in &roles {
+                    touched.extend(grant_role(txn, *role_id, org, &[data.identity_id], now).await?);
+                }
+            }
+            if data.bootstrap_super_admin {
+                if event.source != "identity" {
+                    tracing::warn!(source = %event.source, "bootstrapSuperAdmin from a service other than identity; ignored");
+                } else {
+                    let new = NewGrant {
+                        identity: data.identity_id,
+                        target: Target::Role(standard_roles::SUPER_ADMIN.0),
+                        organization: None,
+                        path: Vec::new(),
+                        immutable: true,
+                        created_by: None,
+                    };
+                    if ensure_grant(txn, new, now).await? {
+                        tracing::info!(identity_id = %data.identity_id, "granted Super Admin (bootstrap)");
+                        touched.push(data.identity_id);
+                    }
+                }
+            }
+            Ok(touched)
+        }
+        types::DEFAULT_ROLE_GRANT_REQUESTED => {
+            let data: GrantRequested = serde_json::from_value(event.data)?;
+            let mut targets = if data.include_identity_ids.is_empty() {
+                identities_of(txn, data.organization_id).await?
+            } else {
+                data.include_identity_ids.clone()
+            };
+            targets.retain(|i| !data.exclude_identity_ids.contains(i));
+            grant_role(txn, data.role_id, data.organization_id, &targets, now).await
+        }
+        types::DEFAULT_ROLE_CREATED => {
+            let data: DefaultRoleEvent = serde_json::from_value(event.data)?;
+            known_default_role::Entity::insert(known_default_role::ActiveModel {
+                id: Set(data.id),
+                organization_id: Set(data.organization_id),
+                role_id: Set(data.role_id),
+                deleted: Set(false),
+            })
+            .on_conflict(
+                OnConflict::column(known_default_role::Column::Id)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .do_nothing()
+            .exec(txn)
+            .await?;
+            Ok(Vec::new())
+        }
+        types::DEFAULT_ROLE_DELETED => {
+            let data: DefaultRoleEvent = serde_json::from_value(event.data)?;
+            known_default_role::Entity::update_many()
+                .col_expr(
+                    known_default_role::Column::Deleted,
+                    sea_orm::sea_query::Expr::value(true),
+                )
+                .filter(sea_orm::ColumnTrait::eq(
+                    &known_default_role::Column::Id,
+                    data.id,
+                ))
+                .exec(txn)
+                .await?;
+            Ok(Vec::new())
+        }
+        types::IDENTITY_DELETED => {
+            let data: IdentityRef = serde_json::from_value(event.data)?;
+            known_identity::Entity::update_many()
+                .col_expr(
+                    known_identity::Column::Deleted,
+                    sea_orm::sea_query::Expr::value(true),
+                )
+                .filter(sea_orm::ColumnTrait::eq(
+                    &known_identity::Column::IdentityId,
+                    data.identity_id,
+                ))
+                .exec(txn)
+                .await?;
+            Ok(Vec::new())
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Subscribes the service's consumer (before the relays open).
+pub async fn spawn(
+    db: sea_orm::DatabaseConnection,
+    bus: Arc<dyn idp_bus::EventBus>,
+    exchange: &str,
+    authz: Authz,
+    relay: RelayHandle,
+    shutdown: idp_runtime::Shutdown,
+) -> anyhow::Result<()> {
+    let options = ConsumerOptions::new(
+        format!("{exchange}.authorization"),
+        &[
+            types::IDENTITY_CREATED,
+            types::IDENTITY_DELETED,
+            types::DEFAULT_ROLE_CREATED,
+            types::DEFAULT_ROLE_DELETED,
+            types::DEFAULT_ROLE_GRANT_REQUESTED,
+        ],
+    );
+    let h = outbox::handler(move |event, txn| {
+        let authz = authz.clone();
+        let relay = relay.clone();
+        Box::pin(async move {
+            let touched = on_event(txn, event).await?;
+            if !touched.is_empty() {
+                for id in touched {
+                    authz.invalidate(idp_model::IdentityId(id));
+                }
+                // The grant events commit with this transaction; nudge the relay
+                // right after.
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    relay.wake();
+                });
+            }
+            Ok(())
+        })
+    });
+    outbox::spawn_consumer(db, bus, options, h, shutdown).await?;
+    Ok(())
+}

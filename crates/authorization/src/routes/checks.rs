@@ -1,0 +1,223 @@
+//! Checks (single and batch), effective permissions, and the ACL of a resource.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use idp_model::authorization::{AclEntry, CheckBatch, CheckRequest, CheckResult};
+use idp_model::authz::EffectivePermission;
+use idp_model::{IdentityId, OrganizationId};
+use idp_runtime::auth::Caller;
+use idp_runtime::error::{ApiError, ApiResult};
+use idp_runtime::extract::{parse_json, PathId, Query};
+use idp_runtime::paging::{PageParams, Paged};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{page, valid_path};
+use crate::domain::{effective_permissions, expand, holds, holds_anywhere};
+use crate::state::AppState;
+use crate::store::grant;
+
+const G: &str = "grant";
+const MAX_BATCH: usize = 1000;
+
+fn resource_path(c: &CheckRequest) -> Vec<String> {
+    let mut p = c.path.clone();
+    if let Some(r) = &c.resource_id {
+        p.push(r.clone());
+    }
+    p
+}
+
+async fn run_checks(
+    st: &AppState,
+    caller: &Caller,
+    checks: Vec<CheckRequest>,
+) -> ApiResult<Vec<CheckResult>> {
+    if checks.len() > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "checks",
+            format!("at most {MAX_BATCH} checks per request"),
+        ));
+    }
+    let mine = st.authz.permissions(caller).await?;
+    let mut cache: HashMap<IdentityId, Vec<EffectivePermission>> = HashMap::new();
+    let mut out = Vec::with_capacity(checks.len());
+    for (i, c) in checks.into_iter().enumerate() {
+        valid_path(&format!("checks[{i}].path"), &c.path)?;
+        let path = resource_path(&c);
+        if c.identity_id != caller.identity_id()
+            && !holds(&mine, G, "read", c.organization_id, &path)
+        {
+            return Err(ApiError::forbidden(
+                "checking another identity needs grant:read over the resource's scope",
+            ));
+        }
+        let perms = match cache.get(&c.identity_id) {
+            Some(p) => p,
+            None => {
+                let p = if c.identity_id == caller.identity_id() {
+                    mine.as_ref().clone()
+                } else {
+                    effective_permissions(&st.db, c.identity_id).await?
+                };
+                cache.entry(c.identity_id).or_insert(p)
+            }
+        };
+        let by = perms
+            .iter()
+            .find(|p| p.covers(&c.resource_type, &c.action, c.organization_id, &path));
+        out.push(CheckResult {
+            identity_id: c.identity_id,
+            allowed: by.is_some(),
+            grant_id: by.map(|p| p.grant_id),
+            role_id: by.and_then(|p| p.role_id),
+            role_name: by.and_then(|p| p.role_name.clone()),
+            action: c.action,
+            resource_type: c.resource_type,
+            organization_id: c.organization_id,
+            resource_id: c.resource_id,
+            path: c.path,
+        });
+    }
+    Ok(out)
+}
+
+/// `POST /checks`: one check (an object) answers one result; a batch (a JSON
+/// array, or `{"checks": [...]}`) answers the results in the same order and shape.
+pub async fn check(
+    State(st): State<AppState>,
+    caller: Caller,
+    idp_runtime::extract::Json(body): idp_runtime::extract::Json<Value>,
+) -> ApiResult<Response> {
+    let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
+    match &body {
+        Value::Array(_) => {
+            let checks: Vec<CheckRequest> = parse_json(&bytes)?;
+            Ok(axum::Json(run_checks(&st, &caller, checks).await?).into_response())
+        }
+        Value::Object(o) if o.contains_key("checks") => {
+            let batch: CheckBatch<CheckRequest> = parse_json(&bytes)?;
+            let checks = run_checks(&st, &caller, batch.checks).await?;
+            Ok(axum::Json(CheckBatch { checks }).into_response())
+        }
+        _ => {
+            let one: CheckRequest = parse_json(&bytes)?;
+            let mut r = run_checks(&st, &caller, vec![one]).await?;
+            let r = r
+                .pop()
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no check result")))?;
+            Ok(axum::Json(r).into_response())
+        }
+    }
+}
+
+/// `GET /identities/{id}/permissions`: the identity's effective permissions, each
+/// naming its grant and role. Always allowed for one's own; for another identity,
+/// the permissions in scopes where the caller holds `grant:read`.
+pub async fn permissions(
+    State(st): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<IdentityId>,
+) -> ApiResult<axum::Json<Vec<EffectivePermission>>> {
+    if id == caller.identity_id() {
+        // Fresh from the store: other services cache it themselves.
+        return Ok(axum::Json(effective_permissions(&st.db, id).await?));
+    }
+    let mine = st.authz.permissions(&caller).await?;
+    if !holds_anywhere(&mine, G, "read") {
+        return Err(ApiError::not_found("no such identity"));
+    }
+    let perms = effective_permissions(&st.db, id).await?;
+    Ok(axum::Json(
+        perms
+            .into_iter()
+            .filter(|p| holds(&mine, G, "read", p.organization_id, &p.path))
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AclQuery {
+    resource_type: String,
+    #[serde(default)]
+    resource_id: Option<String>,
+    #[serde(default)]
+    organization_id: Option<OrganizationId>,
+    /// Comma-separated resource ids above the resource.
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+}
+
+/// `GET /acl?resourceType=…&resourceId=…[&organizationId=…][&path=a,b][&action=…]`:
+/// who may do what on the resource, and through which grant and role. Needs
+/// `grant:read` over the resource's scope (404 otherwise).
+pub async fn acl(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AclQuery>,
+    params: PageParams,
+) -> ApiResult<Paged<Value>> {
+    let mut path: Vec<String> = q
+        .path
+        .as_deref()
+        .map(|p| {
+            p.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    valid_path("path", &path)?;
+    if let Some(r) = &q.resource_id {
+        path.push(r.clone());
+    }
+    let mine = st.authz.permissions(&caller).await?;
+    if !holds(&mine, G, "read", q.organization_id, &path) {
+        return Err(ApiError::not_found("no such resource"));
+    }
+    let mut scope = Condition::any().add(grant::Column::OrganizationId.is_null());
+    if let Some(o) = q.organization_id {
+        scope = scope.add(grant::Column::OrganizationId.eq(o.as_uuid()));
+    }
+    let grants = grant::Entity::find()
+        .filter(grant::Column::RevokedAt.is_null())
+        .filter(scope)
+        .all(&st.db)
+        .await?;
+    let perms = expand(&st.db, &grants).await?;
+    let entries: Vec<AclEntry> = perms
+        .into_iter()
+        .filter(|p| p.resource_type == q.resource_type)
+        .filter(|p| q.action.as_ref().is_none_or(|a| *a == p.action))
+        .filter(|p| {
+            p.covers(
+                &q.resource_type,
+                &p.action.clone(),
+                q.organization_id,
+                &path,
+            )
+        })
+        .map(|p| AclEntry {
+            identity_id: p.identity_id,
+            resource_type: p.resource_type,
+            action: p.action,
+            resource_action_id: p.resource_action_id,
+            organization_id: p.organization_id,
+            path: p.path,
+            grant_id: p.grant_id,
+            role_id: p.role_id,
+            role_name: p.role_name,
+        })
+        .collect();
+    page(
+        entries,
+        params,
+        &["identityId", "action", "organizationId", "roleName"],
+    )
+}

@@ -1,0 +1,463 @@
+//! Grants: roles (`/identity-roles`) and single actions (`/identity-resource-actions`)
+//! given to identities, and `/grants`, every grant that gives an action or role.
+
+use std::collections::HashSet;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use idp_model::authorization::{Grant, NewActionGrant, NewRoleGrant, RoleGrantReplacement};
+use idp_model::authz::EffectivePermission;
+use idp_model::{GrantId, IdentityId, OrganizationId, ResourceActionId, RoleId};
+use idp_runtime::auth::Caller;
+use idp_runtime::error::{ApiError, ApiResult};
+use idp_runtime::extract::{Json, PathId, Query};
+use idp_runtime::paging::{PageParams, Paged};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{page, valid_path};
+use crate::domain::{
+    self, actions_with_types, holds, insert_grant, is_super_admin, live_grant, path_of,
+    role_action_ids, NewGrant, Target,
+};
+use crate::state::AppState;
+use crate::store::{grant, known_identity, role, role_action};
+
+const G: &str = "grant";
+const SORTABLE: &[&str] = &[
+    "identityId",
+    "roleId",
+    "roleName",
+    "resourceActionId",
+    "organizationId",
+    "createdAt",
+    "lastModified",
+];
+
+/// The caller may see a grant: its own, or `grant:read` covering its scope.
+fn visible(perms: &[EffectivePermission], caller: &Caller, g: &grant::Model) -> bool {
+    g.identity_id == caller.identity_id().as_uuid()
+        || holds(
+            perms,
+            G,
+            "read",
+            g.organization_id.map(OrganizationId),
+            &path_of(g),
+        )
+}
+
+async fn visible_grant(
+    st: &AppState,
+    caller: &Caller,
+    perms: &[EffectivePermission],
+    id: Uuid,
+    role_grant: Option<bool>,
+) -> ApiResult<grant::Model> {
+    let g = live_grant(&st.db, id).await?;
+    let kind_ok = match role_grant {
+        Some(true) => g.role_id.is_some(),
+        Some(false) => g.resource_action_id.is_some(),
+        None => true,
+    };
+    if kind_ok && visible(perms, caller, &g) {
+        Ok(g)
+    } else {
+        Err(ApiError::not_found("no such grant"))
+    }
+}
+
+/// The scope of a new grant: as given; left out: the identity's organization, or
+/// the caller's when this service has not heard of the identity.
+async fn scope_of(
+    st: &AppState,
+    caller: &Caller,
+    identity: IdentityId,
+    given: Option<Option<OrganizationId>>,
+) -> ApiResult<Option<OrganizationId>> {
+    if let Some(o) = given {
+        return Ok(o);
+    }
+    let known = known_identity::Entity::find_by_id(identity.as_uuid())
+        .one(&st.db)
+        .await?;
+    Ok(Some(
+        known
+            .map(|k| OrganizationId(k.organization_id))
+            .unwrap_or(caller.organization_id()),
+    ))
+}
+
+/// Who may grant: platform-wide only a super admin; otherwise `grant:create`
+/// covering the scope, and the caller must itself hold, in that scope, every
+/// action it gives.
+fn authorize_grant(
+    perms: &[EffectivePermission],
+    org: Option<OrganizationId>,
+    path: &[String],
+    gives: &[(String, String)],
+) -> ApiResult<()> {
+    if org.is_none() {
+        if is_super_admin(perms) {
+            return Ok(());
+        }
+        return Err(ApiError::forbidden(
+            "only a super admin may grant platform-wide",
+        ));
+    }
+    if !holds(perms, G, "create", org, path) {
+        return Err(ApiError::forbidden("not allowed to create grant here"));
+    }
+    if let Some((t, a)) = gives.iter().find(|(t, a)| !holds(perms, t, a, org, path)) {
+        return Err(ApiError::forbidden(format!(
+            "you can only grant what you hold in that scope; you do not hold {t}:{a}"
+        )));
+    }
+    Ok(())
+}
+
+/// The (type, action) codes a role gives.
+async fn role_gives(st: &AppState, role_id: Uuid) -> ApiResult<Vec<(String, String)>> {
+    let ids = role_action_ids(&st.db, &[role_id])
+        .await?
+        .remove(&role_id)
+        .unwrap_or_default();
+    Ok(actions_with_types(&st.db, &ids)
+        .await?
+        .into_values()
+        .map(|(a, t)| (t, a.code))
+        .collect())
+}
+
+/// A live role that may be granted in `org`, or a 400 naming `roleId`.
+async fn grantable_role(
+    st: &AppState,
+    role_id: RoleId,
+    org: Option<OrganizationId>,
+) -> ApiResult<role::Model> {
+    let r = role::Entity::find_by_id(role_id.as_uuid())
+        .one(&st.db)
+        .await?
+        .filter(|r| r.deleted_at.is_none())
+        .ok_or_else(|| ApiError::invalid("roleId", "no such role"))?;
+    if let Some(ro) = r.organization_id {
+        if org.map(|o| o.as_uuid()) != Some(ro) {
+            return Err(ApiError::invalid(
+                "roleId",
+                "a custom role can only be granted in its own organization",
+            ));
+        }
+    }
+    Ok(r)
+}
+
+fn created(g: &grant::Model, role_name: Option<String>) -> (StatusCode, axum::Json<Grant>) {
+    let mut names = std::collections::HashMap::new();
+    if let (Some(r), Some(n)) = (g.role_id, role_name) {
+        names.insert(r, n);
+    }
+    (StatusCode::CREATED, axum::Json(domain::view(g, &names)))
+}
+
+fn duplicate(e: sea_orm::DbErr) -> ApiError {
+    ApiError::from_db_conflict(e, "the identity already holds this grant in this scope")
+}
+
+pub async fn create_role_grant(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewRoleGrant>,
+) -> ApiResult<impl IntoResponse> {
+    let path = body.path.unwrap_or_default();
+    valid_path("path", &path)?;
+    let org = scope_of(&st, &caller, body.identity_id, body.organization_id).await?;
+    let perms = st.authz.permissions(&caller).await?;
+    let r = grantable_role(&st, body.role_id, org).await?;
+    authorize_grant(&perms, org, &path, &role_gives(&st, r.id).await?)?;
+    let txn = st.db.begin().await?;
+    let g = insert_grant(
+        &txn,
+        NewGrant {
+            identity: body.identity_id.as_uuid(),
+            target: Target::Role(r.id),
+            organization: org.map(|o| o.as_uuid()),
+            path,
+            immutable: false,
+            created_by: Some(caller.identity_id().as_uuid()),
+        },
+        st.clock.now(),
+    )
+    .await
+    .map_err(duplicate)?;
+    txn.commit().await.map_err(duplicate)?;
+    st.relay.wake();
+    st.authz.invalidate(body.identity_id);
+    Ok(created(&g, Some(r.name)))
+}
+
+pub async fn create_action_grant(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewActionGrant>,
+) -> ApiResult<impl IntoResponse> {
+    let path = body.path.unwrap_or_default();
+    valid_path("path", &path)?;
+    let org = scope_of(&st, &caller, body.identity_id, body.organization_id).await?;
+    let perms = st.authz.permissions(&caller).await?;
+    let id = body.resource_action_id.as_uuid();
+    let (a, t) = actions_with_types(&st.db, &[id])
+        .await?
+        .remove(&id)
+        .ok_or_else(|| ApiError::invalid("resourceActionId", "no such resource action"))?;
+    authorize_grant(&perms, org, &path, &[(t, a.code.clone())])?;
+    let txn = st.db.begin().await?;
+    let g = insert_grant(
+        &txn,
+        NewGrant {
+            identity: body.identity_id.as_uuid(),
+            target: Target::Action(a.id),
+            organization: org.map(|o| o.as_uuid()),
+            path,
+            immutable: false,
+            created_by: Some(caller.identity_id().as_uuid()),
+        },
+        st.clock.now(),
+    )
+    .await
+    .map_err(duplicate)?;
+    txn.commit().await.map_err(duplicate)?;
+    st.relay.wake();
+    st.authz.invalidate(body.identity_id);
+    Ok(created(&g, None))
+}
+
+/// Revokes a grant the caller can see (else 404) with `grant:delete` over its
+/// scope (else 403); immutable grants are 409.
+async fn revoke(
+    st: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    role_grant: Option<bool>,
+) -> ApiResult<StatusCode> {
+    let perms = st.authz.permissions(caller).await?;
+    let g = visible_grant(st, caller, &perms, id, role_grant).await?;
+    if !holds(
+        &perms,
+        G,
+        "delete",
+        g.organization_id.map(OrganizationId),
+        &path_of(&g),
+    ) {
+        return Err(ApiError::forbidden("not allowed to delete grant here"));
+    }
+    if g.is_immutable {
+        return Err(ApiError::conflict(
+            "this grant is immutable (a system grant) and cannot be revoked",
+        ));
+    }
+    let identity = IdentityId(g.identity_id);
+    let txn = st.db.begin().await?;
+    domain::revoke(&txn, g, st.clock.now()).await?;
+    txn.commit().await?;
+    st.relay.wake();
+    st.authz.invalidate(identity);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_role_grant(
+    State(st): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<GrantId>,
+) -> ApiResult<StatusCode> {
+    revoke(&st, &caller, id.as_uuid(), Some(true)).await
+}
+
+pub async fn delete_action_grant(
+    State(st): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<GrantId>,
+) -> ApiResult<StatusCode> {
+    revoke(&st, &caller, id.as_uuid(), Some(false)).await
+}
+
+/// `PUT /identity-roles/{id}` `{roleId}`: replaces the grant's role by another in
+/// one transaction, keeping identity and scope. Answers the new grant.
+pub async fn replace_role_grant(
+    State(st): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<GrantId>,
+    Json(body): Json<RoleGrantReplacement>,
+) -> ApiResult<impl IntoResponse> {
+    let perms = st.authz.permissions(&caller).await?;
+    let old = visible_grant(&st, &caller, &perms, id.as_uuid(), Some(true)).await?;
+    let org = old.organization_id.map(OrganizationId);
+    let path = path_of(&old);
+    if !holds(&perms, G, "delete", org, &path) {
+        return Err(ApiError::forbidden("not allowed to delete grant here"));
+    }
+    if old.is_immutable {
+        return Err(ApiError::conflict(
+            "this grant is immutable (a system grant) and cannot be replaced",
+        ));
+    }
+    if old.role_id == Some(body.role_id.as_uuid()) {
+        return Err(ApiError::conflict("the grant already gives this role"));
+    }
+    let r = grantable_role(&st, body.role_id, org).await?;
+    authorize_grant(&perms, org, &path, &role_gives(&st, r.id).await?)?;
+    let identity = old.identity_id;
+    let now = st.clock.now();
+    let txn = st.db.begin().await?;
+    domain::revoke(&txn, old, now).await?;
+    let g = insert_grant(
+        &txn,
+        NewGrant {
+            identity,
+            target: Target::Role(r.id),
+            organization: org.map(|o| o.as_uuid()),
+            path,
+            immutable: false,
+            created_by: Some(caller.identity_id().as_uuid()),
+        },
+        now,
+    )
+    .await
+    .map_err(duplicate)?;
+    txn.commit().await.map_err(duplicate)?;
+    st.relay.wake();
+    st.authz.invalidate(IdentityId(identity));
+    let (_, body) = created(&g, Some(r.name));
+    Ok((StatusCode::OK, body))
+}
+
+async fn get_kind(
+    st: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    role_grant: Option<bool>,
+) -> ApiResult<axum::Json<Grant>> {
+    let perms = st.authz.permissions(caller).await?;
+    let g = visible_grant(st, caller, &perms, id, role_grant).await?;
+    let mut v = domain::views(&st.db, vec![g]).await?;
+    v.pop()
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::not_found("no such grant"))
+}
+
+pub async fn get_role_grant(
+    State(st): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<GrantId>,
+) -> ApiResult<axum::Json<Grant>> {
+    get_kind(&st, &caller, id.as_uuid(), Some(true)).await
+}
+
+pub async fn get_action_grant(
+    State(st): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<GrantId>,
+) -> ApiResult<axum::Json<Grant>> {
+    get_kind(&st, &caller, id.as_uuid(), Some(false)).await
+}
+
+pub async fn get_grant(
+    State(st): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<GrantId>,
+) -> ApiResult<axum::Json<Grant>> {
+    get_kind(&st, &caller, id.as_uuid(), None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantFilter {
+    identity_id: Option<IdentityId>,
+    role_id: Option<RoleId>,
+    resource_action_id: Option<ResourceActionId>,
+    organization_id: Option<OrganizationId>,
+}
+
+/// Live grants matching the filter, visible to the caller. `kind`: Some(true) role
+/// grants only, Some(false) action grants only, None both — and then a
+/// `resourceActionId` filter also finds the roles that carry the action.
+async fn find(
+    st: &AppState,
+    caller: &Caller,
+    f: GrantFilter,
+    kind: Option<bool>,
+) -> ApiResult<Vec<Grant>> {
+    let perms = st.authz.permissions(caller).await?;
+    let mut q = grant::Entity::find()
+        .filter(grant::Column::RevokedAt.is_null())
+        .order_by_asc(grant::Column::CreatedAt)
+        .order_by_asc(grant::Column::Id);
+    match kind {
+        Some(true) => q = q.filter(grant::Column::RoleId.is_not_null()),
+        Some(false) => q = q.filter(grant::Column::ResourceActionId.is_not_null()),
+        None => {}
+    }
+    if let Some(i) = f.identity_id {
+        q = q.filter(grant::Column::IdentityId.eq(i.as_uuid()));
+    }
+    if let Some(o) = f.organization_id {
+        q = q.filter(grant::Column::OrganizationId.eq(o.as_uuid()));
+    }
+    if let Some(r) = f.role_id {
+        q = q.filter(grant::Column::RoleId.eq(r.as_uuid()));
+    }
+    if let Some(a) = f.resource_action_id {
+        if kind.is_none() {
+            // Directly, or through a role that carries the action.
+            let roles: HashSet<Uuid> = role_action::Entity::find()
+                .filter(role_action::Column::ResourceActionId.eq(a.as_uuid()))
+                .all(&st.db)
+                .await?
+                .into_iter()
+                .map(|ra| ra.role_id)
+                .collect();
+            let mut cond = Condition::any().add(grant::Column::ResourceActionId.eq(a.as_uuid()));
+            if !roles.is_empty() {
+                cond = cond.add(grant::Column::RoleId.is_in(roles.into_iter().collect::<Vec<_>>()));
+            }
+            q = q.filter(cond);
+        } else {
+            q = q.filter(grant::Column::ResourceActionId.eq(a.as_uuid()));
+        }
+    }
+    let rows: Vec<grant::Model> = q
+        .all(&st.db)
+        .await?
+        .into_iter()
+        .filter(|g| visible(&perms, caller, g))
+        .collect();
+    Ok(domain::views(&st.db, rows).await?)
+}
+
+pub async fn list_grants(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(f): Query<GrantFilter>,
+    params: PageParams,
+) -> ApiResult<Paged<Value>> {
+    page(find(&st, &caller, f, None).await?, params, SORTABLE)
+}
+
+pub async fn list_role_grants(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(f): Query<GrantFilter>,
+    params: PageParams,
+) -> ApiResult<Paged<Value>> {
+    page(find(&st, &caller, f, Some(true)).await?, params, SORTABLE)
+}
+
+pub async fn list_action_grants(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(f): Query<GrantFilter>,
+    params: PageParams,
+) -> ApiResult<Paged<Value>> {
+    page(find(&st, &caller, f, Some(false)).await?, params, SORTABLE)
+}

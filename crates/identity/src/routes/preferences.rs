@@ -1,0 +1,205 @@
+//! `/identity-preferences`: an identity's free-form preferences (a JSON object).
+//! An identity always manages its own; others need `identity-preference:*` in the
+//! identity's organization. Deletion is soft (`deletedBy`, `deletedAt`).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use idp_model::identity::IdentityPreference;
+use idp_model::OrganizationId;
+use idp_runtime::auth::Caller;
+use idp_runtime::authz::Scope;
+use idp_runtime::error::{ApiError, ApiResult};
+use idp_runtime::extract::{Json, PathId};
+use idp_runtime::paging::{PageParams, Paged};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::access::PREFERENCE;
+use crate::state::AppState;
+use crate::store::{identity, preference};
+use crate::views;
+
+fn not_found() -> ApiError {
+    ApiError::not_found("no such identity preference")
+}
+
+fn object(field: &str, v: serde_json::Value) -> ApiResult<String> {
+    if !v.is_object() {
+        return Err(ApiError::invalid(field, "must be a JSON object"));
+    }
+    Ok(v.to_string())
+}
+
+/// A live preference the caller may do `action` on (its own always).
+async fn load(
+    st: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    action: &str,
+) -> ApiResult<preference::Model> {
+    let p = preference::Entity::find_by_id(id)
+        .one(&st.db)
+        .await?
+        .filter(|p| p.deleted_at.is_none())
+        .ok_or_else(not_found)?;
+    if p.identity_id == caller.identity_id().as_uuid() {
+        return Ok(p);
+    }
+    let org = Some(OrganizationId(p.organization_id));
+    st.authz
+        .require_visible(caller, PREFERENCE, "read", org)
+        .await?;
+    if action != "read" {
+        st.authz.require(caller, PREFERENCE, action, org).await?;
+    }
+    Ok(p)
+}
+
+pub async fn find(
+    State(st): State<AppState>,
+    caller: Caller,
+    params: PageParams,
+) -> ApiResult<Paged<IdentityPreference>> {
+    params.allow_sort(&["createdAt", "updatedAt", "id"])?;
+    let mut cond =
+        Condition::any().add(preference::Column::IdentityId.eq(caller.identity_id().as_uuid()));
+    match st.authz.scope(&caller, PREFERENCE, "read").await? {
+        Scope::All => cond = cond.add(preference::Column::Id.is_not_null()),
+        Scope::Organizations(orgs) => {
+            if !orgs.is_empty() {
+                cond = cond.add(
+                    preference::Column::OrganizationId
+                        .is_in(orgs.iter().map(|o| o.as_uuid()).collect::<Vec<_>>()),
+                );
+            }
+        }
+    }
+    let q = preference::Entity::find()
+        .filter(cond)
+        .filter(preference::Column::DeletedAt.is_null());
+    let total = q.clone().count(&st.db).await?;
+    let mut q = q;
+    for s in &params.request.sort {
+        let col = match s.field.as_str() {
+            "updatedAt" => preference::Column::UpdatedAt,
+            "id" => preference::Column::Id,
+            _ => preference::Column::CreatedAt,
+        };
+        let dir = match s.direction {
+            idp_model::paging::Direction::Asc => Order::Asc,
+            idp_model::paging::Direction::Desc => Order::Desc,
+        };
+        q = q.order_by(col, dir);
+    }
+    let rows = q
+        .order_by(preference::Column::CreatedAt, Order::Asc)
+        .order_by(preference::Column::Id, Order::Asc)
+        .offset(params.request.offset())
+        .limit(params.request.size)
+        .all(&st.db)
+        .await?;
+    Ok(Paged::new(
+        rows.iter().map(views::preference).collect(),
+        total,
+        params,
+    ))
+}
+
+pub async fn get(
+    State(st): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<Uuid>,
+) -> ApiResult<axum::Json<IdentityPreference>> {
+    let p = load(&st, &caller, id, "read").await?;
+    Ok(axum::Json(views::preference(&p)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRequest {
+    pub user_identity_id: Option<Uuid>,
+    pub preferences: serde_json::Value,
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(req): Json<CreateRequest>,
+) -> ApiResult<(StatusCode, axum::Json<IdentityPreference>)> {
+    let me = caller.identity_id().as_uuid();
+    let target = req.user_identity_id.unwrap_or(me);
+    let ident = identity::Entity::find_by_id(target)
+        .one(&st.db)
+        .await?
+        .filter(|m| m.deleted_at.is_none());
+    let Some(ident) = ident else {
+        return Err(ApiError::invalid("userIdentityId", "no such identity"));
+    };
+    if target != me {
+        st.authz
+            .require(
+                &caller,
+                PREFERENCE,
+                "create",
+                Some(OrganizationId(ident.organization_id)),
+            )
+            .await?;
+    }
+    let prefs = object("preferences", req.preferences)?;
+    let now = st.now();
+    let p = preference::Model {
+        id: Uuid::new_v4(),
+        identity_id: target,
+        organization_id: ident.organization_id,
+        preferences: prefs,
+        created_by: Some(me),
+        created_at: now,
+        updated_at: Some(now),
+        deleted_by: None,
+        deleted_at: None,
+    };
+    preference::Entity::insert(p.clone().into_active_model())
+        .exec_without_returning(&st.db)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(views::preference(&p))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateRequest {
+    pub preferences: serde_json::Value,
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<Uuid>,
+    Json(req): Json<UpdateRequest>,
+) -> ApiResult<axum::Json<IdentityPreference>> {
+    let p = load(&st, &caller, id, "update").await?;
+    let prefs = object("preferences", req.preferences)?;
+    let mut am = p.into_active_model();
+    am.preferences = Set(prefs);
+    am.updated_at = Set(Some(st.now()));
+    let p = am.update(&st.db).await?;
+    Ok(axum::Json(views::preference(&p)))
+}
+
+pub async fn delete(
+    State(st): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<Uuid>,
+) -> ApiResult<axum::Json<IdentityPreference>> {
+    let p = load(&st, &caller, id, "delete").await?;
+    let now = st.now();
+    let mut am = p.into_active_model();
+    am.deleted_by = Set(Some(caller.identity_id().as_uuid()));
+    am.deleted_at = Set(Some(now));
+    am.updated_at = Set(Some(now));
+    let p = am.update(&st.db).await?;
+    Ok(axum::Json(views::preference(&p)))
+}

@@ -1,0 +1,50 @@
+//! Request bodies and filters of the default-role routes.
+
+use idp_model::organization::RoleType;
+use idp_model::{IdentityId, OrganizationId, RoleId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDefaultRole {
+    pub organization_id: OrganizationId,
+    pub role_type: RoleType,
+    pub role_id: RoleId,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindDefaultRoles {
+    pub organization_id: Option<OrganizationId>,
+    pub role_id: Option<RoleId>,
+    /// One or more of `Standard`, `Custom`, comma-separated.
+    pub role_type: Option<String>,
+    pub name: Option<String>,
+    /// `true`, `false` (default) or `true,false`.
+    pub deleted: Option<String>,
+}
+
+/// Optional body of `POST /default-roles/{id}/grant`: narrow who gets the role.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantDefaultRole {
+    #[serde(default)]
+    pub include_identity_ids: Option<Vec<IdentityId>>,
+    #[serde(default)]
+    pub exclude_identity_ids: Option<Vec<IdentityId>>,
+}
+
+/// The payload of `default-role.grant-requested`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantRequested {
+    pub default_role_id: idp_model::DefaultRoleId,
+    pub organization_id: OrganizationId,
+    pub role_id: RoleId,
+    pub role_type: RoleType,
+    pub requested_by: IdentityId,
+    /// Only these identities (when given).
+    pub include_identity_ids: Option<Vec<IdentityId>>,
+    /// Never these identities.
+    pub exclude_identity_ids: Option<Vec<IdentityId>>,
+}

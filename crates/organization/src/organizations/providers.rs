@@ -1,0 +1,85 @@
+//! An organization's login providers: the deprecated add-identity-provider, and the
+//! public authorize-initiate that starts a login with the organization's label.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use idp_model::events::types;
+use idp_model::organization::AuthorizeInitiate;
+use idp_model::OrganizationId;
+use idp_runtime::auth::Caller;
+use idp_runtime::error::{ApiError, ApiResult};
+use idp_runtime::extract::{Json, PathId};
+use sea_orm::{EntityTrait, TransactionTrait};
+
+use super::store::{self, Entity};
+use super::types::{AddIdentityProvider, AuthorizeInitiateRequest};
+use crate::identity_providers::store as ips;
+use crate::state::AppState;
+
+/// The `purpose` of the flow tokens authorize-initiate hands out.
+pub const LOGIN_PURPOSE: &str = "login";
+
+/// Deprecated: `POST /identity-providers` does the same.
+pub async fn add_identity_provider(
+    State(s): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<OrganizationId>,
+    Json(body): Json<AddIdentityProvider>,
+) -> ApiResult<impl IntoResponse> {
+    s.require_change(&caller, "identity-provider", "create", id)
+        .await?;
+    let org = Entity::find_by_id(id.as_uuid())
+        .one(&s.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such organization"))?;
+    if org.deleted_at.is_some() {
+        return Err(ApiError::conflict("the organization is deleted"));
+    }
+    let name = body
+        .identity_provider_name
+        .as_ref()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| body.auth0_connection_id.to_string());
+    let ip = ips::new_row(
+        id,
+        body.auth0_connection_id.as_str(),
+        &name,
+        body.auth0_connection_type,
+        s.now(),
+    );
+    let txn = s.db.begin().await?;
+    ips::insert(&txn, &ip).await?;
+    s.enqueue(
+        &txn,
+        types::IDENTITY_PROVIDER_CREATED,
+        Some(id),
+        &ip.to_dto()?,
+    )
+    .await?;
+    let dto = store::expand_one(&txn, org).await?;
+    txn.commit().await?;
+    s.relay.wake();
+    Ok((StatusCode::CREATED, axum::Json(dto)))
+}
+
+/// Public: the login flow's first step. An unknown label and the label of an
+/// inactive organization answer the same 404.
+pub async fn authorize_initiate(
+    State(s): State<AppState>,
+    Json(body): Json<AuthorizeInitiateRequest>,
+) -> ApiResult<axum::Json<AuthorizeInitiate>> {
+    let org = store::by_label(&s.db, body.label.as_str())
+        .await?
+        .filter(|o| o.active)
+        .ok_or_else(|| ApiError::not_found("no active organization has this label"))?;
+    let providers = ips::active_by_org(&s.db, &[org.id]).await?;
+    let auth0_connection_ids = providers
+        .get(&org.id)
+        .map(|v| v.iter().map(|p| p.auth0_connection_id.clone()).collect())
+        .unwrap_or_default();
+    Ok(axum::Json(AuthorizeInitiate {
+        nf_token: s.flow_tokens.sign(OrganizationId(org.id), LOGIN_PURPOSE),
+        auth0_connection_ids,
+    }))
+}

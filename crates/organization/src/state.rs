@@ -1,0 +1,112 @@
+//! The state every handler shares, and the helpers they use for access checks,
+//! events and transactions.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use chrono::{DateTime, Utc};
+use idp_bearer::Verifier;
+use idp_model::events::Envelope;
+use idp_model::OrganizationId;
+use idp_runtime::auth::Caller;
+use idp_runtime::authz::{Authz, Scope};
+use idp_runtime::clock::SharedClock;
+use idp_runtime::error::{ApiError, ApiResult};
+use idp_runtime::flow_token::FlowTokens;
+use idp_runtime::outbox::RelayHandle;
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use serde::Serialize;
+
+use crate::settings::OpenIdProviderSettings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub verifier: Verifier,
+    pub authz: Authz,
+    pub clock: SharedClock,
+    pub relay: RelayHandle,
+    pub flow_tokens: FlowTokens,
+    pub oidc: Arc<OpenIdProviderSettings>,
+    /// Base URL of the authorization service (roles of default roles).
+    pub authz_url: Arc<str>,
+    pub http: reqwest::Client,
+}
+
+impl FromRef<AppState> for Verifier {
+    fn from_ref(s: &AppState) -> Verifier {
+        s.verifier.clone()
+    }
+}
+
+impl AppState {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// 403 unless the caller may do `resource:action` in `org` (None: platform-wide).
+    pub async fn require(
+        &self,
+        caller: &Caller,
+        resource: &str,
+        action: &str,
+        org: Option<OrganizationId>,
+    ) -> ApiResult<()> {
+        self.authz.require(caller, resource, action, org).await
+    }
+
+    /// 404 unless the caller may read `resource` in `org`.
+    pub async fn require_visible(
+        &self,
+        caller: &Caller,
+        resource: &str,
+        org: OrganizationId,
+    ) -> ApiResult<()> {
+        self.authz
+            .require_visible(caller, resource, "read", Some(org))
+            .await
+    }
+
+    /// For changes to an existing resource: 404 when the caller cannot even read it
+    /// (existence does not leak), 403 when it can read but not `action`.
+    pub async fn require_change(
+        &self,
+        caller: &Caller,
+        resource: &str,
+        action: &str,
+        org: OrganizationId,
+    ) -> ApiResult<()> {
+        if !self
+            .authz
+            .allowed(caller, resource, action, Some(org), &[])
+            .await?
+        {
+            self.require_visible(caller, resource, org).await?;
+            return Err(ApiError::forbidden(format!(
+                "not allowed to {action} {resource} here"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The organizations whose `resource` the caller may read.
+    pub async fn read_scope(&self, caller: &Caller, resource: &str) -> ApiResult<Scope> {
+        self.authz.scope(caller, resource, "read").await
+    }
+
+    /// Writes one event in the caller's transaction (the outbox).
+    pub async fn enqueue<T: Serialize>(
+        &self,
+        txn: &DatabaseTransaction,
+        kind: &str,
+        org: Option<OrganizationId>,
+        data: &T,
+    ) -> ApiResult<()> {
+        let data = serde_json::to_value(data).map_err(ApiError::internal)?;
+        let event = Envelope::new(kind, "organization", org, data, self.now());
+        idp_runtime::outbox::enqueue(txn, &event)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(())
+    }
+}

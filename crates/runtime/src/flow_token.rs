@@ -1,0 +1,317 @@
+//! Flow tokens (`nfToken`): short-lived HS256 JWTs that carry an organization through
+//! an interactive flow (login, invitation acceptance) between the organization,
+//! identity and invitation services, which share the secret.
+//!
+//! Claims: `{iss: "organization", aud: "nf-flow", organizationId, purpose, iat, exp,
+//! jti}`. Verification is constant-time on the signature and checks the algorithm,
+//! issuer, audience, purpose and expiry.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use aws_lc_rs::{hmac, rand};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use idp_common::Secret;
+use idp_model::OrganizationId;
+use serde::{Deserialize, Serialize};
+
+pub const ISSUER: &str = "organization";
+pub const AUDIENCE: &str = "nf-flow";
+const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+/// Where the shared secret comes from.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FlowTokenSettings {
+    /// The secret itself (e.g. from a Kubernetes Secret). Default empty: use `secret_file`.
+    pub secret: Secret<String>,
+    /// File holding the secret; generated (32 random bytes, mode 0600) when absent.
+    /// Default `./data/flow-token.key`.
+    pub secret_file: String,
+    /// Lifetime of a flow token in seconds. Default 900.
+    pub ttl_secs: u64,
+}
+
+impl Default for FlowTokenSettings {
+    fn default() -> Self {
+        FlowTokenSettings {
+            secret: Secret::new(String::new()),
+            secret_file: "./data/flow-token.key".into(),
+            ttl_secs: 900,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FlowTokenError {
+    #[error("the flow token is malformed")]
+    Malformed,
+    #[error("the flow token's signature is invalid")]
+    BadSignature,
+    #[error("the flow token has expired")]
+    Expired,
+    #[error("the flow token is not meant for this use")]
+    WrongAudience,
+    #[error("the flow token is for another purpose")]
+    WrongPurpose,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Claims {
+    iss: String,
+    aud: String,
+    organization_id: OrganizationId,
+    purpose: String,
+    iat: i64,
+    exp: i64,
+    jti: String,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+}
+
+/// Signs and verifies flow tokens. Cheap to clone.
+#[derive(Clone)]
+pub struct FlowTokens {
+    key: hmac::Key,
+    ttl: Duration,
+}
+
+impl FlowTokens {
+    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+        FlowTokens {
+            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+            ttl,
+        }
+    }
+
+    /// The secret from the settings, else from the file, else a new one written there.
+    pub fn from_settings(s: &FlowTokenSettings) -> anyhow::Result<Self> {
+        let ttl = Duration::from_secs(s.ttl_secs.max(1));
+        if !s.secret.expose().is_empty() {
+            return Ok(Self::new(s.secret.expose().as_bytes(), ttl));
+        }
+        let path = Path::new(&s.secret_file);
+        if path.exists() {
+            let bytes = std::fs::read(path)?;
+            let trimmed = String::from_utf8_lossy(&bytes).trim().to_string();
+            if trimmed.is_empty() {
+                anyhow::bail!("the flow-token secret file {} is empty", path.display());
+            }
+            return Ok(Self::new(trimmed.as_bytes(), ttl));
+        }
+        let mut raw = [0u8; 32];
+        rand::fill(&mut raw).map_err(|_| anyhow::anyhow!("no randomness for the flow secret"))?;
+        let encoded = URL_SAFE_NO_PAD.encode(raw);
+        write_private(path, encoded.as_bytes())?;
+        tracing::info!(path = %path.display(), "generated a new flow-token secret");
+        Ok(Self::new(encoded.as_bytes(), ttl))
+    }
+
+    pub fn sign(&self, organization_id: OrganizationId, purpose: &str) -> String {
+        self.sign_at(organization_id, purpose, now_secs())
+    }
+
+    pub fn sign_at(&self, organization_id: OrganizationId, purpose: &str, now: i64) -> String {
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            organization_id,
+            purpose: purpose.into(),
+            iat: now,
+            exp: now + self.ttl.as_secs() as i64,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        // Serializing this struct cannot fail.
+        let payload = serde_json::to_vec(&claims).unwrap_or_default();
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(HEADER),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let tag = hmac::sign(&self.key, signing_input.as_bytes());
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    }
+
+    pub fn verify(&self, token: &str, purpose: &str) -> Result<OrganizationId, FlowTokenError> {
+        self.verify_at(token, purpose, now_secs())
+    }
+
+    pub fn verify_at(
+        &self,
+        token: &str,
+        purpose: &str,
+        now: i64,
+    ) -> Result<OrganizationId, FlowTokenError> {
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(FlowTokenError::Malformed);
+        };
+        let header: Header = decode_json(h)?;
+        if header.alg != "HS256" {
+            return Err(FlowTokenError::BadSignature);
+        }
+        let sig = URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| FlowTokenError::Malformed)?;
+        let signing_input = &token[..h.len() + 1 + p.len()];
+        hmac::verify(&self.key, signing_input.as_bytes(), &sig)
+            .map_err(|_| FlowTokenError::BadSignature)?;
+        let claims: Claims = decode_json(p)?;
+        if claims.iss != ISSUER || claims.aud != AUDIENCE {
+            return Err(FlowTokenError::WrongAudience);
+        }
+        if claims.purpose != purpose {
+            return Err(FlowTokenError::WrongPurpose);
+        }
+        if claims.exp <= now {
+            return Err(FlowTokenError::Expired);
+        }
+        Ok(claims.organization_id)
+    }
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, FlowTokenError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| FlowTokenError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| FlowTokenError::Malformed)
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let tmp = path.with_extension("tmp");
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let t = FlowTokens::new(b"secret", Duration::from_secs(60));
+        let org = OrganizationId::new();
+        let tok = t.sign_at(org, "login", 1000);
+        assert_eq!(t.verify_at(&tok, "login", 1001), Ok(org));
+        assert_eq!(
+            t.verify_at(&tok, "invitation", 1001),
+            Err(FlowTokenError::WrongPurpose)
+        );
+        assert_eq!(
+            t.verify_at(&tok, "login", 1060),
+            Err(FlowTokenError::Expired)
+        );
+        let other = FlowTokens::new(b"other", Duration::from_secs(60));
+        assert_eq!(
+            other.verify_at(&tok, "login", 1001),
+            Err(FlowTokenError::BadSignature)
+        );
+        // A tampered payload fails the signature.
+        let parts: Vec<&str> = tok.split('.').collect();
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(
+                format!(r#"{{"iss":"organization","aud":"nf-flow","organizationId":"{}","purpose":"login","iat":1,"exp":99999999999,"jti":"x"}}"#, OrganizationId::new())
+            ),
+            parts[2]
+        );
+        assert_eq!(
+            t.verify_at(&forged, "login", 1001),
+            Err(FlowTokenError::BadSignature)
+        );
+        // alg=none is refused.
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            parts[1]
+        );
+        assert!(t.verify_at(&none, "login", 1001).is_err());
+        assert_eq!(
+            t.verify_at("a.b", "login", 1),
+            Err(FlowTokenError::Malformed)
+        );
+        assert_eq!(t.verify_at("", "login", 1), Err(FlowTokenError::Malformed));
+    }
+
+    #[test]
+    fn claims_are_the_documented_ones() {
+        let t = FlowTokens::new(b"k", Duration::from_secs(60));
+        let tok = t.sign_at(OrganizationId::new(), "login", 5);
+        let payload = tok.split('.').nth(1).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        for f in [
+            "iss",
+            "aud",
+            "organizationId",
+            "purpose",
+            "iat",
+            "exp",
+            "jti",
+        ] {
+            assert!(v.get(f).is_some(), "missing {f}");
+        }
+        assert_eq!(v["exp"], 65);
+    }
+
+    #[test]
+    fn secret_file_is_created_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = FlowTokenSettings {
+            secret_file: dir.path().join("k/flow.key").display().to_string(),
+            ..Default::default()
+        };
+        let a = FlowTokens::from_settings(&settings).unwrap();
+        let b = FlowTokens::from_settings(&settings).unwrap();
+        let org = OrganizationId::new();
+        assert_eq!(b.verify(&a.sign(org, "login"), "login"), Ok(org));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&settings.secret_file)
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let inline = FlowTokenSettings {
+            secret: Secret::new("shared".into()),
+            ..settings
+        };
+        let c = FlowTokens::from_settings(&inline).unwrap();
+        assert_eq!(
+            FlowTokens::new(b"shared", Duration::from_secs(5)).verify(&c.sign(org, "x"), "x"),
+            Ok(org)
+        );
+    }
+}
