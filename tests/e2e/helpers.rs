@@ -9,6 +9,9 @@ pub struct Stack {
     pub client: reqwest::Client,
     pub creds: BootstrapCredentials,
     pub dir: tempfile::TempDir,
+    /// The super-admin's token, fetched once (the gateway rate-limits the token
+    /// endpoint per client, as a real client would be).
+    admin: tokio::sync::OnceCell<String>,
 }
 
 pub fn settings_in(dir: &std::path::Path) -> PlatformSettings {
@@ -30,12 +33,15 @@ pub async fn start_in(dir: tempfile::TempDir, settings: PlatformSettings) -> Sta
         .expect("platform starts");
     let creds: BootstrapCredentials =
         serde_json::from_slice(&std::fs::read(&platform.credentials_file).unwrap()).unwrap();
-    Stack {
+    let stack = Stack {
         platform,
         client: reqwest::Client::builder().no_proxy().build().unwrap(),
         creds,
         dir,
-    }
+        admin: tokio::sync::OnceCell::new(),
+    };
+    stack.wait_for_super_admin().await;
+    stack
 }
 
 /// The platform on SQLite files and the in-process bus.
@@ -92,6 +98,48 @@ impl Stack {
             .unwrap()
     }
 
+    /// The super-admin's Super Admin grant arrives by event (`identity.created` of the
+    /// bootstrap, consumed by the authorization service): wait until it holds, asking
+    /// the authorization service itself so no other service caches an empty answer.
+    pub async fn wait_for_super_admin(&self) {
+        let token = self.admin_token().await;
+        let me: serde_json::Value = self
+            .client
+            .get(self.url("/identity/v1/identities/self"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = me["id"].as_str().unwrap().to_string();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let res = self
+                .client
+                .get(self.url(&format!("/auth/v1/identities/{id}/permissions")))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            if res.status() == 200 {
+                let perms: serde_json::Value = res.json().await.unwrap();
+                if perms
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|p| p["roleName"] == "Super Admin"))
+                {
+                    return;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the bootstrap super admin never got its Super Admin grant"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// A request through the gateway with the super-admin's token.
     pub async fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let token = self.admin_token().await;
@@ -101,12 +149,17 @@ impl Stack {
     }
 
     pub async fn admin_token(&self) -> String {
-        let res = self
-            .token(&self.creds.client_id, &self.creds.password)
-            .await;
-        assert_eq!(res.status(), 200);
-        let v: serde_json::Value = res.json().await.unwrap();
-        v["access_token"].as_str().unwrap().to_string()
+        self.admin
+            .get_or_init(|| async {
+                let res = self
+                    .token(&self.creds.client_id, &self.creds.password)
+                    .await;
+                assert_eq!(res.status(), 200);
+                let v: serde_json::Value = res.json().await.unwrap();
+                v["access_token"].as_str().unwrap().to_string()
+            })
+            .await
+            .clone()
     }
 
     pub async fn stop(self) -> tempfile::TempDir {

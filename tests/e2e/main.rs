@@ -5,6 +5,7 @@
 
 mod authorization;
 mod binary;
+mod flows;
 mod foundation;
 mod helpers;
 mod identities;

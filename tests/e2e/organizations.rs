@@ -302,7 +302,7 @@ async fn core_flow(stack: &Stack) {
             .await,
     )
     .await;
-    assert_eq!(st, 202);
+    assert_eq!(st, 200);
     let (_, got, _) = send(
         stack
             .admin(Method::GET, &format!("/identity/v1/organizations/{id}"))

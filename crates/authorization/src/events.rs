@@ -43,9 +43,9 @@ struct GrantRequested {
     /// Only these identities (when the requester named them); otherwise every live
     /// identity known in the organization.
     #[serde(default, alias = "identityIds")]
-    include_identity_ids: Vec<Uuid>,
+    include_identity_ids: Option<Vec<Uuid>>,
     #[serde(default)]
-    exclude_identity_ids: Vec<Uuid>,
+    exclude_identity_ids: Option<Vec<Uuid>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,6 +135,8 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
                     identity_id: Set(data.identity_id),
                     organization_id: Set(org),
                     deleted: Set(false),
+                    wants_default_roles: Set(data.grant_default_roles),
+                    created_at: Set(Some(event.occurred_at)),
                 })
                 .on_conflict(
                     OnConflict::column(known_identity::Column::IdentityId)
@@ -176,16 +178,40 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
         }
         types::DEFAULT_ROLE_GRANT_REQUESTED => {
             let data: GrantRequested = serde_json::from_value(event.data)?;
-            let mut targets = if data.include_identity_ids.is_empty() {
-                identities_of(txn, data.organization_id).await?
-            } else {
-                data.include_identity_ids.clone()
+            let mut targets = match data.include_identity_ids {
+                Some(ids) if !ids.is_empty() => ids,
+                _ => identities_of(txn, data.organization_id).await?,
             };
-            targets.retain(|i| !data.exclude_identity_ids.contains(i));
+            let excluded = data.exclude_identity_ids.unwrap_or_default();
+            targets.retain(|i| !excluded.contains(i));
             grant_role(txn, data.role_id, data.organization_id, &targets, now).await
         }
         types::DEFAULT_ROLE_CREATED => {
             let data: DefaultRoleEvent = serde_json::from_value(event.data)?;
+            // Identities created after this role whose own event came first.
+            let late: Vec<Uuid> = known_identity::Entity::find()
+                .filter(sea_orm::ColumnTrait::eq(
+                    &known_identity::Column::OrganizationId,
+                    data.organization_id,
+                ))
+                .filter(sea_orm::ColumnTrait::eq(
+                    &known_identity::Column::Deleted,
+                    false,
+                ))
+                .filter(sea_orm::ColumnTrait::eq(
+                    &known_identity::Column::WantsDefaultRoles,
+                    true,
+                ))
+                .filter(sea_orm::ColumnTrait::gte(
+                    &known_identity::Column::CreatedAt,
+                    event.occurred_at,
+                ))
+                .all(txn)
+                .await?
+                .into_iter()
+                .map(|i| i.identity_id)
+                .collect();
+            let touched = grant_role(txn, data.role_id, data.organization_id, &late, now).await?;
             known_default_role::Entity::insert(known_default_role::ActiveModel {
                 id: Set(data.id),
                 organization_id: Set(data.organization_id),
@@ -200,7 +226,7 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
             .do_nothing()
             .exec(txn)
             .await?;
-            Ok(Vec::new())
+            Ok(touched)
         }
         types::DEFAULT_ROLE_DELETED => {
             let data: DefaultRoleEvent = serde_json::from_value(event.data)?;

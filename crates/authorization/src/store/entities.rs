@@ -132,6 +132,10 @@ pub mod known_identity {
         pub organization_id: Uuid,
         /// Set by `identity.deleted`: no more grants by event.
         pub deleted: bool,
+        /// The identity asked for its organization's default roles.
+        pub wants_default_roles: bool,
+        /// When the identity was created (its event's time).
+        pub created_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ impl MigratorTrait for Migrator {
         let mut m = idp_runtime::outbox::migrations();
         m.push(Box::new(M0100Authorization));
         m.push(Box::new(M0101DefaultRoles));
+        m.push(Box::new(M0102DefaultRoleOrder));
         m
     }
 }
@@ -407,5 +408,57 @@ impl MigrationTrait for M0101DefaultRoles {
         manager
             .drop_table(Table::drop().table(KnownDefaultRoles::Table).to_owned())
             .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum KnownIdentitiesOrder {
+    #[sea_orm(iden = "known_identities")]
+    Table,
+    WantsDefaultRoles,
+    CreatedAt,
+}
+
+/// Whether an identity asked for its organization's default roles, and when it was
+/// created: a default role whose event arrives after the identity's still reaches
+/// the identities created after the role (events of two services have no order).
+pub struct M0102DefaultRoleOrder;
+
+impl MigrationName for M0102DefaultRoleOrder {
+    fn name(&self) -> &str {
+        "m0102_default_role_order"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0102DefaultRoleOrder {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(KnownIdentitiesOrder::Table)
+                    .add_column(
+                        ColumnDef::new(KnownIdentitiesOrder::WantsDefaultRoles)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(KnownIdentitiesOrder::Table)
+                    .add_column(
+                        ColumnDef::new(KnownIdentitiesOrder::CreatedAt).timestamp_with_time_zone(),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
     }
 }

@@ -980,6 +980,32 @@ async fn default_roles_by_events(h: Harness) {
     expected.sort();
     assert_eq!(holders(&h, sr::NETWORK_GROUP_ADMIN.0, org).await, expected);
 
+    // A default role whose event arrives after the event of an identity created
+    // later still reaches that identity (the two services' events have no order).
+    let late_role = uuid::Uuid::new_v4();
+    let frank = IdentityId::new();
+    let role_created_at = chrono::Utc::now();
+    let frank_event = Envelope::new(
+        types::IDENTITY_CREATED,
+        "identity",
+        Some(org),
+        created(frank, true),
+        role_created_at + chrono::Duration::milliseconds(5),
+    );
+    h.bus.publish(&frank_event).await.unwrap();
+    let role_event = Envelope::new(
+        types::DEFAULT_ROLE_CREATED,
+        "organization",
+        Some(org),
+        json!({"id": late_role, "organizationId": org, "roleId": sr::IDENTITY_ADMIN, "roleType": "Standard"}),
+        role_created_at,
+    );
+    h.bus.publish(&role_event).await.unwrap();
+    assert_eq!(
+        holders(&h, sr::IDENTITY_ADMIN.0, org).await,
+        vec![frank.to_string()]
+    );
+
     // A deleted default role is no longer given.
     publish(
         types::DEFAULT_ROLE_DELETED,
@@ -989,9 +1015,12 @@ async fn default_roles_by_events(h: Harness) {
     .await;
     let erin = IdentityId::new();
     publish(types::IDENTITY_CREATED, "identity", created(erin, true)).await;
+    // Alice and Frank got it while it was live; Erin, created after, does not.
+    let mut expected = vec![alice.to_string(), frank.to_string()];
+    expected.sort();
     assert_eq!(
         holders(&h, sr::ORGANIZATION_READ_ONLY.0, org).await,
-        vec![alice.to_string()]
+        expected
     );
     h.stop().await;
 }

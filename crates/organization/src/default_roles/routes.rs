@@ -172,13 +172,16 @@ pub async fn delete(
 }
 
 /// Asks (by event) for the role to be granted to every identity of the organization
-/// that lacks it; the identity and authorization services do the granting.
+/// that lacks it (or to `includeIdentityIds` less `excludeIdentityIds`); the
+/// authorization service grants it, once each. Answers, as the reference does, a map
+/// of the identities named in the request to `true` (requested); with no list the
+/// map is empty and the whole organization is covered.
 pub async fn grant(
     State(s): State<AppState>,
     caller: Caller,
     PathId(id): PathId<DefaultRoleId>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<axum::Json<std::collections::BTreeMap<String, bool>>> {
     let row = load(&s, id).await?;
     let org = OrganizationId(row.organization_id);
     s.require_change(&caller, RESOURCE, "update", org).await?;
@@ -191,6 +194,14 @@ pub async fn grant(
         return Err(ApiError::conflict("the default role is deleted"));
     }
     let dto = row.to_dto()?;
+    let excluded = narrow.exclude_identity_ids.clone().unwrap_or_default();
+    let requested: std::collections::BTreeMap<String, bool> = narrow
+        .include_identity_ids
+        .iter()
+        .flatten()
+        .filter(|i| !excluded.contains(i))
+        .map(|i| (i.to_string(), true))
+        .collect();
     let event = GrantRequested {
         default_role_id: dto.id,
         organization_id: org,
@@ -205,5 +216,5 @@ pub async fn grant(
         .await?;
     txn.commit().await?;
     s.relay.wake();
-    Ok(StatusCode::ACCEPTED)
+    Ok(axum::Json(requested))
 }

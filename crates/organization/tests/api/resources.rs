@@ -205,9 +205,10 @@ async fn default_roles(h: &Harness, org: &str) {
         .await
         .unwrap();
     assert_eq!(res.headers()["x-total-count"], "2");
-    // Grant: 202 and an event.
-    let (st, _) = send(h.admin_req(Method::POST, &format!("/default-roles/{id}/grant"))).await;
-    assert_eq!(st, 202);
+    // Grant: 200 (an empty map: the whole organization) and an event.
+    let (st, granted) =
+        send(h.admin_req(Method::POST, &format!("/default-roles/{id}/grant"))).await;
+    assert_eq!((st, granted), (200, json!({})));
     let ev = h.events("default-role.grant-requested").await;
     assert!(ev.iter().any(|e| e["defaultRoleId"] == id.as_str()
         && e["organizationId"] == org
