@@ -226,6 +226,15 @@ impl Platform {
         let invitation = idp_invitation::build(
             idp_invitation::Settings {
                 common: commons[2].clone(),
+                flow_tokens: idp_runtime::flow_token::FlowTokenSettings {
+                    secret_file: data.join("flow-token.key").display().to_string(),
+                    ..Default::default()
+                },
+                mail: idp_invitation::settings::MailSettings {
+                    dir: data.join("mail").display().to_string(),
+                    ..Default::default()
+                },
+                ..Default::default()
             },
             deps(invitation_listener),
         );

@@ -379,7 +379,7 @@ impl Shared {
             tracing::info!(
                 target: "gateway::access",
                 method = %method,
-                path = uri.path(),
+                path = %idp_common::redact::path(uri.path()),
                 status = resp.status().as_u16(),
                 duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
                 request_id = rid.to_str().unwrap_or(""),

@@ -9,4 +9,5 @@ mod flows;
 mod foundation;
 mod helpers;
 mod identities;
+mod invitations;
 mod organizations;

@@ -2,6 +2,7 @@
 //! dependency (the gateway uses it too): layered configuration, telemetry, a
 //! secret wrapper that never prints, and the shutdown signal.
 
+pub mod redact;
 pub mod secret;
 pub mod settings;
 pub mod shutdown;

@@ -11,6 +11,7 @@ pub mod authz;
 pub mod events;
 pub mod identity;
 pub mod ids;
+pub mod invitation;
 pub mod organization;
 pub mod paging;
 pub mod problem;

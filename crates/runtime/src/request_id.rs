@@ -35,7 +35,7 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
         "request",
         request_id = %id,
         method = %req.method(),
-        path = %req.uri().path(),
+        path = %idp_common::redact::path(req.uri().path()),
         identity_id = tracing::field::Empty,
         organization_id = tracing::field::Empty,
     );

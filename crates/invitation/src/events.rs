@@ -1,0 +1,247 @@
+//! Events: what this service consumes (read models of other services' state) and
+//! emits (through the outbox, in the transaction of the change).
+//!
+//! Emitted (`source: "invitation"`, envelope `organizationId` = the invitation's
+//! target organization), `data` = the invitation as the API shows it (never its key):
+//! - `invitation.created`
+//! - `invitation.accepted`, `invitation.declined` (plus `via`: `api` or `key`)
+//! - `invitation.revoked`
+//!
+//! Consumed (queue `{exchange}.invitation`):
+//! - `organization.*` → `organizations_seen` (id, name, label, active, deleted)
+//! - `identity.*` → `identities_seen` (id, organizationId, name, email, type, deleted)
+//! - `identity-provider.*` → `identity_providers_seen` (id, organizationId,
+//!   auth0ConnectionId, active, deleted)
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use idp_bus::EventBus;
+use idp_model::events::Envelope;
+use idp_runtime::outbox::{self, ConsumerOptions};
+use idp_runtime::Shutdown;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    IntoActiveModel,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::store::{identity_seen, organization_seen, provider_seen};
+
+pub async fn spawn_consumers(
+    db: DatabaseConnection,
+    exchange: &str,
+    bus: Arc<dyn EventBus>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let h = outbox::handler(move |event, txn| Box::pin(async move { on_event(event, txn).await }));
+    outbox::spawn_consumer(
+        db,
+        bus,
+        ConsumerOptions::new(
+            format!("{exchange}.invitation"),
+            &["organization.*", "identity.*", "identity-provider.*"],
+        ),
+        h,
+        shutdown,
+    )
+    .await?;
+    Ok(())
+}
+
+fn uuid_of(data: &Value, names: &[&str]) -> Option<Uuid> {
+    names
+        .iter()
+        .filter_map(|n| data.get(*n).and_then(Value::as_str))
+        .find_map(|s| Uuid::parse_str(s).ok())
+}
+
+fn str_of(data: &Value, name: &str) -> Option<String> {
+    data.get(name).and_then(Value::as_str).map(str::to_string)
+}
+
+fn bool_of(data: &Value, name: &str) -> Option<bool> {
+    data.get(name).and_then(Value::as_bool)
+}
+
+/// What an event says about a resource's state: `(active, deleted)` updates.
+fn state_change(action: &str, data: &Value) -> (Option<bool>, Option<bool>) {
+    match action {
+        "activated" => (Some(true), None),
+        "deactivated" => (Some(false), None),
+        "deleted" => (bool_of(data, "active"), Some(true)),
+        _ => (bool_of(data, "active"), bool_of(data, "deleted")),
+    }
+}
+
+pub async fn on_event(event: Envelope, txn: &DatabaseTransaction) -> anyhow::Result<()> {
+    let (family, action) = event
+        .kind
+        .split_once('.')
+        .unwrap_or((event.kind.as_str(), ""));
+    let now = event.occurred_at;
+    match family {
+        "organization" => on_organization(&event, action, txn, now).await,
+        "identity" => on_identity(&event, action, txn, now).await,
+        "identity-provider" => on_identity_provider(&event, action, txn, now).await,
+        _ => Ok(()),
+    }
+}
+
+async fn on_organization(
+    event: &Envelope,
+    action: &str,
+    txn: &DatabaseTransaction,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let d = &event.data;
+    let Some(id) = uuid_of(d, &["organizationId", "id"]).or(event.organization_id.map(|o| o.0))
+    else {
+        tracing::warn!(event_type = %event.kind, "organization event without an id; ignored");
+        return Ok(());
+    };
+    let (active, deleted) = state_change(action, d);
+    match organization_seen::Entity::find_by_id(id).one(txn).await? {
+        Some(row) => {
+            let mut am = row.into_active_model();
+            if let Some(n) = str_of(d, "name") {
+                am.name = Set(Some(n));
+            }
+            if let Some(l) = str_of(d, "label") {
+                am.label = Set(Some(l));
+            }
+            if let Some(a) = active {
+                am.active = Set(a);
+            }
+            if let Some(x) = deleted {
+                am.deleted = Set(x);
+            }
+            am.updated_at = Set(now);
+            am.update(txn).await?;
+        }
+        None => {
+            organization_seen::Entity::insert(organization_seen::ActiveModel {
+                id: Set(id),
+                name: Set(str_of(d, "name")),
+                label: Set(str_of(d, "label")),
+                active: Set(active.unwrap_or(true)),
+                deleted: Set(deleted.unwrap_or(false)),
+                updated_at: Set(now),
+            })
+            .exec_without_returning(txn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn on_identity(
+    event: &Envelope,
+    action: &str,
+    txn: &DatabaseTransaction,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let d = &event.data;
+    let Some(id) = uuid_of(d, &["identityId", "id"]) else {
+        tracing::warn!(event_type = %event.kind, "identity event without an id; ignored");
+        return Ok(());
+    };
+    let org = uuid_of(d, &["organizationId", "tenantId"]).or(event.organization_id.map(|o| o.0));
+    let deleted = if action == "deleted" {
+        Some(true)
+    } else {
+        bool_of(d, "deleted")
+    };
+    match identity_seen::Entity::find_by_id(id).one(txn).await? {
+        Some(row) => {
+            let mut am = row.into_active_model();
+            if let Some(o) = org {
+                am.organization_id = Set(o);
+            }
+            if let Some(n) = str_of(d, "name") {
+                am.name = Set(Some(n));
+            }
+            if let Some(e) = str_of(d, "email") {
+                am.email = Set(Some(e));
+            }
+            if let Some(t) = str_of(d, "type") {
+                am.kind = Set(Some(t));
+            }
+            if let Some(x) = deleted {
+                am.deleted = Set(x);
+            }
+            am.updated_at = Set(now);
+            am.update(txn).await?;
+        }
+        None => {
+            let Some(org) = org else {
+                tracing::warn!(event_type = %event.kind, "identity event without an organization; ignored");
+                return Ok(());
+            };
+            identity_seen::Entity::insert(identity_seen::ActiveModel {
+                id: Set(id),
+                organization_id: Set(org),
+                name: Set(str_of(d, "name")),
+                email: Set(str_of(d, "email")),
+                kind: Set(str_of(d, "type")),
+                deleted: Set(deleted.unwrap_or(false)),
+                updated_at: Set(now),
+            })
+            .exec_without_returning(txn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn on_identity_provider(
+    event: &Envelope,
+    action: &str,
+    txn: &DatabaseTransaction,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let d = &event.data;
+    let Some(id) = uuid_of(d, &["identityProviderId", "id"]) else {
+        tracing::warn!(event_type = %event.kind, "identity-provider event without an id; ignored");
+        return Ok(());
+    };
+    let org = uuid_of(d, &["organizationId", "tenantId"]).or(event.organization_id.map(|o| o.0));
+    let (active, deleted) = state_change(action, d);
+    match provider_seen::Entity::find_by_id(id).one(txn).await? {
+        Some(row) => {
+            let mut am = row.into_active_model();
+            if let Some(o) = org {
+                am.organization_id = Set(o);
+            }
+            if let Some(c) = str_of(d, "auth0ConnectionId") {
+                am.auth0_connection_id = Set(Some(c));
+            }
+            if let Some(a) = active {
+                am.active = Set(a);
+            }
+            if let Some(x) = deleted {
+                am.deleted = Set(x);
+            }
+            am.updated_at = Set(now);
+            am.update(txn).await?;
+        }
+        None => {
+            let Some(org) = org else {
+                tracing::warn!(event_type = %event.kind, "identity-provider event without an organization; ignored");
+                return Ok(());
+            };
+            provider_seen::Entity::insert(provider_seen::ActiveModel {
+                id: Set(id),
+                organization_id: Set(org),
+                auth0_connection_id: Set(str_of(d, "auth0ConnectionId")),
+                active: Set(active.unwrap_or(true)),
+                deleted: Set(deleted.unwrap_or(false)),
+                updated_at: Set(now),
+            })
+            .exec_without_returning(txn)
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! The state every handler shares.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use chrono::{DateTime, Utc};
+use idp_bearer::Verifier;
+use idp_model::events::Envelope;
+use idp_model::OrganizationId;
+use idp_runtime::auth::Caller;
+use idp_runtime::authz::Authz;
+use idp_runtime::clock::SharedClock;
+use idp_runtime::error::{ApiError, ApiResult};
+use idp_runtime::flow_token::FlowTokens;
+use idp_runtime::outbox::RelayHandle;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde::Serialize;
+
+use crate::mail::Mailer;
+use crate::settings::{InvitationSettings, MailSettings};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub verifier: Verifier,
+    pub authz: Authz,
+    pub clock: SharedClock,
+    pub relay: RelayHandle,
+    pub mailer: Mailer,
+    pub flow_tokens: FlowTokens,
+    pub invitations: Arc<InvitationSettings>,
+    pub mail: Arc<MailSettings>,
+}
+
+impl FromRef<AppState> for Verifier {
+    fn from_ref(s: &AppState) -> Verifier {
+        s.verifier.clone()
+    }
+}
+
+impl AppState {
+    /// Now, to the microsecond (what PostgreSQL keeps), so that an answer equals
+    /// what a later read of the stored row shows.
+    pub fn now(&self) -> DateTime<Utc> {
+        let now = self.clock.now();
+        DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    }
+
+    /// For changes to an existing invitation: 404 when the caller cannot even read
+    /// it (existence does not leak), 403 when it can read but not `action`.
+    pub async fn require_change(
+        &self,
+        caller: &Caller,
+        action: &str,
+        org: OrganizationId,
+    ) -> ApiResult<()> {
+        if !self
+            .authz
+            .allowed(caller, "invitation", action, Some(org), &[])
+            .await?
+        {
+            self.authz
+                .require_visible(caller, "invitation", "read", Some(org))
+                .await?;
+            return Err(ApiError::forbidden(format!(
+                "not allowed to {action} invitation here"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes one event into the outbox, in the caller's transaction.
+    pub async fn enqueue<C: ConnectionTrait, T: Serialize>(
+        &self,
+        conn: &C,
+        kind: &str,
+        org: OrganizationId,
+        data: &T,
+    ) -> ApiResult<()> {
+        let data = serde_json::to_value(data).map_err(ApiError::internal)?;
+        let event = Envelope::new(kind, "invitation", Some(org), data, self.now());
+        idp_runtime::outbox::enqueue(conn, &event)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(())
+    }
+
+    /// After a commit: publish the events and send the mail now.
+    pub fn wake(&self) {
+        self.relay.wake();
+        self.mailer.wake();
+    }
+}

@@ -1,0 +1,179 @@
+//! `POST /nfconsole/support/requests` (public): a support request, validated,
+//! stored, and mailed to `mail.support_to` through the mail outbox. With a valid
+//! token the caller's identity (and organization) is attached.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use idp_model::invitation::{
+    SupportRequest, SUPPORT_PRIORITIES, SUPPORT_SEVERITIES, SUPPORT_TYPES,
+};
+use idp_runtime::auth::MaybeCaller;
+use idp_runtime::error::{ApiError, ApiResult};
+use idp_runtime::extract::Json;
+use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+
+use crate::mail::{self, Message};
+use crate::state::AppState;
+use crate::store::{identity_seen, support_request};
+
+fn required(v: Option<&str>, field: &str, max: usize) -> ApiResult<String> {
+    let v = v.map(str::trim).unwrap_or("");
+    if v.is_empty() {
+        return Err(ApiError::invalid(field, "is required and cannot be empty"));
+    }
+    if v.chars().count() > max {
+        return Err(ApiError::invalid(
+            field,
+            format!("at most {max} characters"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+fn one_of(v: Option<&str>, field: &str, allowed: &[&str], default: &str) -> ApiResult<String> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(default.to_string()),
+        Some(s) if allowed.contains(&s) => Ok(s.to_string()),
+        Some(s) => Err(ApiError::invalid(
+            field,
+            format!(
+                "'{s}' is not allowed; must be one of [{}]",
+                allowed.join(", ")
+            ),
+        )),
+    }
+}
+
+fn optional(v: Option<&str>, field: &str, max: usize) -> ApiResult<Option<String>> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) if s.chars().count() > max => Err(ApiError::invalid(
+            field,
+            format!("at most {max} characters"),
+        )),
+        Some(s) => Ok(Some(s.to_string())),
+    }
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Json(body): Json<SupportRequest>,
+) -> ApiResult<StatusCode> {
+    let subject = required(body.subject.as_deref(), "subject", 500)?;
+    let comment = required(body.comment.as_deref(), "comment", 20_000)?;
+    let kind = one_of(body.kind.as_deref(), "type", SUPPORT_TYPES, "question")?;
+    let priority = one_of(
+        body.priority.as_deref(),
+        "priority",
+        SUPPORT_PRIORITIES,
+        "normal",
+    )?;
+    let severity = one_of(
+        body.severity.as_deref(),
+        "severity",
+        SUPPORT_SEVERITIES,
+        "Severity3",
+    )?;
+    let mut name = optional(body.name.as_deref(), "name", 200)?;
+    let mut email = optional(body.email.as_deref(), "email", 254)?;
+    let selected_org = optional(
+        body.selected_organization_id.as_deref(),
+        "selectedOrganizationId",
+        64,
+    )?;
+    let selected_net = optional(body.selected_network_id.as_deref(), "selectedNetworkId", 64)?;
+    let errors = body.recent_error_messages.unwrap_or_default();
+    if errors.len() > 50 {
+        return Err(ApiError::invalid(
+            "recentErrorMessages",
+            "at most 50 messages",
+        ));
+    }
+    let (identity_id, organization_id) = match &caller {
+        Some(c) => {
+            if let Some(i) = identity_seen::Entity::find_by_id(c.identity_id().as_uuid())
+                .one(&st.db)
+                .await?
+            {
+                name = name.or(i.name);
+                email = email.or(i.email);
+            }
+            (
+                Some(c.identity_id().as_uuid()),
+                Some(c.organization_id().as_uuid()),
+            )
+        }
+        None => {
+            // Unauthenticated: name and email are what the ticket is answered to.
+            if name.is_none() {
+                return Err(ApiError::invalid("name", "is required without a token"));
+            }
+            match email.as_deref() {
+                None => return Err(ApiError::invalid("email", "is required without a token")),
+                Some(e) if !e.contains('@') => {
+                    return Err(ApiError::invalid("email", "is not an email address"))
+                }
+                Some(_) => {}
+            }
+            (None, None)
+        }
+    };
+    let now = st.now();
+    let id = uuid::Uuid::now_v7();
+    let recent = if errors.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&errors).map_err(ApiError::internal)?)
+    };
+    let text = format!(
+        "Support request {id}\r\n\
+         From: {} <{}>\r\nIdentity: {}\r\nOrganization: {}\r\n\
+         Selected organization: {}\r\nSelected network: {}\r\n\
+         Type: {kind}\r\nPriority: {priority}\r\nSeverity: {severity}\r\n\r\n{comment}\r\n{}",
+        name.as_deref().unwrap_or("-"),
+        email.as_deref().unwrap_or("-"),
+        identity_id
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "-".into()),
+        organization_id
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "-".into()),
+        selected_org.as_deref().unwrap_or("-"),
+        selected_net.as_deref().unwrap_or("-"),
+        if errors.is_empty() {
+            String::new()
+        } else {
+            format!("\r\nRecent errors:\r\n{}\r\n", errors.join("\r\n"))
+        }
+    );
+    let message = Message {
+        recipient: st.mail.support_to.clone(),
+        subject: format!("[support/{kind}/{priority}/{severity}] {subject}"),
+        body: text,
+    };
+    let txn = st.db.begin().await?;
+    support_request::Entity::insert(support_request::ActiveModel {
+        id: Set(id),
+        identity_id: Set(identity_id),
+        organization_id: Set(organization_id),
+        name: Set(name),
+        email: Set(email),
+        selected_organization_id: Set(selected_org),
+        selected_network_id: Set(selected_net),
+        subject: Set(subject),
+        comment: Set(comment),
+        kind: Set(kind),
+        priority: Set(priority),
+        severity: Set(severity),
+        recent_error_messages: Set(recent),
+        created_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    mail::enqueue(&txn, message, now).await?;
+    txn.commit().await?;
+    st.mailer.wake();
+    tracing::info!(support_request_id = %id, "support request received");
+    Ok(StatusCode::OK)
+}

@@ -1,0 +1,1013 @@
+#!/usr/bin/env python3
+"""The benchmarks behind `make bench` (scripts/bench builds and installs the tools,
+then runs this). Writes bench/results/latest.json and bench/results/latest.md.
+
+Layout of the run: the load generator (wrk, and this orchestrator) on core 0, the
+system under test and its peer on core 1 (`taskset`). Each measured side runs
+RUNS times, alternating with its peer; the report gives medians.
+
+Environment: BENCH_QUICK=1 (short durations, one run each), BENCH_WORK (work dir),
+BENCH_BIN (directory of the release binaries), BENCH_ROOT (the repository),
+BENCH_RESULTS (where latest.{md,json} go; default bench/results).
+"""
+
+import base64
+import json
+import os
+import platform as pyplatform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import tomllib
+import traceback
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(os.environ.get("BENCH_ROOT", Path(__file__).resolve().parents[2]))
+BIN = Path(os.environ.get("BENCH_BIN", Path.home() / ".cache/idp-target/release"))
+WORK = Path(os.environ.get("BENCH_WORK", ROOT / "bench/work/run"))
+RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench/results"))
+LUA = Path(__file__).resolve().parent / "wrk.lua"
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+
+LOAD_CPU = "0"
+SUT_CPU = "1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+if QUICK:
+    RUNS, DUR, WARM, MAXDUR, STARTS = 1, 4, 2, 3, 1
+else:
+    RUNS, DUR, WARM, MAXDUR, STARTS = 3, 15, 5, 10, 3
+
+B1_CONNS = 32  # same for the gateway and nginx
+MAX_CONNS = 64  # B2 maximum throughput
+TOKEN_CONNS = 16  # B3
+PACE_MS = 10  # B2: mean pause per connection between requests
+
+IDENTITY_PORT = 18081
+GATEWAY_PORT = 18080
+NGINX_PORT = 18090
+PLATFORM_PORTS = dict(listen=18180, identity=18181, organization=18182, invitation=18183,
+                      authorization=18184)
+SELF_PATH = "/identity/v1/identities/self"
+TOKEN_PATH = "/identity/v1/oauth/token"
+
+STARTED = []  # every Proc this run started, for cleanup
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- processes
+
+
+class Proc:
+    """A child process in its own process group, pinned to a core, output to a log."""
+
+    def __init__(self, name, argv, env=None, cpu=SUT_CPU, cwd=None):
+        self.name = name
+        self.log_path = WORK / f"{name}.log"
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.logf = open(self.log_path, "ab")
+        self.t0 = time.monotonic()
+        self.popen = subprocess.Popen(["taskset", "-c", cpu] + [str(a) for a in argv],
+                                      env=full_env, stdout=self.logf, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True)
+        self.pid = self.popen.pid  # taskset execs the program: same pid
+        self.stopped = False
+        STARTED.append(self)
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def log_tail(self, n=30):
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+            return "\n".join(lines[-n:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout=10.0):
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log(f"{self.name} did not stop in {timeout}s after SIGTERM; SIGKILL")
+                try:
+                    os.killpg(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.popen.wait(5)
+        else:
+            # the group may still hold children (nginx workers)
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.logf.close()
+
+
+def cleanup():
+    for p in reversed(STARTED):
+        try:
+            p.stop(timeout=5)
+        except Exception as e:  # noqa: BLE001 - best effort
+            log(f"cleanup of {p.name}: {e}")
+
+
+def on_signal(signum, _frame):
+    raise SystemExit(f"interrupted by signal {signum}")
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process (all its threads), in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return int(rest[11]) + int(rest[12])  # fields 14 and 15 of proc(5)
+
+
+def mem_kib(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                out[k] = int(v.split()[0])
+    return out
+
+
+def core_busy_ticks():
+    """Busy ticks per core from /proc/stat (everything but idle and iowait)."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (.*)", line)
+            if m:
+                v = [int(x) for x in m.group(2).split()]
+                out[m.group(1)] = sum(v[:8]) - v[3] - v[4]
+    return out
+
+
+def children_of(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+        return [int(x) for x in out.split()]
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+def raw_status(port, path, timeout=0.5):
+    """Status code of GET http://127.0.0.1:port/path, or None if no answer."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                      "Connection: close\r\n\r\n".encode())
+            data = b""
+            while b"\r\n" not in data and len(data) < 256:
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                data += chunk
+        m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
+        return int(m.group(1)) if m else None
+    except OSError:
+        return None
+
+
+def wait_healthy(proc, port, path="/healthz", timeout=60.0, interval=0.005):
+    """Poll until GET path answers 200; returns seconds since the process started."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if raw_status(port, path) == 200:
+            return time.monotonic() - proc.t0
+        if not proc.alive():
+            raise BenchError(f"{proc.name} exited with {proc.popen.returncode} before "
+                             f"{path} on port {port} answered 200; its log "
+                             f"({proc.log_path}):\n{proc.log_tail()}")
+        time.sleep(interval)
+    raise BenchError(f"{proc.name}: GET 127.0.0.1:{port}{path} did not answer 200 within "
+                     f"{timeout:.0f}s; its log ({proc.log_path}):\n{proc.log_tail()}")
+
+
+def http(method, url, headers=None, body=None, timeout=10):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def basic_of(creds):
+    return base64.b64encode(f"{creds['clientId']}:{creds['password']}".encode()).decode()
+
+
+def get_token(port, creds):
+    status, body = http("POST", f"http://127.0.0.1:{port}{TOKEN_PATH}",
+                        {"Authorization": "Basic " + basic_of(creds),
+                         "Content-Type": "application/x-www-form-urlencoded"},
+                        b"grant_type=client_credentials")
+    if status != 200:
+        raise BenchError(f"token request on port {port} answered {status}: {body[:300]!r}")
+    return json.loads(body)["access_token"]
+
+
+def expect_status(url, token, want):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    status, body = http("GET", url, headers)
+    if status != want:
+        raise BenchError(f"GET {url} answered {status} (expected {want}): {body[:300]!r}")
+
+
+def read_json_file(path, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return json.loads(Path(path).read_text())
+        except (OSError, ValueError):
+            if time.monotonic() > deadline:
+                raise BenchError(f"{path} not written (or not JSON) within {timeout:.0f}s")
+            time.sleep(0.05)
+
+
+# ---------------------------------------------------------------- load tools
+
+
+def wrk(url, conns, duration, token=None, basic=None, delay_ms=0, count=False):
+    env = dict(os.environ)
+    env.update(BENCH_TOKEN=token or "", BENCH_BASIC=basic or "",
+               BENCH_DELAY_MS=str(delay_ms), BENCH_COUNT_STATUS="1" if count else "0")
+    argv = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{conns}", f"-d{duration}s",
+            "--timeout", "5s", "--latency", "-s", str(LUA), url]
+    r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=duration + 60)
+    m = re.search(r"^BENCHJSON (.*)$", r.stdout, re.M)
+    if r.returncode != 0 or not m:
+        raise BenchError(f"wrk failed (exit {r.returncode}): {' '.join(argv)}\n"
+                         f"{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    res = json.loads(m.group(1))
+    res["rps"] = res["requests"] / (res["duration_us"] / 1e6)
+    res["socket_errors"] = (res["err_connect"] + res["err_read"] + res["err_write"]
+                            + res["err_timeout"])
+    return res
+
+
+def wrk_cpu(url, conns, duration, pids, token=None, **kw):
+    """One wrk run; CPU ticks of each pid in `pids` (name -> pid) over the run."""
+    before = {k: cpu_ticks(p) for k, p in pids.items()}
+    cores0 = core_busy_ticks()
+    t0 = time.monotonic()
+    res = wrk(url, conns, duration, token=token, **kw)
+    wall = time.monotonic() - t0
+    cores1 = core_busy_ticks()
+    after = {k: cpu_ticks(p) for k, p in pids.items()}
+    res["cpu_us"] = {k: (after[k] - before[k]) * 1e6 / CLK_TCK for k in pids}
+    res["core_busy_pct"] = {c: 100.0 * (cores1[c] - cores0[c]) / CLK_TCK / wall
+                            for c in cores1 if c in cores0}
+    return res
+
+
+def check_clean(res, what, allow_status=False):
+    if res["requests"] == 0:
+        raise BenchError(f"{what}: wrk completed no request")
+    if not allow_status and res["err_status"]:
+        raise BenchError(f"{what}: {res['err_status']} of {res['requests']} answers were "
+                         "not 2xx/3xx")
+    if res["socket_errors"] > res["requests"] * 0.001:
+        raise BenchError(f"{what}: {res['socket_errors']} socket errors "
+                         f"for {res['requests']} requests")
+
+
+def openssl_sign_per_s(seconds):
+    argv = ["taskset", "-c", SUT_CPU, "openssl", "speed", "-seconds", str(seconds), "-mr",
+            "rsa2048"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds * 4 + 120)
+    m = re.search(r"^\+F2:\d+:2048:([\d.]+):([\d.]+)", r.stdout, re.M)
+    if r.returncode != 0 or not m:
+        raise BenchError(f"openssl speed failed (exit {r.returncode}):\n{r.stdout[-1500:]}\n"
+                         f"{r.stderr[-1500:]}")
+    return float(m.group(1))
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+# ---------------------------------------------------------------- config files
+
+
+def toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def toml_dump(d):
+    """Enough TOML for the gateway's file: scalars, tables, arrays of tables."""
+    lines, tables, arrays = [], [], []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            tables.append((k, v))
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            arrays.append((k, v))
+        else:
+            lines.append(f"{k} = {toml_value(v)}")
+    for k, v in tables:
+        lines += ["", f"[{k}]"] + [f"{kk} = {toml_value(vv)}" for kk, vv in v.items()]
+    for k, items in arrays:
+        for it in items:
+            lines += ["", f"[[{k}]]"] + [f"{kk} = {toml_value(vv)}" for kk, vv in it.items()]
+    return "\n".join(lines) + "\n"
+
+
+def gateway_config():
+    """The repository's gateway.toml (every key, defaults), pointed at the bench ports:
+    identity routes only, access log off, token-endpoint rate limit off."""
+    base = tomllib.loads((ROOT / "gateway/gateway.toml").read_text())
+    base["listen"] = f"127.0.0.1:{GATEWAY_PORT}"
+    base["access_log"] = False
+    base["token_rate_per_sec"] = 0
+    if "telemetry" in base:
+        base["telemetry"]["level"] = "warn"
+    v = base.setdefault("verifier", {})
+    v["issuer"] = f"http://127.0.0.1:{GATEWAY_PORT}/identity/v1"
+    v["audiences"] = ["platform"]
+    v["jwks_url"] = f"http://127.0.0.1:{IDENTITY_PORT}/identity/v1/.well-known/jwks.json"
+    routes = []
+    for r in base.get("routes", []):
+        if r.get("name") == "identity" or r.get("upstream", "").endswith(":8081"):
+            r = dict(r)
+            r["upstream"] = f"http://127.0.0.1:{IDENTITY_PORT}"
+            routes.append(r)
+    if not routes:
+        raise BenchError("gateway/gateway.toml has no identity route to copy")
+    base["routes"] = routes
+    path = WORK / "gateway.toml"
+    path.write_text(toml_dump(base))
+    return path
+
+
+def nginx_config():
+    d = WORK / "nginx"
+    for sub in ("logs", "tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+    conf = d / "nginx.conf"
+    conf.write_text(f"""# written by scripts/bench: the B1 peer
+worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/logs/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    upstream identity {{
+        server 127.0.0.1:{IDENTITY_PORT};
+        keepalive 64;
+        keepalive_requests 1000000;
+    }}
+    server {{
+        listen 127.0.0.1:{NGINX_PORT};
+        location /identity/ {{
+            proxy_pass http://identity;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+        }}
+    }}
+}}
+""")
+    return d, conf
+
+
+# ---------------------------------------------------------------- benchmarks
+
+
+def rows_skeleton():
+    def row(id_, figure, unit, peer, target):
+        return dict(id=id_, figure=figure, value=None, unit=unit, peer=peer, peerValue=None,
+                    ratio=None, target=target, met=None, note="", how="")
+    return {
+        "B1": row("B1", "gateway CPU per proxied GET /identity/v1/identities/self, valid token",
+                  "µs/request", "nginx (Debian) proxying the same call, no auth", "ratio ≤ 1.5"),
+        "B2": row("B2", "gateway added p99 latency at half of its max throughput", "ms",
+                  "direct call to the identity service", "≤ 1 ms"),
+        "B3": row("B3", "client-credentials tokens/s on one core (RS256)", "tokens/s",
+                  "openssl speed rsa2048 sign/s (one core)", "≥ 80% of the limit, ≥ 500/s"),
+        "B4": row("B4", "warm authorization decision CPU in-process", "µs/decision",
+                  "cedar-policy", "not built yet"),
+        "B5": row("B5", "checks/s through the gateway", "checks/s", None, "not built yet"),
+        "B6": row("B6", "identity created → default-role grant visible", "ms", None,
+                  "not built yet"),
+        "B7": row("B7", "RSS of the embedded platform: idle (value) and after the B1–B3 load",
+                  "MiB", None, "≤ 60 MiB idle, ≤ 200 MiB loaded"),
+        "B8": row("B8", "cold start of `platform` to healthy (gateway /healthz 200), warm build, "
+                  "existing data dir (value) and first start", "ms", None, "≤ 1 s"),
+    }
+
+
+def start_identity():
+    d = WORK / "identity"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    env = {
+        "IDENTITY__HTTP__LISTEN": f"127.0.0.1:{IDENTITY_PORT}",
+        "DATABASE_URL": f"sqlite://{d}/identity.db",
+        "IDENTITY__TOKEN__KEY_FILE": f"{d}/key.pem",
+        "IDENTITY__SECRETS__PEPPER_FILE": f"{d}/pepper.key",
+        "IDENTITY__BOOTSTRAP__CREDENTIALS_FILE": f"{d}/creds.json",
+        "IDENTITY__TOKEN__PUBLIC_URL": f"http://127.0.0.1:{GATEWAY_PORT}",
+        "IDENTITY__TELEMETRY__LEVEL": "warn",
+    }
+    p = Proc("identity-service", [BIN / "identity-service"], env, cwd=d)
+    wait_healthy(p, IDENTITY_PORT, timeout=90)
+    creds = read_json_file(d / "creds.json")
+    return p, creds
+
+
+def bench_proxy(rows, raw):
+    """B1 and B2: identity service + gateway + nginx, all on the SUT core."""
+    log("B1/B2: starting identity-service, gateway and nginx on core " + SUT_CPU)
+    ident, creds = start_identity()
+    token = get_token(IDENTITY_PORT, creds)
+    expect_status(f"http://127.0.0.1:{IDENTITY_PORT}{SELF_PATH}", token, 200)
+
+    gw = Proc("gateway", [BIN / "gateway"], {"GATEWAY_CONFIG": str(gateway_config())})
+    wait_healthy(gw, GATEWAY_PORT, timeout=30)
+    expect_status(f"http://127.0.0.1:{GATEWAY_PORT}{SELF_PATH}", token, 200)
+    expect_status(f"http://127.0.0.1:{GATEWAY_PORT}{SELF_PATH}", None, 401)
+
+    nd, conf = nginx_config()
+    ng = Proc("nginx", ["nginx", "-p", f"{nd}/", "-e", f"{nd}/logs/error.log", "-c", conf])
+    deadline = time.monotonic() + 20
+    workers = []
+    while time.monotonic() < deadline:
+        workers = children_of(ng.pid)
+        if workers and raw_status(NGINX_PORT, "/") is not None:
+            break
+        if not ng.alive():
+            raise BenchError(f"nginx exited: {ng.log_tail()}\n"
+                             f"{(nd / 'logs/error.log').read_text(errors='replace')[-1500:]}")
+        time.sleep(0.05)
+    if len(workers) != 1:
+        raise BenchError(f"expected one nginx worker, found {workers}")
+    worker = workers[0]
+    expect_status(f"http://127.0.0.1:{NGINX_PORT}{SELF_PATH}", token, 200)
+
+    gw_url = f"http://127.0.0.1:{GATEWAY_PORT}{SELF_PATH}"
+    ng_url = f"http://127.0.0.1:{NGINX_PORT}{SELF_PATH}"
+    direct_url = f"http://127.0.0.1:{IDENTITY_PORT}{SELF_PATH}"
+
+    # ---- B1
+    try:
+        log(f"B1: warm-up {WARM}s each")
+        wrk(gw_url, B1_CONNS, WARM, token=token)
+        wrk(ng_url, B1_CONNS, WARM, token=token)
+        gw_runs, ng_runs = [], []
+        for i in range(RUNS):
+            r = wrk_cpu(gw_url, B1_CONNS, DUR, {"gateway": gw.pid, "identity": ident.pid},
+                        token=token)
+            check_clean(r, "B1 gateway")
+            r["cpu_per_req_us"] = r["cpu_us"]["gateway"] / r["requests"]
+            gw_runs.append(r)
+            log(f"B1 run {i + 1}/{RUNS} gateway: {r['cpu_per_req_us']:.1f} µs/req, "
+                f"{r['rps']:.0f} req/s")
+            r = wrk_cpu(ng_url, B1_CONNS, DUR, {"nginx_worker": worker, "identity": ident.pid},
+                        token=token)
+            check_clean(r, "B1 nginx")
+            r["cpu_per_req_us"] = r["cpu_us"]["nginx_worker"] / r["requests"]
+            ng_runs.append(r)
+            log(f"B1 run {i + 1}/{RUNS} nginx:   {r['cpu_per_req_us']:.1f} µs/req, "
+                f"{r['rps']:.0f} req/s")
+        raw["B1"] = {"gateway": gw_runs, "nginx": ng_runs}
+        row = rows["B1"]
+        row["value"] = round(med([r["cpu_per_req_us"] for r in gw_runs]), 2)
+        row["peerValue"] = round(med([r["cpu_per_req_us"] for r in ng_runs]), 2)
+        row["ratio"] = round(row["value"] / row["peerValue"], 3)
+        row["met"] = row["ratio"] <= 1.5
+        row["runs"] = [round(r["cpu_per_req_us"], 2) for r in gw_runs]
+        row["peerRuns"] = [round(r["cpu_per_req_us"], 2) for r in ng_runs]
+        row["extra"] = {
+            "gatewayReqPerS": round(med([r["rps"] for r in gw_runs])),
+            "nginxReqPerS": round(med([r["rps"] for r in ng_runs])),
+            "identityCpuPerReqUsBehindGateway": round(
+                med([r["cpu_us"]["identity"] / r["requests"] for r in gw_runs]), 2),
+            "identityCpuPerReqUsBehindNginx": round(
+                med([r["cpu_us"]["identity"] / r["requests"] for r in ng_runs]), 2),
+        }
+        row["how"] = (f"wrk -t1 -c{B1_CONNS} -d{DUR}s on core {LOAD_CPU}; gateway (or the nginx "
+                      f"worker) and identity-service on core {SUT_CPU}; access logs off on both; "
+                      "CPU = utime+stime from /proc/<pid>/stat of the gateway process (nginx: "
+                      "its single worker) over the run ÷ requests completed per wrk; "
+                      f"{RUNS} runs alternating, medians; ratio = gateway ÷ nginx")
+    except BenchError as e:
+        rows["B1"]["note"] = f"failed: {e}"
+        log(f"B1 failed: {e}")
+
+    # ---- B2
+    try:
+        log("B2: maximum throughput through the gateway (and direct)")
+        max_gw, max_direct = [], []
+        for i in range(RUNS):
+            r = wrk(gw_url, MAX_CONNS, MAXDUR, token=token)
+            check_clean(r, "B2 max gateway")
+            max_gw.append(r)
+            r = wrk(direct_url, MAX_CONNS, MAXDUR, token=token)
+            check_clean(r, "B2 max direct")
+            max_direct.append(r)
+        gw_max = med([r["rps"] for r in max_gw])
+        half = gw_max / 2
+        # Each connection pauses a random 0..2*PACE_MS ms (mean PACE_MS) before each
+        # request: conns = rate * (PACE_MS + service time) / 1000.
+        service_ms = med([r["lat_mean_us"] for r in max_direct]) / 1000 / MAX_CONNS
+        conns = max(1, round(half * (PACE_MS + max(service_ms, 0.2)) / 1000))
+        log(f"B2: gateway max {gw_max:.0f} req/s; pacing {conns} connections at a mean "
+            f"{PACE_MS} ms pause → about {half:.0f} req/s")
+        gw_runs, direct_runs = [], []
+        for i in range(RUNS):
+            r = wrk(gw_url, conns, DUR, token=token, delay_ms=PACE_MS)
+            check_clean(r, "B2 paced gateway")
+            gw_runs.append(r)
+            r = wrk(direct_url, conns, DUR, token=token, delay_ms=PACE_MS)
+            check_clean(r, "B2 paced direct")
+            direct_runs.append(r)
+            log(f"B2 run {i + 1}/{RUNS}: p99 gateway {gw_runs[-1]['p99_us'] / 1000:.3f} ms at "
+                f"{gw_runs[-1]['rps']:.0f} req/s, direct {r['p99_us'] / 1000:.3f} ms at "
+                f"{r['rps']:.0f} req/s")
+        raw["B2"] = {"max_gateway": max_gw, "max_direct": max_direct, "paced_gateway": gw_runs,
+                     "paced_direct": direct_runs, "conns": conns, "pace_ms": PACE_MS}
+        gw_p99 = med([r["p99_us"] for r in gw_runs]) / 1000
+        d_p99 = med([r["p99_us"] for r in direct_runs]) / 1000
+        row = rows["B2"]
+        row["value"] = round(gw_p99 - d_p99, 3)
+        row["peerValue"] = round(d_p99, 3)
+        row["ratio"] = round(gw_p99 / d_p99, 3) if d_p99 > 0 else None
+        row["met"] = row["value"] <= 1.0
+        row["runs"] = [round(r["p99_us"] / 1000, 3) for r in gw_runs]
+        row["peerRuns"] = [round(r["p99_us"] / 1000, 3) for r in direct_runs]
+        row["extra"] = {
+            "gatewayP99Ms": round(gw_p99, 3),
+            "gatewayP50Ms": round(med([r["p50_us"] for r in gw_runs]) / 1000, 3),
+            "directP50Ms": round(med([r["p50_us"] for r in direct_runs]) / 1000, 3),
+            "gatewayMaxReqPerS": round(gw_max),
+            "directMaxReqPerS": round(med([r["rps"] for r in max_direct])),
+            "targetReqPerS": round(half),
+            "gatewayAchievedReqPerS": round(med([r["rps"] for r in gw_runs])),
+            "directAchievedReqPerS": round(med([r["rps"] for r in direct_runs])),
+            "connections": conns,
+        }
+        row["how"] = (f"max = wrk -t1 -c{MAX_CONNS} -d{MAXDUR}s through the gateway (median of "
+                      f"{RUNS}); then gateway and direct each at about half that rate: "
+                      f"wrk -t1 -c{conns} with a Lua delay() of random 0..{2 * PACE_MS} ms per "
+                      "connection before each request (paced closed loop; wrk has no fixed-rate "
+                      "mode and Debian has no wrk2), latency = send to answer, no "
+                      f"coordinated-omission correction; {RUNS} runs alternating, median p99; "
+                      "value = gateway p99 − direct p99; ratio = gateway p99 ÷ direct p99")
+    except BenchError as e:
+        rows["B2"]["note"] = f"failed: {e}"
+        log(f"B2 failed: {e}")
+
+    for p in (ng, gw, ident):
+        p.stop()
+
+
+def platform_env(data_dir):
+    return {
+        "PLATFORM__DATA_DIR": str(data_dir),
+        "PLATFORM__LISTEN": f"127.0.0.1:{PLATFORM_PORTS['listen']}",
+        "PLATFORM__IDENTITY_PORT": str(PLATFORM_PORTS["identity"]),
+        "PLATFORM__ORGANIZATION_PORT": str(PLATFORM_PORTS["organization"]),
+        "PLATFORM__INVITATION_PORT": str(PLATFORM_PORTS["invitation"]),
+        "PLATFORM__AUTHORIZATION_PORT": str(PLATFORM_PORTS["authorization"]),
+        "PLATFORM__TELEMETRY__LEVEL": "warn",
+    }
+
+
+def start_platform(data_dir, name):
+    p = Proc(name, [BIN / "platform"], platform_env(data_dir), cwd=WORK)
+    secs = wait_healthy(p, PLATFORM_PORTS["listen"], timeout=60, interval=0.002)
+    return p, secs
+
+
+def bench_platform(rows, raw):
+    """B8 (cold starts), B7 (RSS idle and under load), B3 (tokens/s)."""
+    base = WORK / "platform"
+    if base.exists():
+        shutil.rmtree(base)
+    base.mkdir(parents=True)
+
+    # ---- B8
+    log(f"B8: {STARTS} first start(s) on an empty data dir, then {STARTS} second start(s)")
+    first = []
+    for i in range(STARTS):
+        d = base / f"data-{i}"
+        d.mkdir()
+        p, secs = start_platform(d, f"platform-first-{i}")
+        first.append(secs * 1000)
+        read_json_file(d / "bootstrap-credentials.json")
+        p.stop()
+        log(f"B8 first start {i + 1}/{STARTS}: {secs * 1000:.0f} ms")
+    data = base / "data-0"
+    second = []
+    plat = None
+    for i in range(STARTS):
+        plat, secs = start_platform(data, f"platform-{i}")
+        second.append(secs * 1000)
+        log(f"B8 second start {i + 1}/{STARTS}: {secs * 1000:.0f} ms")
+        if i < STARTS - 1:
+            plat.stop()
+    raw["B8"] = {"first_ms": first, "second_ms": second}
+    row = rows["B8"]
+    row["value"] = round(med(second), 1)
+    row["extra"] = {"firstStartMs": round(med(first), 1)}
+    row["runs"] = [round(x, 1) for x in second]
+    row["extra"]["firstStartRuns"] = [round(x, 1) for x in first]
+    row["met"] = med(second) <= 1000 and med(first) <= 1000
+    row["how"] = (f"platform pinned to core {SUT_CPU}; time from spawning the process to the "
+                  "first 200 of GET /healthz on the gateway, polled every 2 ms; second start = "
+                  "existing data dir (value); first start = empty data dir (key generation, "
+                  f"migrations, bootstrap); median of {STARTS} each")
+
+    # ---- B7 idle
+    time.sleep(3)
+    idle = mem_kib(plat.pid)
+    log(f"B7: idle RSS {idle['VmRSS'] / 1024:.1f} MiB")
+
+    creds = read_json_file(data / "bootstrap-credentials.json")
+    ident_port = PLATFORM_PORTS["identity"]
+    token_url = f"http://127.0.0.1:{ident_port}{TOKEN_PATH}"
+    token = get_token(ident_port, creds)
+    basic = basic_of(creds)
+
+    # ---- B3
+    try:
+        log(f"B3: warm-up {WARM}s")
+        r = wrk(token_url, TOKEN_CONNS, WARM, basic=basic, count=True)
+        if r["ok"] == 0:
+            raise BenchError(f"the token endpoint answered no 200 during warm-up: {r}")
+        tok_runs, ssl_runs = [], []
+        for i in range(RUNS):
+            r = wrk_cpu(token_url, TOKEN_CONNS, DUR, {"platform": plat.pid}, basic=basic,
+                        count=True)
+            check_clean(r, "B3 tokens", allow_status=True)
+            r["tokens_per_s"] = r["ok"] / (r["duration_us"] / 1e6)
+            r["cpu_per_token_us"] = r["cpu_us"]["platform"] / max(r["ok"], 1)
+            tok_runs.append(r)
+            s = openssl_sign_per_s(DUR)
+            ssl_runs.append(s)
+            log(f"B3 run {i + 1}/{RUNS}: {r['tokens_per_s']:.0f} tokens/s ({r['other']} non-200), "
+                f"openssl {s:.0f} sign/s")
+        raw["B3"] = {"tokens": tok_runs, "openssl_sign_per_s": ssl_runs}
+        row = rows["B3"]
+        row["value"] = round(med([r["tokens_per_s"] for r in tok_runs]), 1)
+        row["peerValue"] = round(med(ssl_runs), 1)
+        row["ratio"] = round(row["value"] / row["peerValue"], 3)
+        row["met"] = row["ratio"] >= 0.8 and row["value"] >= 500
+        row["runs"] = [round(r["tokens_per_s"], 1) for r in tok_runs]
+        row["peerRuns"] = [round(s, 1) for s in ssl_runs]
+        row["extra"] = {
+            "platformCpuPerTokenUs": round(med([r["cpu_per_token_us"] for r in tok_runs]), 1),
+            "non200": sum(r["other"] for r in tok_runs),
+            "p99Ms": round(med([r["p99_us"] for r in tok_runs]) / 1000, 3),
+        }
+        row["how"] = (f"embedded platform pinned to core {SUT_CPU}; wrk -t1 -c{TOKEN_CONNS} "
+                      f"-d{DUR}s on core {LOAD_CPU} POSTing grant_type=client_credentials with "
+                      "HTTP Basic straight to the identity port; only 200 answers counted "
+                      f"(wrk response()); peer = taskset -c {SUT_CPU} openssl speed -seconds "
+                      f"{DUR} rsa2048 sign/s; {RUNS} runs alternating, medians")
+        if row["extra"]["non200"]:
+            row["note"] = f"{row['extra']['non200']} non-200 answers (not counted)"
+    except BenchError as e:
+        rows["B3"]["note"] = f"failed: {e}"
+        log(f"B3 failed: {e}")
+
+    # ---- B7 loaded: the B1/B2 load through the platform's gateway, then read RSS
+    try:
+        gw_url = f"http://127.0.0.1:{PLATFORM_PORTS['listen']}{SELF_PATH}"
+        expect_status(gw_url, token, 200)
+        log(f"B7: {DUR}s of B1 load and {DUR}s of B2 max load through the platform's gateway")
+        wrk(gw_url, B1_CONNS, DUR, token=token)
+        wrk(gw_url, MAX_CONNS, DUR, token=token)
+        loaded = mem_kib(plat.pid)
+        raw["B7"] = {"idle_kib": idle, "loaded_kib": loaded}
+        row = rows["B7"]
+        idle_mib = idle["VmRSS"] / 1024
+        loaded_mib = loaded["VmRSS"] / 1024
+        peak_mib = loaded["VmHWM"] / 1024
+        row["value"] = round(idle_mib, 1)
+        row["extra"] = {"loadedRssMiB": round(loaded_mib, 1), "peakRssMiB": round(peak_mib, 1)}
+        row["met"] = idle_mib <= 60 and max(loaded_mib, peak_mib) <= 200
+        row["how"] = ("VmRSS of the platform process from /proc/<pid>/status: idle = 3 s after "
+                      "its (second) start was healthy; loaded = after the B3 token load plus "
+                      f"{DUR}s of wrk -c{B1_CONNS} and {DUR}s of wrk -c{MAX_CONNS} GET "
+                      "/identities/self through its gateway; peak = VmHWM. Loaded target "
+                      "checked against the larger of loaded and peak")
+    except BenchError as e:
+        rows["B7"]["note"] = f"failed: {e}"
+        log(f"B7 failed: {e}")
+    plat.stop()
+
+
+def not_built(rows):
+    for k in ("B4", "B5", "B6"):
+        rows[k]["note"] = "not built yet"
+        rows[k]["how"] = "no figure: the feature does not exist yet"
+
+
+# ---------------------------------------------------------------- report
+
+
+def git_commit():
+    try:
+        sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "--no-optional-locks", "status",
+                                "--porcelain"], capture_output=True, text=True,
+                               check=True).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (subprocess.CalledProcessError, OSError):
+        return "unknown"
+
+
+def tool_versions():
+    def first_line(argv):
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            return (r.stdout + r.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+        "kernel": pyplatform.release(),
+        "wrk": first_line(["wrk", "--version"]).split(" [")[0],
+        "nginx": first_line(["nginx", "-v"]),
+        "openssl": first_line(["openssl", "version"]),
+    }
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        s = f"{v:,.3f}".rstrip("0").rstrip(".") if abs(v) < 100 else f"{v:,.1f}"
+    else:
+        s = str(v)
+    return f"{s} {unit}".strip()
+
+
+def miss_text(row):
+    """How far a missed target is from being met."""
+    i, v, r, e = row["id"], row["value"], row["ratio"], row.get("extra", {})
+    if i == "B1":
+        return f"ratio {r:.2f} vs ≤ 1.5: over by {r - 1.5:.2f} ({(r / 1.5 - 1) * 100:.0f}% over)"
+    if i == "B2":
+        return f"added p99 {v:.3f} ms vs ≤ 1 ms: over by {v - 1:.3f} ms"
+    if i == "B3":
+        parts = []
+        if r < 0.8:
+            parts.append(f"{r * 100:.0f}% of the signing limit vs ≥ 80%: short by "
+                         f"{(0.8 - r) * 100:.0f} points ({0.8 * row['peerValue'] - v:.0f} tokens/s)")
+        if v < 500:
+            parts.append(f"{v:.0f} tokens/s vs ≥ 500/s: short by {500 - v:.0f}/s")
+        return "; ".join(parts)
+    if i == "B7":
+        parts = []
+        if v > 60:
+            parts.append(f"idle {v:.1f} MiB vs ≤ 60 MiB: over by {v - 60:.1f} MiB")
+        loaded = max(e.get("loadedRssMiB", 0), e.get("peakRssMiB", 0))
+        if loaded > 200:
+            parts.append(f"loaded {loaded:.1f} MiB vs ≤ 200 MiB: over by {loaded - 200:.1f} MiB")
+        return "; ".join(parts)
+    if i == "B8":
+        parts = []
+        if v > 1000:
+            parts.append(f"second start {v:.0f} ms vs ≤ 1000 ms: over by {v - 1000:.0f} ms")
+        f = e.get("firstStartMs")
+        if f is not None and f > 1000:
+            parts.append(f"first start {f:.0f} ms vs ≤ 1000 ms: over by {f - 1000:.0f} ms")
+        return "; ".join(parts)
+    return "missed"
+
+
+def value_cell(row):
+    e = row.get("extra", {})
+    v = fmt(row["value"], row["unit"])
+    if row["id"] == "B7" and row["value"] is not None:
+        return (f"idle {v}; loaded {fmt(e.get('loadedRssMiB'), 'MiB')} "
+                f"(peak {fmt(e.get('peakRssMiB'), 'MiB')})")
+    if row["id"] == "B8" and row["value"] is not None:
+        return f"second start {v}; first start {fmt(e.get('firstStartMs'), 'ms')}"
+    if row["id"] == "B2" and row["value"] is not None:
+        return f"{v} (gateway p99 {fmt(e.get('gatewayP99Ms'), 'ms')})"
+    return v
+
+
+def peer_cell(row):
+    if row["peerValue"] is None:
+        return row["peer"] or "—"
+    unit = {"B1": "µs/request", "B2": "ms p99", "B3": "sign/s"}.get(row["id"], "")
+    return f"{row['peer']}: {fmt(row['peerValue'], unit)}"
+
+
+def write_report(rows, raw, meta):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    ordered = [rows[k] for k in sorted(rows)]
+    (RESULTS / "latest.json").write_text(json.dumps(ordered, indent=2, ensure_ascii=False) + "\n")
+    L = []
+    L.append("# Benchmark results")
+    L.append("")
+    L.append(f"- commit: `{meta['commit']}`")
+    L.append(f"- date: {meta['date']}")
+    L.append(f"- mode: {'QUICK (BENCH_QUICK=1: short runs, 1 run each — indicative only)' if QUICK else 'full'}; "
+             f"{RUNS} run(s) per side alternating with the peer, medians; run {DUR}s, "
+             f"warm-up {WARM}s")
+    L.append(f"- machine: {meta['tools']['cpu']}, Linux {meta['tools']['kernel']}; load "
+             f"generator (wrk, one thread) pinned to core {LOAD_CPU}, system under test and "
+             f"peer pinned to core {SUT_CPU}")
+    L.append(f"- tools: {meta['tools']['wrk']}; {meta['tools']['nginx']}; "
+             f"{meta['tools']['openssl']}")
+    L.append(f"- other processes on the machine during the run: {meta['others_pct']:.0f}% of "
+             f"its CPU (load average at start {meta['loadavg']})"
+             + ("  **— the machine was busy: figures are noisy**"
+                if meta["others_pct"] > 10 else ""))
+    L.append("- access logs: off on both the gateway (`access_log = false`) and nginx "
+             "(`access_log off`) for B1/B2")
+    L.append("")
+    L.append("| # | figure | value | peer (same run) | ratio | target | met |")
+    L.append("|---|---|---|---|---|---|---|")
+    for r in ordered:
+        met = {True: "yes", False: "**NO**", None: "—"}[r["met"]]
+        note = f" ({r['note']})" if r["note"] and r["value"] is None else ""
+        L.append(f"| {r['id']} | {r['figure']} | {value_cell(r)}{note} | {peer_cell(r)} | "
+                 f"{fmt(r['ratio'])} | {r['target']} | {met} |")
+    L.append("")
+    misses = [r for r in ordered if r["met"] is False]
+    L.append("## Targets missed")
+    L.append("")
+    if misses:
+        for r in misses:
+            L.append(f"- {r['id']}: {miss_text(r)}")
+    else:
+        L.append("- none of the measured ones")
+    failed = [r for r in ordered if r["value"] is None and r["note"] != "not built yet"]
+    for r in failed:
+        L.append(f"- {r['id']}: not measured — {r['note'].splitlines()[0]}")
+    L.append("")
+    L.append("## How each figure is measured")
+    L.append("")
+    L.append(f"CPU time = utime+stime from `/proc/<pid>/stat` (all threads), before and after "
+             f"the run, in clock ticks (`getconf CLK_TCK` = {CLK_TCK}) converted to µs, divided "
+             "by the requests wrk reports as completed.")
+    L.append("")
+    for r in ordered:
+        L.append(f"- **{r['id']}** — {r['how']}")
+        extra = r.get("extra")
+        if extra:
+            L.append(f"  - details: " + ", ".join(f"{k} {v}" for k, v in extra.items()))
+        if r.get("runs"):
+            L.append(f"  - runs: {r['runs']}" + (f"; peer runs: {r['peerRuns']}"
+                                                  if r.get("peerRuns") else ""))
+        if r["note"] and r["value"] is not None:
+            L.append(f"  - note: {r['note']}")
+    L.append("")
+    L.append("## Published figures — NOT measured here")
+    L.append("")
+    L.append("Vendor or community figures from other hardware and setups, for orientation "
+             "only; nothing below was run on this machine.")
+    L.append("")
+    L.append("| system | published figure |")
+    L.append("|---|---|")
+    L.append("| Keycloak | about 120 client-credentials grants/s per vCPU; baseline about "
+             "1.25 GB memory per pod |")
+    L.append("| Ory Hydra | 513 client-credentials grants/s on 2 CPUs |")
+    b3, b7 = rows["B3"]["value"], rows["B7"]["value"]
+    if b3 is not None or b7 is not None:
+        L.append("")
+        L.append("For comparison with the rows above (measured here): "
+                 + "; ".join(x for x in [
+                     f"B3 {b3:.0f} tokens/s on one core" if b3 is not None else "",
+                     f"B7 {b7:.0f} MiB idle RSS for the whole platform" if b7 is not None else ""]
+                     if x) + ".")
+    L.append("")
+    L.append(f"Raw per-run wrk figures: `{meta['raw_path']}` (not committed).")
+    (RESULTS / "latest.md").write_text("\n".join(L) + "\n")
+
+
+def system_busy_s():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK
+
+
+def own_cpu_s():
+    s = resource.getrusage(resource.RUSAGE_SELF)
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+def main():
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    if (os.cpu_count() or 1) < 2:
+        raise SystemExit("bench: needs at least 2 cores (load on core 0, system under test on 1)")
+    os.sched_setaffinity(0, {int(LOAD_CPU)})
+    for b in ("platform", "gateway", "identity-service"):
+        if not (BIN / b).is_file():
+            raise SystemExit(f"bench: {BIN / b} missing; build it with "
+                             "cargo build --release --workspace --bin platform --bin gateway "
+                             "--bin identity-service")
+    WORK.mkdir(parents=True, exist_ok=True)
+    commit = git_commit()
+    meta = {"commit": commit, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "tools": tool_versions(), "loadavg": open("/proc/loadavg").read().split()[0],
+            "raw_path": str((WORK / "raw.json").relative_to(ROOT))
+            if WORK.is_relative_to(ROOT) else str(WORK / "raw.json")}
+    log(f"commit {commit}; {'QUICK' if QUICK else 'full'} mode; work dir {WORK}")
+    rows, raw, errors = rows_skeleton(), {}, []
+    not_built(rows)
+    busy0, own0, t0 = system_busy_s(), own_cpu_s(), time.monotonic()
+    try:
+        for phase, ids in ((bench_proxy, ("B1", "B2")), (bench_platform, ("B8", "B7", "B3"))):
+            try:
+                phase(rows, raw)
+            except BenchError as e:
+                errors.append(str(e))
+                log(f"{phase.__name__} failed: {e}")
+                for i in ids:
+                    if rows[i]["value"] is None and not rows[i]["note"]:
+                        rows[i]["note"] = f"failed: {e}"
+            finally:
+                cleanup()
+                STARTED.clear()
+    finally:
+        cleanup()
+    wall = time.monotonic() - t0
+    others = max(0.0, (system_busy_s() - busy0) - (own_cpu_s() - own0))
+    meta["others_pct"] = 100.0 * others / (wall * (os.cpu_count() or 1))
+    (WORK / "raw.json").write_text(json.dumps({"meta": meta, "raw": raw}, indent=1) + "\n")
+    write_report(rows, raw, meta)
+    log(f"wrote {RESULTS / 'latest.md'} and {RESULTS / 'latest.json'} in {wall:.0f}s")
+    print((RESULTS / "latest.md").read_text())
+    if errors:
+        log("some benchmarks FAILED:\n" + "\n".join(f"- {e.splitlines()[0]}" for e in errors))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except SystemExit:
+        cleanup()
+        raise
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        cleanup()
+        sys.exit(1)

@@ -1,0 +1,666 @@
+//! Invitations and support requests through the gateway: create → list/filter →
+//! read by key (public) → decline by key; revoke (409 the second time); the
+//! invitation email; accept-initiate; bad input; support requests.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn call(stack: &Stack, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = stack.admin(method, path).await;
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    send(req).await
+}
+
+/// Retries `POST` until the invitation service has learned (by event) what it needs.
+async fn create_eventually(stack: &Stack, path: &str, body: Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (st, v) = call(stack, Method::POST, path, Some(body.clone())).await;
+        if st == 201 || st == 200 {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{path}: {st} {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The key from the invitation email sent to `email` (written under `data/mail`).
+async fn key_from_mail(stack: &Stack, email: &str) -> String {
+    let dir = stack.dir.path().join("data").join("mail");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                if text.contains(&format!("To: {email}\r\n")) {
+                    let i = text.find("key=").expect("the link carries the key") + 4;
+                    let key: String = text[i..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric())
+                        .collect();
+                    assert_eq!(key.len(), 36, "{text}");
+                    return key;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "no invitation mail to {email}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const INVITATION_FIELDS: [&str; 11] = [
+    "accepted",
+    "expiration",
+    "fromIdentityId",
+    "id",
+    "invitedEmailAddress",
+    "responseReceivedAt",
+    "revokedAt",
+    "state",
+    "targetUserIdentityId",
+    "toOrganizationId",
+    "toTenantId",
+];
+
+fn fields(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+async fn invitations_flow(stack: &Stack) {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (st, org) = call(
+        stack,
+        Method::POST,
+        "/identity/v1/organizations",
+        Some(json!({"name": "Invited Org", "label": format!("inv-{}", &tag[..10])})),
+    )
+    .await;
+    assert_eq!(st, 201, "{org}");
+    let org_id = org["id"].as_str().unwrap().to_string();
+    let user = create_eventually(
+        stack,
+        "/identity/v1/user-identities",
+        json!({"organizationId": org_id, "firstName": "First", "lastName": "Last", "email": format!("target-{tag}@acme.com")}),
+    )
+    .await;
+    let user_id = user["id"].as_str().unwrap().to_string();
+    let (st, ip) = call(
+        stack,
+        Method::POST,
+        "/identity/v1/identity-providers",
+        Some(json!({"organizationId": org_id, "auth0ConnectionId": format!("conn-{tag}"), "name": "Google", "auth0ConnectionType": "Social"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{ip}");
+
+    // Create (retried until the organization and the target identity are known).
+    let email = format!("new.employee-{tag}@acme.com");
+    let inv = create_eventually(
+        stack,
+        "/identity/v1/invitations",
+        json!({"toOrganizationId": org_id, "invitedEmailAddress": email, "invitationUrl": "http://acme.console.example/invitation", "targetUserIdentityId": user_id}),
+    )
+    .await;
+    assert_eq!(fields(&inv), INVITATION_FIELDS, "{inv}");
+    assert_eq!(inv["state"], "Open");
+    assert_eq!(inv["toTenantId"], org_id);
+    let (_, me) = call(stack, Method::GET, "/identity/v1/identities/self", None).await;
+    assert_eq!(inv["fromIdentityId"], me["id"]);
+    assert!(inv["accepted"].is_null() && inv["revokedAt"].is_null());
+    assert!(inv["responseReceivedAt"].is_null());
+    assert!(inv["expiration"]["epochSecond"].as_i64().unwrap() > 6 * 86400);
+    assert!(!inv.to_string().contains("key"), "no key in the API: {inv}");
+    let id = inv["id"].as_str().unwrap().to_string();
+
+    // Read and list with filters.
+    let (st, got) = call(
+        stack,
+        Method::GET,
+        &format!("/identity/v1/invitations/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(got, inv);
+    for q in [
+        format!("toOrganizationId={org_id}"),
+        format!("toTenantId={org_id}"),
+        format!("invitedEmailAddress={email}"),
+        format!("targetIdentityId={user_id}"),
+        format!("toOrganizationId={org_id}&states=Open,Declined"),
+    ] {
+        let (st, list) = call(
+            stack,
+            Method::GET,
+            &format!("/identity/v1/invitations?{q}"),
+            None,
+        )
+        .await;
+        assert_eq!(st, 200, "{q}: {list}");
+        assert_eq!(list.as_array().unwrap().len(), 1, "{q}: {list}");
+        assert_eq!(list[0]["id"], id.as_str());
+    }
+    let (_, none) = call(
+        stack,
+        Method::GET,
+        &format!("/identity/v1/invitations?toOrganizationId={org_id}&states=Revoked"),
+        None,
+    )
+    .await;
+    assert_eq!(none, json!([]));
+    let (st, bad) = call(
+        stack,
+        Method::GET,
+        "/identity/v1/invitations?states=Nope",
+        None,
+    )
+    .await;
+    assert_eq!(st, 400, "{bad}");
+    assert_eq!(bad["errors"][0]["field"], "states");
+    let (st, _) = call(
+        stack,
+        Method::GET,
+        "/identity/v1/invitations/not-a-uuid",
+        None,
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (st, _) = call(
+        stack,
+        Method::GET,
+        &format!("/identity/v1/invitations/{}", uuid::Uuid::new_v4()),
+        None,
+    )
+    .await;
+    assert_eq!(st, 404);
+
+    // The email names the organization and carries the key; read by key, publicly.
+    let key = key_from_mail(stack, &email).await;
+    let mail_text = std::fs::read_dir(stack.dir.path().join("data/mail"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .find(|t| t.contains(&key))
+        .unwrap();
+    assert!(mail_text.contains("Invited Org"), "{mail_text}");
+    assert!(mail_text.contains("http://acme.console.example/invitation?key="));
+    let (st, by_key) = send(
+        stack
+            .client
+            .get(stack.url(&format!("/identity/v1/invitations/key/{key}"))),
+    )
+    .await;
+    assert_eq!(st, 200, "{by_key}");
+    assert_eq!(by_key["state"], "Open");
+    assert_eq!(by_key["invitedEmailAddress"], email.as_str());
+    assert_eq!(by_key["toOrganizationName"], "Invited Org");
+    assert_eq!(by_key["toTenantLabel"], org["label"]);
+    assert_eq!(
+        by_key["targetIdentity"]["email"],
+        format!("target-{tag}@acme.com")
+    );
+    assert_eq!(by_key["targetIdentity"]["name"], "First Last");
+    assert!(by_key["fromIdentity"].is_object(), "{by_key}");
+    assert!(by_key["accepted"].is_null());
+    for (bad, want) in [
+        ("short", 404),
+        ("x".repeat(36).as_str(), 404),
+        (&format!("{}-", &key[..35]), 404),
+    ] {
+        let (st, _) = send(
+            stack
+                .client
+                .get(stack.url(&format!("/identity/v1/invitations/key/{bad}"))),
+        )
+        .await;
+        assert_eq!(st, want, "{bad}");
+    }
+
+    // Accept-initiate: a flow token and the organization's connection ids.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (st, init) = send(
+            stack
+                .client
+                .post(stack.url(&format!(
+                    "/identity/v1/invitations/key/{key}/accept-initiate"
+                )))
+                .json(&json!({"intermediateReturnUrl": "http://console.example/invitation"})),
+        )
+        .await;
+        assert_eq!(st, 200, "{init}");
+        assert_eq!(init["nfToken"].as_str().unwrap().split('.').count(), 3);
+        if init["auth0ConnectionIds"] == json!([format!("conn-{tag}")]) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{init}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Decline by key; a second decline is a conflict; the plain update too.
+    let (st, declined) = send(
+        stack
+            .client
+            .put(stack.url(&format!("/identity/v1/invitations/key/{key}/decline"))),
+    )
+    .await;
+    assert_eq!(st, 200, "{declined}");
+    assert_eq!(declined["state"], "Declined");
+    assert_eq!(declined["accepted"], false);
+    let (st, _) = send(
+        stack
+            .client
+            .put(stack.url(&format!("/identity/v1/invitations/key/{key}/decline"))),
+    )
+    .await;
+    assert_eq!(st, 409);
+    let (st, _) = call(
+        stack,
+        Method::PUT,
+        &format!("/identity/v1/invitations/{id}/accept"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 409);
+    let (st, _) = send(stack.client.post(stack.url(&format!(
+        "/identity/v1/invitations/key/{key}/accept-initiate"
+    ))))
+    .await;
+    assert_eq!(st, 409);
+    let (_, got) = call(
+        stack,
+        Method::GET,
+        &format!("/identity/v1/invitations/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(got["state"], "Declined");
+    assert!(got["responseReceivedAt"].is_object());
+
+    // Revoke an open one; the second revoke is a conflict.
+    let inv2 = create_eventually(
+        stack,
+        "/identity/v1/invitations",
+        json!({"toOrganizationId": org_id, "invitedEmailAddress": format!("second-{tag}@acme.com")}),
+    )
+    .await;
+    assert!(inv2["targetUserIdentityId"].is_null());
+    let id2 = inv2["id"].as_str().unwrap();
+    let (st, rev) = call(
+        stack,
+        Method::PUT,
+        &format!("/identity/v1/invitations/{id2}/revoke"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{rev}");
+    assert_eq!(rev["state"], "Revoked");
+    assert!(rev["accepted"].is_null());
+    assert!(rev["revokedAt"].is_object() && rev["responseReceivedAt"].is_object());
+    let (st, _) = call(
+        stack,
+        Method::PUT,
+        &format!("/identity/v1/invitations/{id2}/revoke"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 409);
+    let (st, _) = call(
+        stack,
+        Method::PUT,
+        &format!("/identity/v1/invitations/{id2}/decline"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 409);
+    let (st, _) = call(
+        stack,
+        Method::PUT,
+        &format!("/identity/v1/invitations/{id2}/frobnicate"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (_, revoked) = call(
+        stack,
+        Method::GET,
+        &format!("/identity/v1/invitations?toOrganizationId={org_id}&states=Revoked"),
+        None,
+    )
+    .await;
+    assert_eq!(revoked.as_array().unwrap().len(), 1);
+
+    // The plain accept of an open invitation.
+    let inv3 = create_eventually(
+        stack,
+        "/identity/v1/invitations",
+        json!({"toTenantId": org_id, "invitedEmailAddress": format!("third-{tag}@acme.com")}),
+    )
+    .await;
+    let (st, acc) = call(
+        stack,
+        Method::PUT,
+        &format!(
+            "/identity/v1/invitations/{}/accept",
+            inv3["id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{acc}");
+    assert_eq!(acc["state"], "Accepted");
+    assert_eq!(acc["accepted"], true);
+    let (st, _) = call(
+        stack,
+        Method::PUT,
+        &format!(
+            "/identity/v1/invitations/{}/revoke",
+            inv3["id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(st, 409, "an accepted invitation cannot be revoked");
+
+    // Two racing declines by key: exactly one wins.
+    let race_email = format!("race-{tag}@acme.com");
+    create_eventually(
+        stack,
+        "/identity/v1/invitations",
+        json!({"toOrganizationId": org_id, "invitedEmailAddress": race_email}),
+    )
+    .await;
+    let race_key = key_from_mail(stack, &race_email).await;
+    let url = stack.url(&format!("/identity/v1/invitations/key/{race_key}/decline"));
+    let (a, b) = tokio::join!(send(stack.client.put(&url)), send(stack.client.put(&url)));
+    let mut codes = [a.0, b.0];
+    codes.sort_unstable();
+    assert_eq!(codes, [200, 409], "{a:?} {b:?}");
+
+    // Paging: the total in X-Total-Count, one per page.
+    let res = stack
+        .admin(Method::GET, &format!("/identity/v1/invitations?toOrganizationId={org_id}&size=1&page=1&sort=createdAt,desc"))
+        .await
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-total-count"], "4");
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page.as_array().unwrap().len(), 1);
+
+    // An API account without grants: 403 to invite, nothing to list, 404 to read.
+    let (st, acct) = call(
+        stack,
+        Method::POST,
+        "/identity/v1/api-account-identities",
+        Some(json!({"organizationId": org_id, "name": format!("No Grants {tag}"), "grantDefaultRoles": false})),
+    )
+    .await;
+    assert_eq!(st, 201, "{acct}");
+    let res = stack
+        .token(
+            acct["clientId"].as_str().unwrap(),
+            acct["password"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let tok: Value = res.json().await.unwrap();
+    let tok = tok["access_token"].as_str().unwrap().to_string();
+    let (st, p) = send(
+        stack
+            .client
+            .post(stack.url("/identity/v1/invitations"))
+            .bearer_auth(&tok)
+            .json(&json!({"toOrganizationId": org_id, "invitedEmailAddress": "x@y.co"})),
+    )
+    .await;
+    assert_eq!(st, 403, "{p}");
+    let (st, list) = send(
+        stack
+            .client
+            .get(stack.url("/identity/v1/invitations"))
+            .bearer_auth(&tok),
+    )
+    .await;
+    assert_eq!((st, list), (200, json!([])));
+    let (st, _) = send(
+        stack
+            .client
+            .get(stack.url(&format!("/identity/v1/invitations/{id}")))
+            .bearer_auth(&tok),
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (st, _) = send(
+        stack
+            .client
+            .put(stack.url(&format!("/identity/v1/invitations/{id}/revoke")))
+            .bearer_auth(&tok),
+    )
+    .await;
+    assert_eq!(st, 404);
+
+    // Bad input: 400 naming the field.
+    let other_org = create_eventually(
+        stack,
+        "/identity/v1/organizations",
+        json!({"name": "Other", "label": format!("oth-{}", &tag[..10])}),
+    )
+    .await;
+    for (body, field) in [
+        (json!({"invitedEmailAddress": "a@b.co"}), "toOrganizationId"),
+        (json!({"toOrganizationId": org_id}), "invitedEmailAddress"),
+        (
+            json!({"toOrganizationId": org_id, "invitedEmailAddress": "nope"}),
+            "invitedEmailAddress",
+        ),
+        (
+            json!({"toOrganizationId": uuid::Uuid::new_v4(), "invitedEmailAddress": "a@b.co"}),
+            "toOrganizationId",
+        ),
+        (
+            json!({"toOrganizationId": "not-a-uuid", "invitedEmailAddress": "a@b.co"}),
+            "toOrganizationId",
+        ),
+        (
+            json!({"toOrganizationId": org_id, "invitedEmailAddress": "a@b.co", "invitationUrl": "javascript:x"}),
+            "invitationUrl",
+        ),
+        (
+            json!({"toOrganizationId": other_org["id"], "invitedEmailAddress": "a@b.co", "targetUserIdentityId": user_id}),
+            "targetUserIdentityId",
+        ),
+    ] {
+        // The other organization may not be known yet (events): retry briefly.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (st, p) = call(
+                stack,
+                Method::POST,
+                "/identity/v1/invitations",
+                Some(body.clone()),
+            )
+            .await;
+            assert_eq!(st, 400, "{body}: {p}");
+            if p["errors"][0]["field"] == field {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{body}: {p}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // A deactivated organization takes no invitations.
+    let (st, _) = call(
+        stack,
+        Method::PUT,
+        &format!("/identity/v1/organizations/{org_id}/deactivate"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (st, p) = call(
+            stack,
+            Method::POST,
+            "/identity/v1/invitations",
+            Some(json!({"toOrganizationId": org_id, "invitedEmailAddress": "late@b.co"})),
+        )
+        .await;
+        if st == 400 {
+            assert_eq!(p["errors"][0]["field"], "toOrganizationId");
+            break;
+        }
+        assert_eq!(st, 201, "{p}");
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // No token: 401 at the gateway.
+    let (st, _) = send(stack.client.get(stack.url("/identity/v1/invitations"))).await;
+    assert_eq!(st, 401);
+}
+
+async fn support_requests(stack: &Stack) {
+    let url = stack.url("/identity/v1/nfconsole/support/requests");
+    let good = json!({"name": "Curious George", "email": "george@curious-client.com", "selectedOrganizationId": null, "selectedNetworkId": null, "subject": "Sales Contact Request", "comment": "This looks great!  I'd like a sales rep to contact me.", "type": "question", "priority": "high", "severity": "Severity3", "recentErrorMessages": null});
+    let (st, body) = send(stack.client.post(&url).json(&good)).await;
+    assert_eq!(st, 200, "{body}");
+    for (patch, field) in [
+        (json!({"subject": ""}), "subject"),
+        (json!({"comment": null}), "comment"),
+        (json!({"type": "complaint"}), "type"),
+        (json!({"priority": "whenever"}), "priority"),
+        (json!({"severity": "Severity9"}), "severity"),
+        (json!({"email": null}), "email"),
+    ] {
+        let mut b = good.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        let (st, p) = send(stack.client.post(&url).json(&b)).await;
+        assert_eq!(st, 400, "{b}: {p}");
+        assert_eq!(p["errors"][0]["field"], field, "{p}");
+    }
+    // With a token, name and email come from the caller.
+    let (st, _) = send(
+        stack
+            .admin(Method::POST, "/identity/v1/nfconsole/support/requests")
+            .await
+            .json(&json!({"subject": "Help", "comment": "Please", "severity": "Severity1"})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    // Both reach the support mailbox.
+    let dir = stack.dir.path().join("data").join("mail");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let texts: Vec<String> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let sales = texts.iter().any(|t| {
+            t.contains("Sales Contact Request") && t.contains("george@curious-client.com")
+        });
+        let help = texts
+            .iter()
+            .any(|t| t.contains("] Help") && t.contains("Severity1"));
+        if sales && help {
+            break;
+        }
+        assert!(Instant::now() < deadline, "support mail missing");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The invitation service's outbox (SQLite file) holds the events of the flow, in
+/// the documented shape, and never a key.
+async fn events_were_written(stack: &Stack) {
+    use sea_orm::ConnectionTrait;
+    let path = stack.dir.path().join("data").join("invitation.db");
+    let conn = idp_runtime::db::connect(&idp_runtime::settings::DatabaseSettings {
+        url: idp_common::Secret::new(format!("sqlite://{}", path.display())),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let rows = conn
+        .query_all(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT event_type, payload FROM outbox ORDER BY seq",
+        ))
+        .await
+        .unwrap();
+    let mut kinds = Vec::new();
+    let mail_keys: Vec<String> = std::fs::read_dir(stack.dir.path().join("data/mail"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let t = std::fs::read_to_string(e.path()).ok()?;
+            let i = t.find("key=")? + 4;
+            Some(t[i..i + 36].to_string())
+        })
+        .collect();
+    assert!(!mail_keys.is_empty());
+    for r in rows {
+        let kind: String = r.try_get("", "event_type").unwrap();
+        let payload: String = r.try_get("", "payload").unwrap();
+        for k in &mail_keys {
+            assert!(
+                !payload.contains(k.as_str()),
+                "a key in an event: {payload}"
+            );
+        }
+        let v: Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(v["source"], "invitation");
+        assert_eq!(v["organizationId"], v["data"]["toOrganizationId"]);
+        kinds.push(kind);
+    }
+    for k in [
+        "invitation.created",
+        "invitation.declined",
+        "invitation.revoked",
+        "invitation.accepted",
+    ] {
+        assert!(kinds.iter().any(|x| x == k), "{k} missing: {kinds:?}");
+    }
+    let _ = conn.close().await;
+}
+
+#[tokio::test]
+async fn invitations_and_support_on_sqlite() {
+    let stack = start().await;
+    invitations_flow(&stack).await;
+    support_requests(&stack).await;
+    events_were_written(&stack).await;
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn invitations_on_servers() {
+    if let Some(stack) = start_on_servers().await {
+        invitations_flow(&stack).await;
+        stack.stop().await;
+    }
+}
