@@ -208,6 +208,9 @@ impl Platform {
             .join("bootstrap-credentials.json")
             .display()
             .to_string();
+        // The organization service signs `nfToken`s with this key (it is built, and
+        // creates the file, before the identity service reads it).
+        identity.flow_tokens.secret_file = data.join("flow-token.key").display().to_string();
         let credentials_file = PathBuf::from(&identity.bootstrap.credentials_file);
 
         // The organization service first: the root organization exists before the

@@ -144,7 +144,12 @@ const ALLOWED: [Algorithm; 8] = [
 
 /// The user identity an ID token stands for, or why it stands for none (the
 /// reason is logged, never told to the client beyond `invalid_grant`).
-pub async fn subject_identity(st: &AppState, token: &str) -> Result<identity::Model, String> {
+/// `bound`: the organization an `nfToken` bound the login to; only its providers count.
+pub async fn subject_identity(
+    st: &AppState,
+    token: &str,
+    bound: Option<idp_model::OrganizationId>,
+) -> Result<identity::Model, String> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| format!("not a JWT: {e}"))?;
     if !ALLOWED.contains(&header.alg) {
         return Err(format!("algorithm {:?} not allowed", header.alg));
@@ -163,8 +168,14 @@ pub async fn subject_identity(st: &AppState, token: &str) -> Result<identity::Mo
         .all(&st.db)
         .await
         .map_err(|e| format!("provider lookup failed: {e}"))?;
+    let providers: Vec<_> = providers
+        .into_iter()
+        .filter(|p| bound.is_none_or(|o| o.as_uuid() == p.organization_id))
+        .collect();
     if providers.is_empty() {
-        return Err(format!("no active OpenID provider with issuer {iss}"));
+        return Err(format!(
+            "no active OpenID provider with issuer {iss} (in the bound organization)"
+        ));
     }
     let mut last = String::from("no provider accepted the token");
     for p in providers {

@@ -48,6 +48,9 @@ pub async fn build(mut settings: IdentitySettings, deps: Deps) -> anyhow::Result
         relay: f.relay.clone(),
         authz: f.authz.clone(),
         jwks: Arc::new(exchange::JwksCache::new()?),
+        flow_tokens: Arc::new(idp_runtime::flow_token::FlowTokens::from_settings(
+            &settings.flow_tokens,
+        )?),
     };
     if settings.bootstrap.enabled {
         bootstrap::ensure_super_admin(&state, &settings.bootstrap).await?;

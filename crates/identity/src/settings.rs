@@ -16,6 +16,10 @@ pub struct IdentitySettings {
     pub token: TokenSettings,
     pub secrets: SecretSettings,
     pub bootstrap: BootstrapSettings,
+    /// Key of the `nfToken` flow tokens (shared with the organization service, which
+    /// signs them in authorize-initiate); a token exchange that presents one is bound
+    /// to its organization.
+    pub flow_tokens: idp_runtime::flow_token::FlowTokenSettings,
 }
 
 impl Default for IdentitySettings {
@@ -28,6 +32,7 @@ impl Default for IdentitySettings {
             token: TokenSettings::default(),
             secrets: SecretSettings::default(),
             bootstrap: BootstrapSettings::default(),
+            flow_tokens: Default::default(),
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct AppState {
     pub authz: Authz,
     /// OpenID providers' keys, for the token-exchange grant.
     pub jwks: Arc<crate::exchange::JwksCache>,
+    /// Verifies `nfToken`s (authorize-initiate) that bind a login to an organization.
+    pub flow_tokens: Arc<idp_runtime::flow_token::FlowTokens>,
 }
 
 impl FromRef<AppState> for Verifier {

@@ -312,7 +312,23 @@ async fn token_exchange(st: &AppState, form: &[(String, String)]) -> Result<Resp
             ))
         }
     }
-    match crate::exchange::subject_identity(st, subject_token).await {
+    // The `nfToken` of authorize-initiate, when the client passes it, binds the
+    // login to that organization.
+    let bound = match field("nf_token").filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => match st.flow_tokens.verify(t, "login") {
+            Ok(org) => Some(org),
+            Err(e) => {
+                tracing::info!(error = %e, "token exchange with a bad nfToken refused");
+                return Err(fail(
+                    OAuthErrorCode::InvalidGrant,
+                    "the nf_token was not accepted",
+                    false,
+                ));
+            }
+        },
+    };
+    match crate::exchange::subject_identity(st, subject_token, bound).await {
         Ok(row) => issue_for(st, &row, IdentityType::UserIdentity, false),
         Err(reason) => {
             tracing::info!(%reason, "token exchange refused");

@@ -41,16 +41,20 @@ fn id_token(keys: &KeyRing, iss: &str, aud: &str, sub: &str, exp_in: i64) -> Str
 }
 
 async fn exchange(app: &TestApp, token: &str) -> (u16, Value) {
-    let res = app
-        .token_request(
-            &[
-                ("grant_type", EXCHANGE),
-                ("subject_token", token),
-                ("subject_token_type", ID_TOKEN),
-            ],
-            None,
-        )
-        .await;
+    exchange_bound(app, token, None).await
+}
+
+/// With `nf_token`: the login bound to the organization of authorize-initiate.
+async fn exchange_bound(app: &TestApp, token: &str, nf_token: Option<&str>) -> (u16, Value) {
+    let mut form = vec![
+        ("grant_type", EXCHANGE),
+        ("subject_token", token),
+        ("subject_token_type", ID_TOKEN),
+    ];
+    if let Some(t) = nf_token {
+        form.push(("nf_token", t));
+    }
+    let res = app.token_request(&form, None).await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
@@ -90,6 +94,20 @@ async fn an_id_token_of_an_active_provider_is_exchanged_for_the_mapped_user() {
         // The good case: a token of the mapped user.
         let (s, v) = exchange(&app, &id_token(&keys, ISSUER, CLIENT, "ext-1", 300)).await;
         assert_eq!(s, 200, "{v}");
+        // Bound by an nfToken of its organization: accepted; of another organization,
+        // or forged: invalid_grant.
+        let flows = idp_runtime::flow_token::FlowTokens::from_settings(&app.settings.flow_tokens).unwrap();
+        let good = flows.sign(idp_model::OrganizationId(org), "login");
+        let elsewhere = flows.sign(idp_model::OrganizationId::new(), "login");
+        let forged = idp_runtime::flow_token::FlowTokens::new(b"another key", std::time::Duration::from_secs(60))
+            .sign(idp_model::OrganizationId(org), "login");
+        let id_tok = id_token(&keys, ISSUER, CLIENT, "ext-1", 300);
+        let (s, v) = exchange_bound(&app, &id_tok, Some(&good)).await;
+        assert_eq!(s, 200, "{v}");
+        for (why, t) in [("another organization", &elsewhere), ("forged", &forged)] {
+            let (s, v) = exchange_bound(&app, &id_tok, Some(t)).await;
+            assert_eq!((s, v["error"].as_str()), (400, Some("invalid_grant")), "{why}: {v}");
+        }
         assert_eq!(v["token_type"], "Bearer");
         let at = v["access_token"].as_str().unwrap().to_string();
         let (s, me) = app.call(&at, Method::GET, "/identities/self", None).await;

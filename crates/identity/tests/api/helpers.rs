@@ -117,6 +117,7 @@ pub fn settings_for(db: &TestDatabase, dir: &std::path::Path) -> IdentitySetting
     s.token.key_file = dir.join("key.pem").display().to_string();
     s.secrets.pepper_file = dir.join("pepper.key").display().to_string();
     s.bootstrap.credentials_file = dir.join("creds.json").display().to_string();
+    s.flow_tokens.secret_file = dir.join("flow-token.key").display().to_string();
     s
 }
 
