@@ -550,18 +550,27 @@ async fn organization_flow(stack: &Stack) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let id = u["id"].as_str().unwrap().to_string();
-    let (st, _) = send(
-        stack
-            .admin(
-                Method::POST,
-                &format!("/identity/v1/user-identities/{id}/mapping"),
-            )
-            .await
-            .json(&json!({
-        "auth0UserId": format!("ext-{t}"), "identityProviderId": provider})),
-    )
-    .await;
-    assert_eq!(st, 200);
+    // The identity provider arrives by its own event, possibly after the
+    // organization's: retry while it is unknown.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (st, m) = send(
+            stack
+                .admin(
+                    Method::POST,
+                    &format!("/identity/v1/user-identities/{id}/mapping"),
+                )
+                .await
+                .json(&json!({
+            "auth0UserId": format!("ext-{t}"), "identityProviderId": provider})),
+        )
+        .await;
+        if st == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline && st == 400, "{st} {m}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let (st, _) = send(
         stack
             .admin(
