@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use idp_bus::EventBus;
+use idp_model::events::payload::uuid_of;
 use idp_model::events::{types, Envelope};
 use idp_model::{IdentityId, OrganizationId};
 use tokio::task::JoinHandle;
@@ -20,19 +21,12 @@ pub const BINDINGS: [&str; 4] = [
     "organization.deleted",
 ];
 
-fn uuid_field(data: &serde_json::Value, names: &[&str]) -> Option<uuid::Uuid> {
-    names
-        .iter()
-        .find_map(|n| data.get(*n).and_then(|v| v.as_str()))
-        .and_then(|s| uuid::Uuid::parse_str(s).ok())
-}
-
 /// Applies one event to the verifier; returns whether it revoked anything.
 pub fn apply(verifier: &Verifier, event: &Envelope) -> bool {
     let at = event.occurred_at.timestamp();
     match event.kind.as_str() {
         types::IDENTITY_DEACTIVATED | types::IDENTITY_DELETED => {
-            match uuid_field(&event.data, &["identityId", "id"]) {
+            match uuid_of(&event.data, &["identityId", "id"]) {
                 Some(id) => {
                     verifier.revoke_identity(IdentityId(id), at);
                     true
@@ -41,7 +35,7 @@ pub fn apply(verifier: &Verifier, event: &Envelope) -> bool {
             }
         }
         types::ORGANIZATION_DEACTIVATED | "organization.deleted" => {
-            let id = uuid_field(&event.data, &["organizationId", "id"])
+            let id = uuid_of(&event.data, &["organizationId", "id"])
                 .map(OrganizationId)
                 .or(event.organization_id);
             match id {

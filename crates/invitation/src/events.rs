@@ -24,8 +24,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait,
     IntoActiveModel,
 };
-use serde_json::Value;
-use uuid::Uuid;
 
 use crate::store::{identity_seen, organization_seen, provider_seen};
 
@@ -50,30 +48,7 @@ pub async fn spawn_consumers(
     Ok(())
 }
 
-fn uuid_of(data: &Value, names: &[&str]) -> Option<Uuid> {
-    names
-        .iter()
-        .filter_map(|n| data.get(*n).and_then(Value::as_str))
-        .find_map(|s| Uuid::parse_str(s).ok())
-}
-
-fn str_of(data: &Value, name: &str) -> Option<String> {
-    data.get(name).and_then(Value::as_str).map(str::to_string)
-}
-
-fn bool_of(data: &Value, name: &str) -> Option<bool> {
-    data.get(name).and_then(Value::as_bool)
-}
-
-/// What an event says about a resource's state: `(active, deleted)` updates.
-fn state_change(action: &str, data: &Value) -> (Option<bool>, Option<bool>) {
-    match action {
-        "activated" => (Some(true), None),
-        "deactivated" => (Some(false), None),
-        "deleted" => (bool_of(data, "active"), Some(true)),
-        _ => (bool_of(data, "active"), bool_of(data, "deleted")),
-    }
-}
+use idp_model::events::payload::{bool_of, state_change, str_of, uuid_of};
 
 pub async fn on_event(event: Envelope, txn: &DatabaseTransaction) -> anyhow::Result<()> {
     let (family, action) = event
