@@ -260,8 +260,7 @@ async fn revoke(
     let identity = IdentityId(g.identity_id);
     let txn = st.db.begin().await?;
     domain::revoke(&txn, g, st.clock.now()).await?;
-    txn.commit().await?;
-    st.relay.wake();
+    st.relay.commit(txn).await?;
     st.authz.invalidate(identity);
     Ok(StatusCode::NO_CONTENT)
 }

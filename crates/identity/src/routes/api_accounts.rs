@@ -189,8 +189,7 @@ pub async fn create(
         now,
     )
     .await?;
-    txn.commit().await?;
-    st.relay.wake();
+    st.relay.commit(txn).await?;
     let url = st.token.token_endpoint();
     Ok((
         StatusCode::CREATED,
@@ -243,8 +242,7 @@ pub async fn update(
         now,
     )
     .await?;
-    txn.commit().await?;
-    st.relay.wake();
+    st.relay.commit(txn).await?;
     Ok(axum::Json(views::api_account(
         &m,
         &st.token.token_endpoint(),

@@ -327,8 +327,7 @@ pub async fn reset_mfa(
         now,
     )
     .await?;
-    txn.commit().await?;
-    st.relay.wake();
+    st.relay.commit(txn).await?;
     Ok(StatusCode::OK)
 }
 

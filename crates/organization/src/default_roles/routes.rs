@@ -132,8 +132,7 @@ pub async fn create(
     })?;
     s.enqueue(&txn, types::DEFAULT_ROLE_CREATED, Some(org), &dto)
         .await?;
-    txn.commit().await?;
-    s.relay.wake();
+    s.relay.commit(txn).await?;
     Ok((StatusCode::CREATED, axum::Json(dto)))
 }
 
@@ -166,8 +165,7 @@ pub async fn delete(
         .to_dto()?;
     s.enqueue(&txn, types::DEFAULT_ROLE_DELETED, Some(org), &dto)
         .await?;
-    txn.commit().await?;
-    s.relay.wake();
+    s.relay.commit(txn).await?;
     Ok(axum::Json(dto))
 }
 
@@ -214,7 +212,6 @@ pub async fn grant(
     let txn = s.db.begin().await?;
     s.enqueue(&txn, types::DEFAULT_ROLE_GRANT_REQUESTED, Some(org), &event)
         .await?;
-    txn.commit().await?;
-    s.relay.wake();
+    s.relay.commit(txn).await?;
     Ok(axum::Json(requested))
 }

@@ -115,8 +115,7 @@ pub async fn create(
         &dto,
     )
     .await?;
-    txn.commit().await?;
-    s.relay.wake();
+    s.relay.commit(txn).await?;
     Ok((StatusCode::CREATED, axum::Json(dto)))
 }
 
@@ -145,8 +144,7 @@ async fn change(
     let dto = new.to_dto()?;
     s.enqueue(&txn, event, Some(dto.organization_id), &dto)
         .await?;
-    txn.commit().await?;
-    s.relay.wake();
+    s.relay.commit(txn).await?;
     Ok(axum::Json(dto))
 }
 

@@ -131,8 +131,7 @@ pub async fn create(
         .to_dto();
     s.enqueue(&txn, types::OPEN_ID_PROVIDER_CREATED, Some(org), &dto)
         .await?;
-    txn.commit().await?;
-    s.relay.wake();
+    s.relay.commit(txn).await?;
     Ok((StatusCode::CREATED, axum::Json(dto)))
 }
 
@@ -159,8 +158,7 @@ async fn change(
         .to_dto();
     s.enqueue(&txn, event, Some(dto.organization_id), &dto)
         .await?;
-    txn.commit().await?;
-    s.relay.wake();
+    s.relay.commit(txn).await?;
     Ok(axum::Json(dto))
 }
 

@@ -58,8 +58,7 @@ pub async fn add_identity_provider(
     )
     .await?;
     let dto = store::expand_one(&txn, org).await?;
-    txn.commit().await?;
-    s.relay.wake();
+    s.relay.commit(txn).await?;
     Ok((StatusCode::CREATED, axum::Json(dto)))
 }
 

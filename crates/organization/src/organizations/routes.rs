@@ -173,8 +173,7 @@ pub async fn create(
         .await?;
     }
     let dto = store::expand_one(&txn, row).await?;
-    txn.commit().await?;
-    s.relay.wake();
+    s.relay.commit(txn).await?;
     Ok((StatusCode::CREATED, axum::Json(dto)))
 }
 
@@ -226,8 +225,7 @@ pub async fn set_active(
     s.enqueue(&txn, kind, Some(id), &store::event_data(&row))
         .await?;
     let dto = store::expand_one(&txn, row).await?;
-    txn.commit().await?;
-    s.relay.wake();
+    s.relay.commit(txn).await?;
     Ok(axum::Json(dto))
 }
 
@@ -271,7 +269,6 @@ pub async fn delete(
     )
     .await?;
     let dto = store::expand_one(&txn, row).await?;
-    txn.commit().await?;
-    s.relay.wake();
+    s.relay.commit(txn).await?;
     Ok(axum::Json(dto))
 }

@@ -54,8 +54,7 @@ pub async fn ensure_root_organization(
         now,
     );
     idp_runtime::outbox::enqueue(&txn, &event).await?;
-    txn.commit().await?;
-    relay.wake();
+    relay.commit(txn).await?;
     tracing::info!(organization_id = %ROOT_ORGANIZATION_ID, "created the root organization");
     Ok(())
 }

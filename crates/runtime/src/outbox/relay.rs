@@ -273,6 +273,14 @@ impl RelayHandle {
         self.wake.notify_one();
     }
 
+    /// Commits a transaction that enqueued events, then wakes the relay so they go
+    /// out now rather than at the next poll.
+    pub async fn commit(&self, txn: sea_orm::DatabaseTransaction) -> Result<(), DbErr> {
+        txn.commit().await?;
+        self.wake();
+        Ok(())
+    }
+
     /// Events not yet published (for metrics); 0 when the database cannot say.
     pub async fn depth(&self) -> u64 {
         match depth(&self.db).await {
