@@ -103,12 +103,17 @@ impl Gateway {
     }
 
     /// Applies revocation events from `bus` to this gateway's verifier: a
-    /// deactivated identity's tokens are refused from the next request on.
+    /// deactivated identity's tokens are refused from the next request on. The
+    /// events come from the bus's revocation log, replayed first: a gateway that
+    /// (re)starts learns the revocations of the last day (longer than any token
+    /// lives), including those made while it was down. From then on `/readyz`
+    /// also reports the bus: a gateway that cannot hear revocations is not ready.
     pub async fn listen_for_revocations(
         &self,
         bus: std::sync::Arc<dyn idp_bus::EventBus>,
     ) -> anyhow::Result<()> {
-        idp_bearer::revocation::listen(bus, self.verifier()).await?;
+        idp_bearer::revocation::listen(bus.clone(), self.verifier()).await?;
+        let _ = self.shared.bus.set(bus);
         Ok(())
     }
 
@@ -230,6 +235,8 @@ struct Shared {
     slot_unmatched: usize,
     request_timeout: Duration,
     ready: tokio::sync::Mutex<Option<(Instant, Vec<String>)>>,
+    /// The event bus revocations come from, once listening (readiness checks it).
+    bus: std::sync::OnceLock<Arc<dyn idp_bus::EventBus>>,
 }
 
 /// A prefix matches the path itself and anything below it; a prefix ending in `/`
@@ -344,6 +351,7 @@ impl Shared {
             slot_unmatched,
             request_timeout: Duration::from_millis(settings.request_timeout_ms.max(1)),
             ready: tokio::sync::Mutex::new(None),
+            bus: std::sync::OnceLock::new(),
             settings,
         })
     }
@@ -577,7 +585,12 @@ impl Shared {
             match &*cached {
                 Some((at, failing)) if at.elapsed() < READY_CACHE => failing.clone(),
                 _ => {
-                    let failing = self.probe_upstreams().await;
+                    let mut failing = self.probe_upstreams().await;
+                    if let Some(bus) = self.bus.get() {
+                        if let Err(reason) = bus.health().await {
+                            failing.push(format!("event bus ({reason})"));
+                        }
+                    }
                     *cached = Some((Instant::now(), failing.clone()));
                     failing
                 }

@@ -2,6 +2,13 @@
 //! organization deactivated or deleted, every token issued before that moment is
 //! refused from the next request on, here and in every other process that listens
 //! (the gateway and each service), without waiting for the tokens to expire.
+//!
+//! The revoking events are read from the bus's durable log [`LOG`]
+//! ([`EventBus::subscribe_log`]; RabbitMQ: a stream retaining a day, longer than
+//! any token lives): a process replays it when it starts, so a gateway or service
+//! (re)started after a deactivation still refuses the tokens issued before it.
+//! Replaying is idempotent: a revocation only refuses tokens issued before its
+//! event, so an identity activated later gets working tokens again.
 
 use std::sync::Arc;
 
@@ -20,6 +27,9 @@ pub const BINDINGS: [&str; 4] = [
     types::ORGANIZATION_DEACTIVATED,
     "organization.deleted",
 ];
+
+/// The name of the bus log of revoking events.
+pub const LOG: &str = "revocations";
 
 /// Applies one event to the verifier; returns whether it revoked anything.
 pub fn apply(verifier: &Verifier, event: &Envelope) -> bool {
@@ -50,14 +60,15 @@ pub fn apply(verifier: &Verifier, event: &Envelope) -> bool {
     }
 }
 
-/// Subscribes this process to the revoking events (a broadcast subscription: every
-/// process gets every event) and applies them until the bus closes. Subscribes
-/// before returning, so no event published after this returns is missed.
+/// Subscribes this process to the revoking events (the log [`LOG`]: every process
+/// reads every event, first those retained from before it started) and applies
+/// them until the bus closes. Subscribes before returning, so no event published
+/// after this returns is missed.
 pub async fn listen(
     bus: Arc<dyn EventBus>,
     verifier: Verifier,
 ) -> Result<JoinHandle<()>, idp_bus::BusError> {
-    let mut sub = bus.subscribe_broadcast(&BINDINGS).await?;
+    let mut sub = bus.subscribe_log(LOG, &BINDINGS).await?;
     Ok(tokio::spawn(async move {
         while let Some(delivery) = sub.next().await {
             match delivery.envelope() {

@@ -11,6 +11,15 @@
 //! exponential backoff (capped at 5 s). While disconnected `publish` fails at once
 //! (the outbox relay retries later) and subscriptions wait; once reconnected they
 //! declare their topology again and resume consuming.
+//!
+//! The topology given to [`EventBus::declare`] (the platform's consumer queues and
+//! logs) is declared on every connect before the connection is handed out, so no
+//! publish can happen before the queues that must keep its event exist.
+//!
+//! Logs ([`EventBus::subscribe_log`]) are stream queues (`x-queue-type: stream`,
+//! retention [`crate::LOG_RETENTION`]): each subscriber reads from the first
+//! retained offset, and after a reconnect from the offset after the last one it
+//! received.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -29,8 +38,9 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Exchange
 use tokio::sync::{mpsc, watch, Notify};
 
 use crate::{
-    dead_letter_queue, validate_queue, BusError, DeadLetter, Delivery, Envelope, EventBus, Settle,
-    Subscription, DEATH_REASON_HEADER, ORIGINAL_ROUTING_KEY_HEADER,
+    dead_letter_queue, validate_queue, BusError, DeadLetter, Delivery, Envelope, EventBus,
+    QueueSpec, Settle, Subscription, DEATH_REASON_HEADER, LOG_RETENTION,
+    ORIGINAL_ROUTING_KEY_HEADER,
 };
 
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
@@ -39,6 +49,29 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 const OP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Segment size of log streams: small, as retention drops whole segments.
+const LOG_SEGMENT_BYTES: i64 = 1_000_000;
+/// The header RabbitMQ puts on each message of a stream: its offset.
+const STREAM_OFFSET: &str = "x-stream-offset";
+
+/// What kind of queue a subscription reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Durable, with a dead-letter queue.
+    Durable,
+    /// One process's own: exclusive, auto-delete.
+    Broadcast,
+    /// A stream read from an offset.
+    Log,
+}
+
+/// A queue with its bindings, as declared and consumed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Target {
+    queue: String,
+    bindings: Vec<String>,
+    kind: Kind,
+}
 
 /// The RabbitMQ event bus. Clones share one connection; the connection closes
 /// when the last clone is dropped (or on [`AmqpBus::close`]).
@@ -56,6 +89,8 @@ struct Shared {
     prefetch: u16,
     state: watch::Sender<Option<Arc<Conn>>>,
     stop: watch::Sender<bool>,
+    /// Declared on every connect ([`EventBus::declare`]).
+    topology: std::sync::Mutex<Vec<Target>>,
 }
 
 struct Conn {
@@ -144,11 +179,68 @@ impl Shared {
             ),
         )
         .await?;
+        let topology = self.topology();
+        if !topology.is_empty() {
+            self.declare_targets(&connection, &topology).await?;
+        }
         Ok(Arc::new(Conn {
             connection,
             publisher,
             failed,
         }))
+    }
+
+    fn topology(&self) -> Vec<Target> {
+        match self.topology.lock() {
+            Ok(t) => t.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// The queue name of the log `log`.
+    fn log_queue(&self, log: &str) -> String {
+        format!("{}.log.{log}", self.exchange)
+    }
+
+    fn target(&self, spec: &QueueSpec) -> Target {
+        match spec {
+            QueueSpec::Queue { name, bindings } => Target {
+                queue: name.clone(),
+                bindings: bindings.clone(),
+                kind: if name.starts_with(crate::BROADCAST_PREFIX) {
+                    Kind::Broadcast
+                } else {
+                    Kind::Durable
+                },
+            },
+            QueueSpec::Log { name, bindings } => Target {
+                queue: self.log_queue(name),
+                bindings: bindings.clone(),
+                kind: Kind::Log,
+            },
+        }
+    }
+
+    /// Declares `targets` on a channel of their own (a refused declaration closes
+    /// its channel).
+    async fn declare_targets(
+        &self,
+        connection: &Connection,
+        targets: &[Target],
+    ) -> Result<(), BusError> {
+        let channel = op("opening a channel", connection.create_channel()).await?;
+        let mut result = Ok(());
+        for t in targets {
+            if let Err(e) = self.declare_queue(&channel, t).await {
+                result = Err(e);
+                break;
+            }
+        }
+        close_channel(&channel, "topology declared").await;
+        if result.is_ok() {
+            tracing::debug!(queues = targets.len(), "topology declared");
+        }
+        result
     }
 
     /// Keeps a connection up until the bus is closed.
@@ -203,14 +295,37 @@ impl Shared {
         self.state.send_replace(None);
     }
 
-    /// Declares `{queue}.dlq`, `queue` (dead-lettering to it) and the bindings.
-    async fn declare_queue(
-        &self,
-        channel: &Channel,
-        queue: &str,
-        bindings: &[String],
-    ) -> Result<(), BusError> {
-        if queue.starts_with(crate::BROADCAST_PREFIX) {
+    /// Declares `{queue}.dlq`, `queue` (dead-lettering to it) and the bindings; a
+    /// broadcast queue transient; a log as a stream with retention.
+    async fn declare_queue(&self, channel: &Channel, target: &Target) -> Result<(), BusError> {
+        let queue = target.queue.as_str();
+        let bindings = &target.bindings;
+        if target.kind == Kind::Log {
+            let mut args = FieldTable::default();
+            args.insert(
+                "x-queue-type".into(),
+                AMQPValue::LongString("stream".into()),
+            );
+            args.insert(
+                "x-max-age".into(),
+                AMQPValue::LongString(format!("{}s", LOG_RETENTION.as_secs()).into()),
+            );
+            args.insert(
+                "x-stream-max-segment-size-bytes".into(),
+                AMQPValue::LongLongInt(LOG_SEGMENT_BYTES),
+            );
+            let durable = QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            };
+            op(
+                &format!("declaring log {queue}"),
+                channel.queue_declare(queue, durable, args),
+            )
+            .await?;
+            return self.bind_all(channel, queue, bindings).await;
+        }
+        if target.kind == Kind::Broadcast {
             // One process's own copy of the stream: gone with its connection.
             let transient = QueueDeclareOptions {
                 durable: false,
@@ -274,28 +389,34 @@ impl Shared {
         Ok(())
     }
 
+    /// Declares `target` and consumes it; a log from `offset` (else its first
+    /// retained message).
     async fn start_consumer(
         &self,
         conn: &Conn,
-        queue: &str,
-        bindings: &[String],
+        target: &Target,
+        offset: Option<i64>,
     ) -> Result<(Channel, lapin::Consumer), BusError> {
+        let queue = target.queue.as_str();
         let channel = op("opening a channel", conn.connection.create_channel()).await?;
         op(
             "setting the prefetch",
             channel.basic_qos(self.prefetch.max(1), BasicQosOptions::default()),
         )
         .await?;
-        self.declare_queue(&channel, queue, bindings).await?;
+        self.declare_queue(&channel, target).await?;
         let tag = format!("idp-{}-{}", queue, uuid::Uuid::new_v4().simple());
+        let mut args = FieldTable::default();
+        if target.kind == Kind::Log {
+            let from = match offset {
+                Some(n) => AMQPValue::LongLongInt(n),
+                None => AMQPValue::LongString("first".into()),
+            };
+            args.insert(STREAM_OFFSET.into(), from);
+        }
         let consumer = op(
             &format!("consuming {queue}"),
-            channel.basic_consume(
-                queue,
-                &tag,
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            ),
+            channel.basic_consume(queue, &tag, BasicConsumeOptions::default(), args),
         )
         .await?;
         Ok((channel, consumer))
@@ -305,12 +426,14 @@ impl Shared {
     /// subscription is dropped or the bus closed.
     async fn consume(
         self: Arc<Self>,
-        queue: String,
-        bindings: Vec<String>,
+        target: Target,
         tx: mpsc::Sender<Delivery>,
         mut first: Option<(Channel, lapin::Consumer)>,
     ) {
+        let queue = target.queue.clone();
         let mut backoff = MIN_BACKOFF;
+        // Logs: the offset to resume from after a reconnect.
+        let mut next_offset: Option<i64> = None;
         loop {
             let (channel, mut consumer) = match first.take() {
                 Some(x) => x,
@@ -319,7 +442,7 @@ impl Shared {
                         c = self.wait_connection() => match c { Some(c) => c, None => return },
                         _ = tx.closed() => return,
                     };
-                    match self.start_consumer(&conn, &queue, &bindings).await {
+                    match self.start_consumer(&conn, &target, next_offset).await {
                         Ok(x) => {
                             tracing::info!(queue = %queue, "consuming again after reconnect");
                             backoff = MIN_BACKOFF;
@@ -349,6 +472,11 @@ impl Shared {
                     }
                     item = consumer.next() => match item {
                         Some(Ok(d)) => {
+                            if target.kind == Kind::Log {
+                                if let Some(n) = header_offset(d.properties.headers().as_ref()) {
+                                    next_offset = Some(n.saturating_add(1));
+                                }
+                            }
                             let delivery = self.clone().delivery(d, &channel, &queue);
                             if tx.send(delivery).await.is_err() {
                                 close_channel(&channel, "subscription dropped").await;
@@ -588,6 +716,16 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+fn header_offset(headers: Option<&FieldTable>) -> Option<i64> {
+    match headers?.inner().get(STREAM_OFFSET)? {
+        AMQPValue::LongLongInt(n) => Some(*n),
+        AMQPValue::LongInt(n) => Some(i64::from(*n)),
+        AMQPValue::LongUInt(n) => Some(i64::from(*n)),
+        AMQPValue::Timestamp(n) => i64::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
 fn header_string(headers: Option<&FieldTable>, name: &str) -> Option<String> {
     match headers?.inner().get(name)? {
         AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
@@ -623,6 +761,7 @@ impl AmqpBus {
             prefetch,
             state,
             stop,
+            topology: std::sync::Mutex::new(Vec::new()),
         });
         match shared.open().await {
             Ok(conn) => {
@@ -658,9 +797,56 @@ impl AmqpBus {
         &self.shared.exchange
     }
 
+    /// The queue that holds the log `log` ([`EventBus::subscribe_log`]).
+    pub fn log_queue(&self, log: &str) -> String {
+        self.shared.log_queue(log)
+    }
+
+    /// How many messages are ready in `queue` (tests, operators); an error when
+    /// it does not exist.
+    pub async fn queue_depth(&self, queue: &str) -> Result<u32, BusError> {
+        let (_conn, ch) = self.admin_channel().await?;
+        let declared = op(
+            &format!("inspecting {queue}"),
+            ch.queue_declare(
+                queue,
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            ),
+        )
+        .await;
+        close_channel(&ch, "done").await;
+        Ok(declared?.message_count())
+    }
+
     /// Closes the connection; publishing fails and subscriptions end afterwards.
     pub fn close(&self) {
         self.shared.stop.send_replace(true);
+    }
+
+    /// Declares and consumes `target` (now when connected, so the bindings exist
+    /// when this returns and a mistake such as a queue declared with other
+    /// arguments shows here; otherwise once connected).
+    async fn consume(&self, target: Target) -> Result<Subscription, BusError> {
+        let first = match self.shared.current() {
+            Some(conn) if conn.alive() => {
+                Some(self.shared.start_consumer(&conn, &target, None).await?)
+            }
+            _ => {
+                tracing::warn!(
+                    queue = %target.queue,
+                    "not connected to RabbitMQ; will subscribe once connected"
+                );
+                None
+            }
+        };
+        let (tx, rx) = mpsc::channel(usize::from(self.shared.prefetch.max(1)));
+        let queue = target.queue.clone();
+        let task = tokio::spawn(self.shared.clone().consume(target, tx, first));
+        Ok(Subscription::new(queue, rx, Some(task)))
     }
 
     async fn admin_channel(&self) -> Result<(Arc<Conn>, Channel), BusError> {
@@ -778,29 +964,45 @@ impl EventBus for AmqpBus {
 
     async fn subscribe(&self, queue: &str, bindings: &[&str]) -> Result<Subscription, BusError> {
         validate_queue(queue)?;
-        let bindings: Vec<String> = bindings.iter().map(|b| b.to_string()).collect();
-        // Declare now when connected, so the bindings exist when this returns (and
-        // a mistake such as a queue declared with other arguments shows here).
-        let first = match self.shared.current() {
+        let target = self.shared.target(&QueueSpec::queue(queue, bindings));
+        self.consume(target).await
+    }
+
+    async fn declare(&self, topology: &[QueueSpec]) -> Result<(), BusError> {
+        for spec in topology {
+            validate_queue(spec.name())?;
+        }
+        let targets: Vec<Target> = topology.iter().map(|s| self.shared.target(s)).collect();
+        // Remembered first, so that a reconnect from now on declares them too
+        // (once each: every service of an embedded platform declares the same).
+        {
+            let mut known = match self.shared.topology.lock() {
+                Ok(t) => t,
+                Err(p) => p.into_inner(),
+            };
+            for t in &targets {
+                if !known.contains(t) {
+                    known.push(t.clone());
+                }
+            }
+        }
+        match self.shared.current() {
             Some(conn) if conn.alive() => {
-                Some(self.shared.start_consumer(&conn, queue, &bindings).await?)
+                self.shared
+                    .declare_targets(&conn.connection, &targets)
+                    .await
             }
             _ => {
-                tracing::warn!(
-                    queue,
-                    "not connected to RabbitMQ; will subscribe once connected"
-                );
-                None
+                tracing::warn!("not connected to RabbitMQ; the topology is declared on connect");
+                Ok(())
             }
-        };
-        let (tx, rx) = mpsc::channel(usize::from(self.shared.prefetch.max(1)));
-        let task = tokio::spawn(self.shared.clone().consume(
-            queue.to_string(),
-            bindings,
-            tx,
-            first,
-        ));
-        Ok(Subscription::new(queue.to_string(), rx, Some(task)))
+        }
+    }
+
+    async fn subscribe_log(&self, log: &str, bindings: &[&str]) -> Result<Subscription, BusError> {
+        validate_queue(log)?;
+        let target = self.shared.target(&QueueSpec::log(log, bindings));
+        self.consume(target).await
     }
 
     async fn health(&self) -> Result<(), String> {

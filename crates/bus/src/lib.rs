@@ -84,8 +84,78 @@ pub trait EventBus: Send + Sync + 'static {
         self.subscribe(&queue, bindings).await
     }
 
+    /// Declares (idempotently) durable queues and logs with their bindings now, and
+    /// again on every reconnect, without consuming them: every producing process
+    /// declares the queues of all the platform's consumers when it connects, so
+    /// that an event published before a consumer first subscribed is kept for it,
+    /// not dropped as unroutable. Returns an error when the broker refuses a
+    /// declaration; while disconnected the topology is declared on connect.
+    ///
+    /// The in-process bus has nothing to declare (its relays start only once the
+    /// process's consumers subscribed).
+    async fn declare(&self, topology: &[QueueSpec]) -> Result<(), BusError> {
+        let _ = topology;
+        Ok(())
+    }
+
+    /// Reads the durable log `log` of the events matching `bindings`: first every
+    /// event it still retains (at least [`LOG_RETENTION`]), then new ones as they
+    /// come. Every subscriber reads the whole log on its own, so a process that
+    /// starts (or restarts) learns what happened while it was not running. For
+    /// state every process rebuilds in memory, such as token revocations.
+    /// RabbitMQ: a stream queue `{exchange}.log.{log}`, resumed at the next offset
+    /// after a reconnect. The in-process bus has no history (everything in the
+    /// process starts together): this is [`EventBus::subscribe_broadcast`].
+    async fn subscribe_log(&self, log: &str, bindings: &[&str]) -> Result<Subscription, BusError> {
+        validate_queue(log)?;
+        self.subscribe_broadcast(bindings).await
+    }
+
     /// For readiness: `Err(reason)` when the bus cannot currently deliver.
     async fn health(&self) -> Result<(), String>;
+}
+
+/// How long a log ([`EventBus::subscribe_log`]) keeps events at least: longer than
+/// any access token lives, so that replaying a log of revocations covers every
+/// token still valid.
+pub const LOG_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// What [`EventBus::declare`] declares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueueSpec {
+    /// A consumer's durable queue (and its dead-letter queue `{name}.dlq`), as
+    /// [`EventBus::subscribe`] declares it.
+    Queue { name: String, bindings: Vec<String> },
+    /// A log, as [`EventBus::subscribe_log`] declares it (`name` is the log's name).
+    Log { name: String, bindings: Vec<String> },
+}
+
+impl QueueSpec {
+    pub fn queue(name: impl Into<String>, bindings: &[&str]) -> QueueSpec {
+        QueueSpec::Queue {
+            name: name.into(),
+            bindings: bindings.iter().map(|b| b.to_string()).collect(),
+        }
+    }
+
+    pub fn log(name: impl Into<String>, bindings: &[&str]) -> QueueSpec {
+        QueueSpec::Log {
+            name: name.into(),
+            bindings: bindings.iter().map(|b| b.to_string()).collect(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            QueueSpec::Queue { name, .. } | QueueSpec::Log { name, .. } => name,
+        }
+    }
+
+    pub fn bindings(&self) -> &[String] {
+        match self {
+            QueueSpec::Queue { bindings, .. } | QueueSpec::Log { bindings, .. } => bindings,
+        }
+    }
 }
 
 /// Queue names with this prefix are declared transient (see

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use idp_bus::{AmqpBus, BusError, Envelope, EventBus};
+use idp_bus::{AmqpBus, BusError, Envelope, EventBus, QueueSpec};
 use idp_model::events::types;
 use lapin::options::BasicPublishOptions;
 use lapin::{BasicProperties, Connection, ConnectionProperties};
@@ -308,4 +308,131 @@ async fn broadcast_subscriptions_each_get_every_event() {
     nothing_within(&mut a, Duration::from_millis(300)).await;
     drop((a, b));
     bus.delete_exchange().await.unwrap();
+}
+
+#[tokio::test]
+async fn declared_queues_keep_events_published_before_their_consumer_subscribes() {
+    let Some((bus, s)) = bus().await else { return };
+    let queue = format!("test.declared.{s}");
+    bus.declare(&[QueueSpec::queue(&queue, &["identity.*"])])
+        .await
+        .unwrap();
+    // Nobody consumes yet: without the declaration RabbitMQ would drop these.
+    let first = event(types::IDENTITY_CREATED);
+    bus.publish(&first).await.unwrap();
+    bus.publish(&event(types::GRANT_CREATED)).await.unwrap(); // not bound
+    assert_eq!(bus.queue_depth(&queue).await.unwrap(), 1);
+    let mut sub = bus.subscribe(&queue, &["identity.*"]).await.unwrap();
+    let d = next(&mut sub).await;
+    assert_eq!(d.envelope().unwrap(), first);
+    d.ack().await;
+    drop(sub);
+
+    // The topology is declared again on every connect: the queue vanishes, the
+    // connection drops, and after the reconnect the queue is back before any
+    // publish can happen.
+    bus.delete_queue(&queue).await.unwrap();
+    assert!(bus.queue_depth(&queue).await.is_err());
+    bus.force_disconnect().await;
+    bus.wait_connected(Duration::from_secs(10)).await.unwrap();
+    let second = event(types::IDENTITY_DEACTIVATED);
+    bus.publish(&second).await.unwrap();
+    let mut sub = bus.subscribe(&queue, &["identity.*"]).await.unwrap();
+    let d = next(&mut sub).await;
+    assert_eq!(d.envelope().unwrap(), second);
+    d.ack().await;
+    drop(sub);
+    cleanup(&bus, &[&queue]).await;
+}
+
+#[tokio::test]
+async fn a_log_is_replayed_to_each_new_subscriber_then_followed() {
+    let Some((bus, s)) = bus().await else { return };
+    let log = format!("test-log-{s}");
+    bus.declare(&[QueueSpec::log(&log, &["identity.deactivated"])])
+        .await
+        .unwrap();
+    // Published before anyone reads the log.
+    let early: Vec<Envelope> = (0..3).map(|_| event(types::IDENTITY_DEACTIVATED)).collect();
+    for e in &early {
+        bus.publish(e).await.unwrap();
+    }
+    bus.publish(&event(types::IDENTITY_CREATED)).await.unwrap(); // not bound
+
+    let mut a = bus
+        .subscribe_log(&log, &["identity.deactivated"])
+        .await
+        .unwrap();
+    let mut b = bus
+        .subscribe_log(&log, &["identity.deactivated"])
+        .await
+        .unwrap();
+    for sub in [&mut a, &mut b] {
+        for e in &early {
+            let d = next(sub).await;
+            assert_eq!(&d.envelope().unwrap(), e);
+            d.ack().await;
+        }
+    }
+    // Then live, to every reader.
+    let live = event(types::IDENTITY_DEACTIVATED);
+    bus.publish(&live).await.unwrap();
+    for sub in [&mut a, &mut b] {
+        let d = next(sub).await;
+        assert_eq!(d.envelope().unwrap(), live);
+        d.ack().await;
+    }
+    // After a reconnect a reader resumes after what it read, without replaying it.
+    bus.force_disconnect().await;
+    bus.wait_connected(Duration::from_secs(10)).await.unwrap();
+    let after = event(types::IDENTITY_DEACTIVATED);
+    let mut published = false;
+    for _ in 0..50 {
+        if bus.publish(&after).await.is_ok() {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(published);
+    let d = tokio::time::timeout(Duration::from_secs(15), a.next())
+        .await
+        .expect("the log resumed after the reconnect")
+        .unwrap();
+    assert_eq!(d.envelope().unwrap(), after);
+    d.ack().await;
+    nothing_within(&mut a, Duration::from_millis(300)).await;
+    // The log keeps what was read: a new reader sees everything.
+    let mut c = bus
+        .subscribe_log(&log, &["identity.deactivated"])
+        .await
+        .unwrap();
+    for e in early.iter().chain([&live, &after]) {
+        let d = next(&mut c).await;
+        assert_eq!(&d.envelope().unwrap(), e);
+        d.ack().await;
+    }
+    drop((a, b, c));
+    bus.delete_queue(&bus.log_queue(&log)).await.unwrap();
+    bus.delete_exchange().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_memory_bus_declares_nothing_and_logs_are_broadcasts() {
+    let bus = idp_bus::MemoryBus::new();
+    bus.declare(&[QueueSpec::queue("q", &["#"]), QueueSpec::log("l", &["#"])])
+        .await
+        .unwrap();
+    let mut sub = bus.subscribe_log("l", &["identity.*"]).await.unwrap();
+    assert!(sub.queue().starts_with(idp_bus::BROADCAST_PREFIX));
+    let e = event(types::IDENTITY_DELETED);
+    let publisher = {
+        let bus = bus.clone();
+        let e = e.clone();
+        tokio::spawn(async move { bus.publish(&e).await })
+    };
+    let d = next(&mut sub).await;
+    assert_eq!(d.envelope().unwrap(), e);
+    d.ack().await;
+    publisher.await.unwrap().unwrap();
 }

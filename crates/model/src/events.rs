@@ -37,6 +37,37 @@ pub mod types {
     pub const INVITATION_REVOKED: &str = "invitation.revoked";
     pub const GRANT_CREATED: &str = "grant.created";
     pub const GRANT_REVOKED: &str = "grant.revoked";
+
+    /// Every event type of the platform (the catalogue `proto-docs/events.md` is
+    /// checked against this list).
+    pub const ALL: &[&str] = &[
+        IDENTITY_CREATED,
+        IDENTITY_UPDATED,
+        IDENTITY_ACTIVATED,
+        IDENTITY_DEACTIVATED,
+        IDENTITY_DELETED,
+        ORGANIZATION_CREATED,
+        ORGANIZATION_ACTIVATED,
+        ORGANIZATION_DEACTIVATED,
+        ORGANIZATION_DELETED,
+        IDENTITY_PROVIDER_CREATED,
+        IDENTITY_PROVIDER_UPDATED,
+        IDENTITY_PROVIDER_ACTIVATED,
+        IDENTITY_PROVIDER_DEACTIVATED,
+        IDENTITY_PROVIDER_DELETED,
+        OPEN_ID_PROVIDER_CREATED,
+        OPEN_ID_PROVIDER_UPDATED,
+        OPEN_ID_PROVIDER_DELETED,
+        DEFAULT_ROLE_CREATED,
+        DEFAULT_ROLE_DELETED,
+        DEFAULT_ROLE_GRANT_REQUESTED,
+        INVITATION_CREATED,
+        INVITATION_ACCEPTED,
+        INVITATION_DECLINED,
+        INVITATION_REVOKED,
+        GRANT_CREATED,
+        GRANT_REVOKED,
+    ];
 }
 
 /// Reading event payloads leniently: consumers replicate state from other services'

@@ -4,17 +4,23 @@
 //! (`GET /auth/v1/identities/{id}/permissions`, with the caller's own token: an
 //! identity may always read its own permissions), keeps them for a short time,
 //! and answers checks locally. A grant given or revoked takes effect within the
-//! cache's lifetime (1 s by default), and at once where `invalidate` is called on
-//! `grant.*` events.
+//! cache's lifetime (1 s by default), and as soon as its `grant.created` /
+//! `grant.revoked` event reaches the process: [`Authz::listen_for_grants`] (started
+//! by every service's foundation) drops the cached permissions of the identity the
+//! event names.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use idp_bus::EventBus;
 use idp_model::authz::EffectivePermission;
+use idp_model::events::payload::uuid_of;
+use idp_model::events::{types, Envelope};
 use idp_model::{IdentityId, OrganizationId};
 use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -267,5 +273,122 @@ impl Authz {
         if let Ok(mut c) = self.cache.lock() {
             c.clear();
         }
+    }
+
+    /// Applies one grant event: drops the cached permissions of the identity it
+    /// names. Returns that identity.
+    pub fn apply_grant_event(&self, event: &Envelope) -> Option<IdentityId> {
+        if !GRANT_BINDINGS.contains(&event.kind.as_str()) {
+            return None;
+        }
+        let id = IdentityId(uuid_of(&event.data, &["identityId"])?);
+        self.invalidate(id);
+        Some(id)
+    }
+
+    /// Subscribes this process to `grant.created` / `grant.revoked` (a broadcast
+    /// subscription: every process gets every event) and drops the cached
+    /// permissions of each event's identity, until the bus closes. Subscribes
+    /// before returning. An event missed while the broker was away costs at most
+    /// the cache's lifetime.
+    pub async fn listen_for_grants(
+        &self,
+        bus: Arc<dyn EventBus>,
+    ) -> Result<JoinHandle<()>, idp_bus::BusError> {
+        let mut sub = bus.subscribe_broadcast(&GRANT_BINDINGS).await?;
+        let authz = self.clone();
+        Ok(tokio::spawn(async move {
+            while let Some(delivery) = sub.next().await {
+                match delivery.envelope() {
+                    Ok(event) => {
+                        if let Some(id) = authz.apply_grant_event(&event) {
+                            tracing::debug!(event_type = %event.kind, identity_id = %id, "cached permissions dropped");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "unreadable grant event ignored"),
+                }
+                delivery.ack().await;
+            }
+        }))
+    }
+}
+
+/// The events that change an identity's permissions.
+pub const GRANT_BINDINGS: [&str; 2] = [types::GRANT_CREATED, types::GRANT_REVOKED];
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Counts how often the permissions are read; answers none.
+    struct Counting(AtomicUsize);
+
+    #[async_trait]
+    impl PermissionSource for Counting {
+        async fn permissions(&self, _: &Caller) -> Result<Vec<EffectivePermission>, ApiError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(Vec::new())
+        }
+    }
+
+    fn grant_event(kind: &str, identity: IdentityId) -> Envelope {
+        Envelope::new(
+            kind,
+            "authorization",
+            None,
+            serde_json::json!({"id": uuid::Uuid::new_v4(), "identityId": identity}),
+            chrono::Utc::now(),
+        )
+    }
+
+    #[tokio::test]
+    async fn grant_events_drop_the_cached_permissions_of_their_identity() {
+        let source = Arc::new(Counting(AtomicUsize::new(0)));
+        // A lifetime no test outlives: only the events can refresh the cache.
+        let authz = Authz::new(source.clone(), Duration::from_secs(3600));
+        let bus: Arc<dyn EventBus> = Arc::new(idp_bus::MemoryBus::new());
+        let _task = authz.listen_for_grants(bus.clone()).await.unwrap();
+        let me = Caller::new(
+            Arc::new(idp_model::token::AccessClaims {
+                iss: "test".into(),
+                sub: IdentityId::new(),
+                aud: "platform".into(),
+                iat: 0,
+                nbf: None,
+                exp: i64::MAX,
+                jti: "j".into(),
+                organization_id: OrganizationId::new(),
+                identity_type: idp_model::token::IdentityType::ApiAccountIdentity,
+            }),
+            "token",
+        );
+        let other = IdentityId::new();
+        authz.permissions(&me).await.unwrap();
+        authz.permissions(&me).await.unwrap();
+        assert_eq!(source.0.load(Ordering::SeqCst), 1, "cached");
+        // Another identity's grant leaves this cache alone. (The in-process bus
+        // returns once the listener acknowledged the event.)
+        bus.publish(&grant_event(types::GRANT_CREATED, other))
+            .await
+            .unwrap();
+        authz.permissions(&me).await.unwrap();
+        assert_eq!(source.0.load(Ordering::SeqCst), 1);
+        for kind in GRANT_BINDINGS {
+            bus.publish(&grant_event(kind, me.identity_id()))
+                .await
+                .unwrap();
+            let before = source.0.load(Ordering::SeqCst);
+            authz.permissions(&me).await.unwrap();
+            assert_eq!(source.0.load(Ordering::SeqCst), before + 1, "{kind}");
+        }
+        // Other events are not grant events.
+        assert_eq!(
+            authz.apply_grant_event(&grant_event(types::IDENTITY_CREATED, me.identity_id())),
+            None
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! The gateway end to end: a real listener, a test backend (which also serves the
 //! JWKS), real HTTP clients.
 
+mod events;
 mod support;
 
 use std::time::Duration;

@@ -59,7 +59,17 @@ pub struct ConsumerOptions {
     /// The delay before the first retry; doubles each time, capped at 5 s.
     /// Default 200 ms.
     pub retry_delay: Duration,
+    /// Fault injection, for tests of redelivery only: the process aborts right
+    /// after it applied (and committed) the first event of this type, before
+    /// acknowledging it, as a consumer that dies at the worst moment. The broker
+    /// then redelivers the event to the next consumer, which must change nothing.
+    /// [`ConsumerOptions::new`] takes it from the variable
+    /// `IDP_FAULT_ABORT_AFTER_COMMIT` (an event type); unset by default.
+    pub abort_after_commit: Option<String>,
 }
+
+/// The variable that arms [`ConsumerOptions::abort_after_commit`].
+pub const ABORT_AFTER_COMMIT_VAR: &str = "IDP_FAULT_ABORT_AFTER_COMMIT";
 
 impl ConsumerOptions {
     pub fn new(queue: impl Into<String>, bindings: &[&str]) -> Self {
@@ -68,6 +78,9 @@ impl ConsumerOptions {
             bindings: bindings.iter().map(|b| b.to_string()).collect(),
             max_attempts: 5,
             retry_delay: Duration::from_millis(200),
+            abort_after_commit: std::env::var(ABORT_AFTER_COMMIT_VAR)
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
         }
     }
 
@@ -125,12 +138,17 @@ pub async fn spawn_consumer(
 }
 
 async fn subscribe(bus: &dyn EventBus, options: &ConsumerOptions) -> anyhow::Result<Subscription> {
+    super::topology::check_consumer(&options.queue, &options.bindings)?;
+    if let Some(kind) = &options.abort_after_commit {
+        tracing::error!(queue = %options.queue, event_type = %kind, "fault injection armed: this process aborts after applying the first such event, before acking it ({ABORT_AFTER_COMMIT_VAR})");
+    }
     let bindings: Vec<&str> = options.bindings.iter().map(String::as_str).collect();
     let sub = bus
         .subscribe(&options.queue, &bindings)
         .await
         .map_err(|e| anyhow::anyhow!("subscribing {}: {e}", options.queue))?;
     tracing::info!(queue = %options.queue, bindings = ?options.bindings, "consuming");
+    crate::metrics::outbox_metrics().consumer_started(&options.queue);
     Ok(sub)
 }
 
@@ -176,6 +194,12 @@ async fn handle(
         Ok(e) => e,
         Err(e) => {
             tracing::warn!(queue = %options.queue, routing_key = %delivery.routing_key, error = %e, "malformed message; dead-lettering");
+            crate::metrics::outbox_metrics().consumed(
+                &options.queue,
+                &delivery.routing_key,
+                "malformed",
+                None,
+            );
             delivery.dead_letter(&format!("malformed: {e}")).await;
             return;
         }
@@ -189,6 +213,12 @@ async fn handle(
     );
     async {
         let id = event.id;
+        let (kind, occurred_at) = (event.kind.clone(), event.occurred_at);
+        let metrics = crate::metrics::outbox_metrics();
+        let abort = options
+            .abort_after_commit
+            .as_deref()
+            .is_some_and(|k| k == event.kind);
         let h = handler.clone();
         let result = apply(db, &options.queue, id, move |txn| {
             let fut = h(event, txn);
@@ -204,9 +234,15 @@ async fn handle(
             Ok(applied) => {
                 failures.remove(&id);
                 if applied == Applied::Duplicate {
+                    metrics.consumed(&options.queue, &kind, "duplicate", None);
                     tracing::debug!("already applied; acknowledging");
                 } else {
+                    metrics.consumed(&options.queue, &kind, "applied", Some(occurred_at));
                     tracing::debug!("applied");
+                    if abort {
+                        tracing::error!("fault injection: aborting after the commit, before the ack");
+                        std::process::abort();
+                    }
                 }
                 delivery.ack().await;
             }
@@ -223,10 +259,12 @@ async fn handle(
                     delivery
                         .dead_letter(&format!("handler failed {n} times: {e:#}"))
                         .await;
+                    metrics.consumed(&options.queue, &kind, "dead_lettered", None);
                 } else {
                     let delay = backoff(options.retry_delay, n);
                     tracing::warn!(attempt = n, retry_in_ms = delay.as_millis() as u64, error = format!("{e:#}"), "handler failed; will retry");
                     delivery.retry_after(delay).await;
+                    metrics.consumed(&options.queue, &kind, "retried", None);
                 }
             }
             Err(ApplyError::Db(e)) => {
@@ -234,6 +272,7 @@ async fn handle(
                 let delay = backoff(options.retry_delay, 3);
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database error; will retry");
                 delivery.retry_after(delay).await;
+                metrics.consumed(&options.queue, &kind, "db_error", None);
             }
         }
     }

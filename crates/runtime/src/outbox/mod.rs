@@ -26,8 +26,12 @@ mod consumer;
 mod inbox;
 mod migrations;
 mod relay;
+pub mod topology;
 
-pub use consumer::{handler, run_consumer, spawn_consumer, ConsumerOptions, Handler};
+pub use consumer::{
+    handler, run_consumer, spawn_consumer, ConsumerOptions, Handler, ABORT_AFTER_COMMIT_VAR,
+};
 pub use inbox::{apply_once, Applied};
 pub use migrations::{migrations, CreateInbox, CreateOutbox};
 pub use relay::{enqueue, enqueue_all, Relay, RelayHandle};
+pub use topology::{declare_platform_topology, platform_topology, PLATFORM_CONSUMERS};

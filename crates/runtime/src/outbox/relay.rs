@@ -147,6 +147,7 @@ async fn publish_batch<C: ConnectionTrait>(conn: &C, bus: &dyn EventBus) -> Resu
                 continue;
             }
         };
+        let publish_started = std::time::Instant::now();
         match bus.publish(&event).await {
             Ok(()) => {
                 let mut update = Query::update();
@@ -157,12 +158,14 @@ async fn publish_batch<C: ConnectionTrait>(conn: &C, bus: &dyn EventBus) -> Resu
                     .and_where(Expr::col(Outbox::Seq).eq(seq));
                 conn.execute(backend.build(&update)).await?;
                 pass.published += 1;
+                crate::metrics::outbox_metrics().published(&event.kind, publish_started.elapsed());
                 tracing::debug!(event_id = %event.id, event_type = %event.kind, seq, "event published");
             }
             Err(e) => {
                 let reason = e.to_string();
                 tracing::warn!(event_id = %event.id, event_type = %event.kind, seq, error = %reason, "publishing failed; will retry");
                 record_failure(conn, seq, &reason).await?;
+                crate::metrics::outbox_metrics().publish_failed();
                 pass.failed = Some(reason);
                 return Ok(pass);
             }
