@@ -12,13 +12,23 @@ use idp_model::token::{AccessClaims, IdentityType};
 use idp_model::{IdentityId, OrganizationId};
 
 use crate::error::ApiError;
+use crate::request_id::RequestContext;
 
-/// The authenticated caller of a request.
-#[derive(Clone, Debug)]
+/// The authenticated caller of a request. Its `Debug` never shows the token.
+#[derive(Clone)]
 pub struct Caller {
     pub claims: Arc<AccessClaims>,
     /// The bearer token itself, to call other services on the caller's behalf.
     token: Arc<str>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("claims", &self.claims)
+            .field("token", &"***")
+            .finish()
+    }
 }
 
 impl Caller {
@@ -58,16 +68,25 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = Verifier::from_ref(state);
+        // Set by the request layer (absent when a router runs without it, in tests).
+        let ctx = parts.extensions.get::<RequestContext>().cloned();
+        let refuse = |e: TokenError| {
+            if let Some(ctx) = &ctx {
+                ctx.metrics.record_token(Err(e));
+            }
+            unauthenticated(&e)
+        };
         let header = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| unauthenticated(&TokenError::Missing))?;
-        let token = bearer_token(header).ok_or_else(|| unauthenticated(&TokenError::Malformed))?;
-        let claims = verifier
-            .verify(token)
-            .await
-            .map_err(|e| unauthenticated(&e))?;
+            .ok_or_else(|| refuse(TokenError::Missing))?;
+        let token = bearer_token(header).ok_or_else(|| refuse(TokenError::Malformed))?;
+        let claims = verifier.verify(token).await.map_err(refuse)?;
+        if let Some(ctx) = &ctx {
+            ctx.metrics.record_token(Ok(()));
+            ctx.set_caller(claims.sub, claims.organization_id);
+        }
         let span = tracing::Span::current();
         span.record("identity_id", tracing::field::display(claims.sub));
         span.record(

@@ -1,8 +1,11 @@
-//! The service server: the common routes (`/healthz`, `/readyz`), the common
-//! layers (request id, body limit, problem fallbacks) and graceful serving.
+//! The service server: the common routes (`/healthz`, `/readyz`, `/metrics`), the
+//! common layers (request id, access log, request metrics, body limit, problem
+//! fallbacks) and graceful serving.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -14,6 +17,7 @@ use idp_model::Problem;
 use tokio::net::TcpListener;
 
 use crate::error::problem_response;
+use crate::metrics::{MetricsSources, MetricsState, ServiceMetrics};
 use crate::Shutdown;
 
 /// What a service needs from outside: the event bus (shared by all services in the
@@ -94,18 +98,50 @@ async fn method_not_allowed() -> Response {
     ))
 }
 
-/// Wraps a service's routes with what every service has.
+/// Wraps a service's routes with what every service has (fresh metrics, none read
+/// at scrape time; services go through [`finish_observed`]).
 pub fn finish(routes: Router, checks: Vec<ReadinessCheck>, max_body_bytes: usize) -> Router {
+    finish_observed(
+        routes,
+        checks,
+        max_body_bytes,
+        ServiceMetrics::new(),
+        MetricsSources::default(),
+    )
+}
+
+/// Wraps a service's routes with what every service has: `/healthz`, `/readyz`,
+/// `/metrics` (from `metrics` and `sources`), problem fallbacks, the body limit, and
+/// per request the request id, access log and request metrics.
+pub fn finish_observed(
+    routes: Router,
+    checks: Vec<ReadinessCheck>,
+    max_body_bytes: usize,
+    metrics: Arc<ServiceMetrics>,
+    sources: MetricsSources,
+) -> Router {
     let health = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(Arc::new(checks));
+    let scrape = Router::new()
+        .route("/metrics", get(crate::metrics::handler))
+        .with_state(MetricsState {
+            metrics: metrics.clone(),
+            sources,
+        });
+    // `layer` wraps each route (and the fallbacks), inside the routing, so the
+    // request layer sees the matched route template.
     routes
         .merge(health)
+        .merge(scrape)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(axum::middleware::from_fn(crate::request_id::layer))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::request_id::layer,
+        ))
 }
 
 /// Binds the listen address (port 0 picks a free port).
@@ -116,11 +152,39 @@ pub async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
     Ok(l)
 }
 
-/// Serves until shutdown, then lets in-flight requests finish.
+/// Serves until shutdown, then stops accepting and lets in-flight requests finish
+/// (without a time limit; see [`serve_with_grace`]).
 pub async fn serve(listener: TcpListener, app: Router, shutdown: Shutdown) -> anyhow::Result<()> {
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.wait().await })
         .await?;
     Ok(())
+}
+
+/// Like [`serve`], but gives in-flight requests at most `grace` after shutdown
+/// started; answers an error when some were still running then (they are dropped).
+pub async fn serve_with_grace(
+    listener: TcpListener,
+    app: Router,
+    shutdown: Shutdown,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    let stop = shutdown.clone();
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.wait().await })
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        r = &mut server => return Ok(r?),
+        _ = shutdown.wait() => {}
+    }
+    match tokio::time::timeout(grace, server).await {
+        Ok(r) => Ok(r?),
+        Err(_) => anyhow::bail!(
+            "requests still in flight {} ms after shutdown started; dropped",
+            grace.as_millis()
+        ),
+    }
 }

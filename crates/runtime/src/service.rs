@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 
 use crate::authz::Authz;
 use crate::clock::SharedClock;
+use crate::metrics::{MetricsSources, ServiceMetrics};
 use crate::outbox::{Relay, RelayHandle};
 use crate::server::{self, Deps, ReadinessCheck};
 use crate::settings::CommonSettings;
@@ -30,8 +31,11 @@ pub struct Foundation {
     pub clock: SharedClock,
     pub bus: Arc<dyn EventBus>,
     pub shutdown: Shutdown,
+    /// The service's metrics (`/metrics`); a service may register its own families.
+    pub metrics: Arc<ServiceMetrics>,
     listener: TcpListener,
     max_body_bytes: usize,
+    shutdown_grace: std::time::Duration,
 }
 
 impl Foundation {
@@ -56,6 +60,11 @@ impl Foundation {
         // Deactivated identities' and organizations' tokens are refused from the
         // event on, not from their expiry.
         idp_bearer::revocation::listen(deps.bus.clone(), verifier.clone()).await?;
+        // Every consumer queue of the platform exists before this relay publishes,
+        // so no event is dropped for want of its queue (on every reconnect too).
+        crate::outbox::declare_platform_topology(&*deps.bus, &common.bus.exchange).await?;
+        let authz = Authz::over_http(&common.authz)?;
+        authz.listen_for_grants(deps.bus.clone()).await?;
         let relay = Relay::spawn_after(
             db.clone(),
             deps.bus.clone(),
@@ -67,12 +76,14 @@ impl Foundation {
             db,
             relay,
             verifier,
-            authz: Authz::over_http(&common.authz)?,
+            authz,
             clock: deps.clock,
             bus: deps.bus,
             shutdown: deps.shutdown,
+            metrics: ServiceMetrics::new(),
             listener,
             max_body_bytes: common.http.max_body_bytes,
+            shutdown_grace: common.http.shutdown_grace(),
         })
     }
 
@@ -94,11 +105,23 @@ impl Foundation {
             }),
         ];
         checks.extend(extra);
+        let sources = MetricsSources {
+            relay: Some(self.relay.clone()),
+            verifier: Some(self.verifier.clone()),
+        };
         ServiceApp {
-            router: server::finish(routes, checks, self.max_body_bytes),
+            router: server::finish_observed(
+                routes,
+                checks,
+                self.max_body_bytes,
+                self.metrics,
+                sources,
+            ),
             listener: self.listener,
             shutdown: self.shutdown,
             verifier: self.verifier,
+            relay: self.relay,
+            shutdown_grace: self.shutdown_grace,
         }
     }
 }
@@ -109,6 +132,8 @@ pub struct ServiceApp {
     router: Router,
     shutdown: Shutdown,
     verifier: Verifier,
+    relay: RelayHandle,
+    shutdown_grace: std::time::Duration,
 }
 
 impl ServiceApp {
@@ -123,9 +148,20 @@ impl ServiceApp {
         self.verifier.clone()
     }
 
-    /// Serves until shutdown, letting in-flight requests finish.
+    /// Serves until shutdown; then stops accepting, lets in-flight requests finish
+    /// (for at most `http.shutdown_grace_secs`) and waits for the outbox relay's
+    /// last pass (it publishes for up to 2 s more; what is left goes out after
+    /// restart). An error when requests had to be dropped.
     pub async fn run(self) -> anyhow::Result<()> {
-        server::serve(self.listener, self.router, self.shutdown).await
+        let served = server::serve_with_grace(
+            self.listener,
+            self.router,
+            self.shutdown,
+            self.shutdown_grace,
+        )
+        .await;
+        self.relay.join().await;
+        served
     }
 }
 

@@ -75,6 +75,16 @@ pub struct HttpSettings {
     pub listen: String,
     /// Largest accepted request body in bytes. Default 1 MiB.
     pub max_body_bytes: usize,
+    /// On SIGTERM: how long in-flight requests may still run after the listener
+    /// closed; then they are dropped and the process exits non-zero. Keep it below
+    /// the pod's `terminationGracePeriodSeconds`. Default 25 s.
+    pub shutdown_grace_secs: u64,
+}
+
+impl HttpSettings {
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.shutdown_grace_secs)
+    }
 }
 
 impl Default for HttpSettings {
@@ -82,6 +92,7 @@ impl Default for HttpSettings {
         HttpSettings {
             listen: "127.0.0.1:0".into(),
             max_body_bytes: 1024 * 1024,
+            shutdown_grace_secs: 25,
         }
     }
 }
