@@ -22,6 +22,8 @@ pub fn settings_in(dir: &std::path::Path) -> PlatformSettings {
         organization_port: 0,
         invitation_port: 0,
         authorization_port: 0,
+        // The stand-in OpenID providers of the tests serve their JWKS on loopback.
+        allow_http_loopback_providers: true,
         ..Default::default()
     }
 }

@@ -1,6 +1,9 @@
 //! Invitations and support requests through the gateway: create → list/filter →
 //! read by key (public) → decline by key; revoke (409 the second time); the
-//! invitation email; accept-initiate; bad input; support requests.
+//! invitation email; accept-initiate; bad input; support requests; acceptance
+//! completed with a login at a stand-in OpenID provider → the new user gets a
+//! platform token and holds the organization's default roles; the race of two
+//! completions.
 
 use std::time::{Duration, Instant};
 
@@ -648,11 +651,220 @@ async fn events_were_written(stack: &Stack) {
     let _ = conn.close().await;
 }
 
+/// Invite → mail → read by key → accept-initiate → accept-complete with an ID token
+/// of the organization's OpenID provider (a stand-in on loopback) → the token
+/// exchange gives the new user a platform token → the user holds the
+/// organization's default role. Then two racing completions: one 200, one 409.
+async fn acceptance_flow(stack: &Stack) {
+    use idp_bearer::oidc::testing::TestOpenIdProvider;
+    use idp_model::authorization::standard_roles as sr;
+
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (st, org) = call(
+        stack,
+        Method::POST,
+        "/identity/v1/organizations",
+        Some(json!({"name": "Accepting Org", "label": format!("acc-{}", &tag[..10])})),
+    )
+    .await;
+    assert_eq!(st, 201, "{org}");
+    let org_id = org["id"].as_str().unwrap().to_string();
+    let (st, dr) = call(
+        stack,
+        Method::POST,
+        "/identity/v1/default-roles",
+        Some(json!({"organizationId": org_id, "roleType": "Standard", "roleId": sr::ORGANIZATION_READ_ONLY})),
+    )
+    .await;
+    assert_eq!(st, 201, "{dr}");
+    let issuer = format!("https://login-{}.e2e.test", &tag[..8]);
+    let client_id = format!("console-{}", &tag[..8]);
+    let idp = TestOpenIdProvider::start(&issuer).await.unwrap();
+    let op = create_eventually(
+        stack,
+        "/identity/v1/open-id-providers",
+        json!({"organizationId": org_id, "name": "Acme SSO", "clientId": client_id,
+            "issuer": issuer, "jwksUri": idp.jwks_uri}),
+    )
+    .await;
+    assert!(op["id"].is_string(), "{op}");
+
+    // Invite (mixed case: stored lower-cased); the key comes by mail.
+    let email = format!("Invitee-{tag}@Acme.com");
+    let lower = email.to_lowercase();
+    let inv = create_eventually(
+        stack,
+        "/identity/v1/invitations",
+        json!({"toOrganizationId": org_id, "invitedEmailAddress": email}),
+    )
+    .await;
+    assert_eq!(inv["invitedEmailAddress"], lower.as_str());
+    let id = inv["id"].as_str().unwrap().to_string();
+    let key = key_from_mail(stack, &lower).await;
+    let (st, by_key) = send(
+        stack
+            .client
+            .get(stack.url(&format!("/identity/v1/invitations/key/{key}"))),
+    )
+    .await;
+    assert_eq!((st, &by_key["state"]), (200, &json!("Open")), "{by_key}");
+    assert_eq!(by_key["toOrganizationName"], "Accepting Org");
+
+    let initiate = |key: String| async move {
+        let (st, init) = send(stack.client.post(stack.url(&format!(
+            "/identity/v1/invitations/key/{key}/accept-initiate"
+        ))))
+        .await;
+        assert_eq!(st, 200, "{init}");
+        init["nfToken"].as_str().unwrap().to_string()
+    };
+    let nf = initiate(key.clone()).await;
+    let id_token = idp
+        .id_token(
+            &client_id,
+            &format!("sub-{tag}"),
+            Some(&email.to_uppercase()),
+            300,
+        )
+        .unwrap();
+    let complete_url = stack.url(&format!(
+        "/identity/v1/invitations/key/{key}/accept-complete"
+    ));
+    let body = json!({"nfToken": nf, "idToken": id_token});
+
+    // Bad input first: missing fields name them; a forged nfToken is 401.
+    for (b, status, field) in [
+        (json!({"idToken": id_token}), 400, "nfToken"),
+        (json!({"nfToken": nf}), 400, "idToken"),
+        (
+            json!({"nfToken": "x.y.z", "idToken": id_token}),
+            401,
+            "nfToken",
+        ),
+    ] {
+        let (st, p) = send(stack.client.post(&complete_url).json(&b)).await;
+        assert_eq!(
+            (st, p["errors"][0]["field"].as_str()),
+            (status, Some(field)),
+            "{p}"
+        );
+    }
+
+    // Complete (the invitation service learns the provider by event: a 401 on
+    // idToken until then).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let done = loop {
+        let (st, v) = send(stack.client.post(&complete_url).json(&body)).await;
+        if st == 200 {
+            break v;
+        }
+        assert_eq!(
+            (st, v["errors"][0]["field"].as_str()),
+            (401, Some("idToken")),
+            "{v}"
+        );
+        assert!(Instant::now() < deadline, "{v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["state"], "Accepted");
+    assert_eq!(done["accepted"], true);
+    let user_id = done["targetUserIdentityId"].as_str().unwrap().to_string();
+    let (st, got) = call(
+        stack,
+        Method::GET,
+        &format!("/identity/v1/invitations/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(got, done);
+    let (st, _) = send(stack.client.post(&complete_url).json(&body)).await;
+    assert_eq!(st, 409, "completed once");
+
+    // At once: the same ID token is exchanged for a platform token of the new user.
+    let res = stack
+        .client
+        .post(stack.url("/identity/v1/oauth/token"))
+        .form(&[
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
+            ("subject_token", id_token.as_str()),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:id_token",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let tok: Value = res.json().await.unwrap();
+    let user_token = tok["access_token"].as_str().unwrap().to_string();
+    let (st, me) = send(
+        stack
+            .client
+            .get(stack.url("/identity/v1/identities/self"))
+            .bearer_auth(&user_token),
+    )
+    .await;
+    assert_eq!(st, 200, "{me}");
+    assert_eq!(me["id"], user_id.as_str());
+    assert_eq!(me["email"], lower.as_str());
+    assert_eq!(me["organizationId"], org_id.as_str());
+
+    // The organization's default role, granted by event.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (st, g) = call(
+            stack,
+            Method::GET,
+            &format!(
+                "/auth/v1/grants?identityId={user_id}&roleId={}",
+                sr::ORGANIZATION_READ_ONLY.0
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(st, 200, "{g}");
+        if g.as_array().is_some_and(|a| a.len() == 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no default role: {g}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Two racing completions of another invitation: exactly one wins.
+    let race_email = format!("racer-{tag}@acme.com");
+    create_eventually(
+        stack,
+        "/identity/v1/invitations",
+        json!({"toOrganizationId": org_id, "invitedEmailAddress": race_email}),
+    )
+    .await;
+    let race_key = key_from_mail(stack, &race_email).await;
+    let race_nf = initiate(race_key.clone()).await;
+    let race_body = json!({"nfToken": race_nf,
+        "idToken": idp.id_token(&client_id, &format!("racer-{tag}"), None, 300).unwrap()});
+    let url = stack.url(&format!(
+        "/identity/v1/invitations/key/{race_key}/accept-complete"
+    ));
+    let (a, b) = tokio::join!(
+        send(stack.client.post(&url).json(&race_body)),
+        send(stack.client.post(&url).json(&race_body))
+    );
+    let mut codes = [a.0, b.0];
+    codes.sort_unstable();
+    assert_eq!(codes, [200, 409], "{a:?} {b:?}");
+}
+
 #[tokio::test]
 async fn invitations_and_support_on_sqlite() {
     let stack = start().await;
     invitations_flow(&stack).await;
     support_requests(&stack).await;
+    acceptance_flow(&stack).await;
     events_were_written(&stack).await;
     stack.stop().await;
 }
@@ -661,6 +873,7 @@ async fn invitations_and_support_on_sqlite() {
 async fn invitations_on_servers() {
     if let Some(stack) = start_on_servers().await {
         invitations_flow(&stack).await;
+        acceptance_flow(&stack).await;
         stack.stop().await;
     }
 }

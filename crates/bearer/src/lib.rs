@@ -635,6 +635,7 @@ fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|e| e.into_inner())
 }
 
+pub mod oidc;
 pub mod revocation;
 #[cfg(test)]
 mod tests;

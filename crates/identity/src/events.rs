@@ -11,8 +11,11 @@
 //!   `mfaReset: true`).
 //!
 //! Consumed (queue `{exchange}.identity`): `organization.*`, `identity-provider.*`,
-//! `open-id-provider.*`. Payload field names are the reference's; missing fields
-//! are tolerated.
+//! `open-id-provider.*` (read models), and `invitation.accepted`: an invitation
+//! accepted by key with a login (`openIdProviderId` + `subject`) makes the invited
+//! person a user identity of the organization, mapped to that login (see
+//! [`on_invitation_accepted`]). Payload field names are the reference's; missing
+//! fields are tolerated.
 
 use std::sync::Arc;
 
@@ -23,14 +26,18 @@ use idp_model::OrganizationId;
 use idp_runtime::outbox::{self, ConsumerOptions};
 use idp_runtime::Shutdown;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    IntoActiveModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
+    EntityTrait, IntoActiveModel, QueryFilter,
 };
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use crate::settings::IdentitySettings;
 use crate::state::AppState;
-use crate::store::{identity, open_id_provider_seen, organization_seen, provider_seen};
+use crate::store::{
+    identity, invitation_acceptance, mapping, open_id_provider_seen, organization_seen,
+    provider_seen,
+};
 
 /// Writes an identity event into the outbox (call inside the change's transaction).
 pub async fn emit<C: ConnectionTrait>(
@@ -66,23 +73,17 @@ pub async fn spawn_consumers(
     bus: Arc<dyn EventBus>,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let queue = format!("{}.identity", settings.common.bus.exchange);
     let st2 = st.clone();
     let h = outbox::handler(move |event, txn| {
         let st = st2.clone();
         Box::pin(async move { on_event(&st, event, txn).await })
     });
+    // Bindings: `organization.*`, `identity-provider.*`, `open-id-provider.*`,
+    // `invitation.accepted` (the platform topology's list for `identity`).
     outbox::spawn_consumer(
         st.db.clone(),
         bus,
-        ConsumerOptions::new(
-            queue,
-            &[
-                "organization.*",
-                "identity-provider.*",
-                "open-id-provider.*",
-            ],
-        ),
+        ConsumerOptions::for_service(&settings.common.bus.exchange, "identity")?,
         h,
         shutdown,
     )
@@ -106,8 +107,198 @@ pub async fn on_event(
         "organization" => on_organization(st, &event, action, txn, now).await,
         "identity-provider" => on_identity_provider(&event, action, txn, now).await,
         "open-id-provider" => on_open_id_provider(&event, action, txn, now).await,
+        "invitation" if event.kind == types::INVITATION_ACCEPTED => {
+            if on_invitation_accepted(st, &event, txn).await? {
+                // The identity events commit with this transaction; nudge the relay
+                // right after.
+                let relay = st.relay.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    relay.wake();
+                });
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
+}
+
+/// `invitation.accepted` of a completion by key (`data`: `invitationId`,
+/// `organizationId`, `email`, `targetUserIdentityId`, `openIdProviderId`,
+/// `subject`, optionally `name`, `givenName`, `familyName`, `fromIdentityId`):
+/// the user identity of the invited person, mapped to the login, chosen as
+///
+/// 1. the identity the login is already mapped to (the person is already a
+///    member: nothing new is mapped);
+/// 2. else the invitation's live `targetUserIdentityId` of the organization;
+/// 3. else the organization's live user identity with the invited email;
+/// 4. else a new user identity with that email (`identity.created` with
+///    `grantDefaultRoles: true`, so the authorization service grants the
+///    organization's default roles).
+///
+/// Emits `identity.created` (4) or `identity.updated` (1-3), both with
+/// `invitationId`. Applied once per invitation id (`invitation_acceptances`),
+/// whatever the number of deliveries. An acceptance without a login (the plain
+/// `PUT /invitations/{id}/accept`) maps nobody and is ignored. Answers whether
+/// events were written.
+pub async fn on_invitation_accepted(
+    st: &AppState,
+    event: &Envelope,
+    txn: &DatabaseTransaction,
+) -> anyhow::Result<bool> {
+    let d = &event.data;
+    let (Some(invitation_id), Some(provider_id), Some(subject)) = (
+        uuid_of(d, &["invitationId"]),
+        uuid_of(d, &["openIdProviderId"]),
+        str_of(d, "subject").filter(|s| !s.is_empty()),
+    ) else {
+        return Ok(false);
+    };
+    let Some(org) =
+        uuid_of(d, &["organizationId", "toOrganizationId"]).or(event.organization_id.map(|o| o.0))
+    else {
+        tracing::warn!(%invitation_id, "invitation.accepted without an organization; ignored");
+        return Ok(false);
+    };
+    if invitation_acceptance::Entity::find_by_id(invitation_id)
+        .one(txn)
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    let email = str_of(d, "email")
+        .or_else(|| str_of(d, "invitedEmailAddress"))
+        .map(|e| e.trim().to_lowercase())
+        .filter(|e| !e.is_empty());
+    let user = idp_model::token::IdentityType::UserIdentity.as_str();
+    let live_user =
+        |m: &identity::Model| m.kind == user && m.organization_id == org && m.deleted_at.is_none();
+    let now = st.now();
+    let existing_mapping = mapping::Entity::find()
+        .filter(mapping::Column::ExternalSubject.eq(subject.as_str()))
+        .filter(mapping::Column::IdentityProviderId.eq(provider_id))
+        .one(txn)
+        .await?;
+    let mut chosen: Option<identity::Model> = None;
+    let mut mapped_before = false;
+    if let Some(m) = &existing_mapping {
+        chosen = identity::Entity::find_by_id(m.identity_id).one(txn).await?;
+        mapped_before = chosen.is_some();
+    }
+    if chosen.is_none() {
+        if let Some(t) = uuid_of(d, &["targetUserIdentityId"]) {
+            chosen = identity::Entity::find_by_id(t)
+                .one(txn)
+                .await?
+                .filter(|m| live_user(m));
+        }
+    }
+    if chosen.is_none() {
+        if let Some(e) = email.as_deref() {
+            chosen = identity::Entity::find()
+                .filter(identity::Column::Kind.eq(user))
+                .filter(identity::Column::OrganizationId.eq(org))
+                .filter(identity::Column::Email.eq(e))
+                .filter(identity::Column::DeletedAt.is_null())
+                .one(txn)
+                .await?;
+        }
+    }
+    let created = chosen.is_none();
+    let ident = match chosen {
+        Some(m) => m,
+        None => {
+            let Some(email) = email.clone() else {
+                tracing::warn!(%invitation_id, "invitation.accepted without an email; ignored");
+                return Ok(false);
+            };
+            let first = str_of(d, "givenName").filter(|s| !s.trim().is_empty());
+            let last = str_of(d, "familyName").filter(|s| !s.trim().is_empty());
+            let name = str_of(d, "name")
+                .filter(|s| !s.trim().is_empty())
+                .or_else(|| match (&first, &last) {
+                    (None, None) => None,
+                    (f, l) => Some(crate::routes::users::full_name(
+                        f.as_deref().unwrap_or(""),
+                        l.as_deref().unwrap_or(""),
+                    )),
+                })
+                .unwrap_or_else(|| email.clone());
+            let m = identity::Model {
+                id: idp_model::IdentityId::new().as_uuid(),
+                organization_id: org,
+                kind: user.into(),
+                name,
+                first_name: first,
+                last_name: last,
+                email: Some(email),
+                description: None,
+                client_id: None,
+                secret_hash: None,
+                active: true,
+                created_at: now,
+                updated_at: None,
+                deleted_at: None,
+                created_by: uuid_of(d, &["fromIdentityId"]),
+                mfa_enrolled: false,
+                mfa_reset_at: None,
+                mfa_reset_by: None,
+            };
+            identity::Entity::insert(m.clone().into_active_model())
+                .exec_without_returning(txn)
+                .await?;
+            m
+        }
+    };
+    let mut extra = json!({ "invitationId": invitation_id });
+    if mapped_before {
+        let target = uuid_of(d, &["targetUserIdentityId"]);
+        if target.is_some_and(|t| t != ident.id) || !live_user(&ident) {
+            tracing::warn!(%invitation_id, identity_id = %ident.id,
+                "the login of an accepted invitation was already mapped to another or a retired identity; nothing new mapped");
+        }
+    } else {
+        let map = mapping::Model {
+            id: Uuid::new_v4(),
+            identity_id: ident.id,
+            external_subject: subject.clone(),
+            identity_provider_id: provider_id,
+            created_at: now,
+            created_by: uuid_of(d, &["fromIdentityId"]),
+        };
+        mapping::Entity::insert(map.clone().into_active_model())
+            .exec_without_returning(txn)
+            .await?;
+        if let Some(o) = extra.as_object_mut() {
+            o.insert(
+                "mappingAdded".into(),
+                json!({
+                    "id": map.id,
+                    "auth0UserId": map.external_subject,
+                    "identityProviderId": map.identity_provider_id,
+                }),
+            );
+        }
+    }
+    invitation_acceptance::Entity::insert(invitation_acceptance::ActiveModel {
+        invitation_id: Set(invitation_id),
+        identity_id: Set(ident.id),
+        created: Set(created),
+        created_at: Set(now),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    if created {
+        if let Some(o) = extra.as_object_mut() {
+            o.insert("grantDefaultRoles".into(), Value::Bool(true));
+        }
+        emit(txn, types::IDENTITY_CREATED, &ident, extra, now).await?;
+    } else {
+        emit(txn, types::IDENTITY_UPDATED, &ident, extra, now).await?;
+    }
+    tracing::info!(%invitation_id, identity_id = %ident.id, created, "invitation accepted: user identity mapped");
+    Ok(true)
 }
 
 async fn on_organization(

@@ -1,146 +1,47 @@
 //! The token-exchange grant (RFC 8693): an ID token from one of an organization's
-//! active OpenID providers, verified against that provider's JWKS (fetched and
-//! cached), issuer, audience (the provider's client id) and expiry, then mapped
-//! through identity mappings (external subject + OpenID provider id) to an active
-//! user identity of the provider's organization. Nothing is created here.
+//! active OpenID providers, verified by the shared [`idp_bearer::oidc`] verifier
+//! (JWKS fetched and cached, algorithm, issuer, audience = the provider's client
+//! id, expiry), then mapped through identity mappings (external subject + OpenID
+//! provider id) to an active user identity of the provider's organization.
+//! Nothing is created here.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use idp_bearer::oidc::{self, OpenIdProvider};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::Deserialize;
-use tokio::sync::Mutex;
 
 use crate::state::AppState;
 use crate::store::{identity, mapping, open_id_provider_seen, organization_seen};
 
-/// How long a provider's keys are reused.
-const JWKS_TTL: Duration = Duration::from_secs(300);
-/// At most one refetch per provider in this interval on an unknown `kid`.
-const MIN_REFETCH: Duration = Duration::from_secs(10);
-const LEEWAY_SECS: u64 = 5;
+/// The OpenID providers' key sets (shared verifier; one per process).
+pub type JwksCache = oidc::IdTokenVerifier;
 
-struct Keys {
-    fetched: Instant,
-    by_kid: HashMap<String, Arc<DecodingKey>>,
-    /// Keys without a `kid` (used when the token names none).
-    anonymous: Vec<Arc<DecodingKey>>,
-}
-
-/// Provider key sets by JWKS URL.
-pub struct JwksCache {
-    http: reqwest::Client,
-    sets: Mutex<HashMap<String, Keys>>,
-}
-
-impl JwksCache {
-    pub fn new() -> anyhow::Result<Self> {
-        Ok(JwksCache {
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(5))
-                .build()?,
-            sets: Mutex::new(HashMap::new()),
+/// The active OpenID providers with `issuer` (of `bound` only, when given), as the
+/// verifier needs them.
+async fn providers_with_issuer(
+    st: &AppState,
+    issuer: &str,
+    bound: Option<idp_model::OrganizationId>,
+) -> Result<Vec<OpenIdProvider>, String> {
+    let rows = open_id_provider_seen::Entity::find()
+        .filter(open_id_provider_seen::Column::Issuer.eq(issuer))
+        .filter(open_id_provider_seen::Column::Active.eq(true))
+        .filter(open_id_provider_seen::Column::Deleted.eq(false))
+        .all(&st.db)
+        .await
+        .map_err(|e| format!("provider lookup failed: {e}"))?;
+    Ok(rows
+        .into_iter()
+        .filter(|p| bound.is_none_or(|o| o.as_uuid() == p.organization_id))
+        .filter_map(|p| {
+            Some(OpenIdProvider {
+                id: p.id,
+                organization_id: p.organization_id,
+                issuer: p.issuer?,
+                client_id: p.client_id?,
+                jwks_uri: p.jwks_uri?,
+            })
         })
-    }
-
-    async fn fetch(&self, url: &str) -> Result<Keys, String> {
-        let set: JwkSet = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| format!("JWKS fetch failed: {e}"))?
-            .json()
-            .await
-            .map_err(|e| format!("JWKS unreadable: {e}"))?;
-        let mut by_kid = HashMap::new();
-        let mut anonymous = Vec::new();
-        for jwk in &set.keys {
-            let Ok(key) = DecodingKey::from_jwk(jwk) else {
-                continue;
-            };
-            match &jwk.common.key_id {
-                Some(kid) => {
-                    by_kid.insert(kid.clone(), Arc::new(key));
-                }
-                None => anonymous.push(Arc::new(key)),
-            }
-        }
-        Ok(Keys {
-            fetched: Instant::now(),
-            by_kid,
-            anonymous,
-        })
-    }
-
-    /// The keys that may have signed a token with `kid` (refetching once when the
-    /// cached set is stale or lacks the kid, rate-limited).
-    async fn keys_for(
-        &self,
-        url: &str,
-        kid: Option<&str>,
-    ) -> Result<Vec<Arc<DecodingKey>>, String> {
-        let mut sets = self.sets.lock().await;
-        let pick = |k: &Keys| -> Vec<Arc<DecodingKey>> {
-            match kid {
-                Some(kid) => k.by_kid.get(kid).cloned().into_iter().collect(),
-                None => k
-                    .anonymous
-                    .iter()
-                    .cloned()
-                    .chain(k.by_kid.values().cloned())
-                    .collect(),
-            }
-        };
-        if let Some(k) = sets.get(url) {
-            let found = pick(k);
-            let fresh = k.fetched.elapsed() < JWKS_TTL;
-            if fresh && (!found.is_empty() || k.fetched.elapsed() < MIN_REFETCH) {
-                return Ok(found);
-            }
-        }
-        match self.fetch(url).await {
-            Ok(k) => {
-                let found = pick(&k);
-                sets.insert(url.to_string(), k);
-                Ok(found)
-            }
-            // A provider briefly unreachable: the keys we have still count.
-            Err(e) => match sets.get(url) {
-                Some(k) => Ok(pick(k)),
-                None => Err(e),
-            },
-        }
-    }
+        .collect())
 }
-
-#[derive(Debug, Deserialize)]
-struct Unverified {
-    iss: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct IdClaims {
-    sub: String,
-}
-
-const ALLOWED: [Algorithm; 8] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-];
 
 /// The user identity an ID token stands for, or why it stands for none (the
 /// reason is logged, never told to the client beyond `invalid_grant`).
@@ -150,66 +51,24 @@ pub async fn subject_identity(
     token: &str,
     bound: Option<idp_model::OrganizationId>,
 ) -> Result<identity::Model, String> {
-    let header = jsonwebtoken::decode_header(token).map_err(|e| format!("not a JWT: {e}"))?;
-    if !ALLOWED.contains(&header.alg) {
-        return Err(format!("algorithm {:?} not allowed", header.alg));
-    }
-    let payload = token
-        .split('.')
-        .nth(1)
-        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
-        .and_then(|b| serde_json::from_slice::<Unverified>(&b).ok())
-        .ok_or("unreadable claims")?;
-    let iss = payload.iss.ok_or("no issuer")?;
-    let providers = open_id_provider_seen::Entity::find()
-        .filter(open_id_provider_seen::Column::Issuer.eq(iss.as_str()))
-        .filter(open_id_provider_seen::Column::Active.eq(true))
-        .filter(open_id_provider_seen::Column::Deleted.eq(false))
-        .all(&st.db)
-        .await
-        .map_err(|e| format!("provider lookup failed: {e}"))?;
-    let providers: Vec<_> = providers
-        .into_iter()
-        .filter(|p| bound.is_none_or(|o| o.as_uuid() == p.organization_id))
-        .collect();
+    let iss = oidc::unverified_issuer(token).map_err(|e| e.to_string())?;
+    let providers = providers_with_issuer(st, &iss, bound).await?;
     if providers.is_empty() {
         return Err(format!(
             "no active OpenID provider with issuer {iss} (in the bound organization)"
         ));
     }
-    let mut last = String::from("no provider accepted the token");
-    for p in providers {
-        let (Some(client_id), Some(jwks_uri)) = (p.client_id.as_deref(), p.jwks_uri.as_deref())
-        else {
-            continue;
-        };
-        let keys = match st.jwks.keys_for(jwks_uri, header.kid.as_deref()).await {
-            Ok(k) => k,
-            Err(e) => {
-                last = e;
-                continue;
-            }
-        };
-        let mut v = Validation::new(header.alg);
-        v.set_issuer(&[iss.as_str()]);
-        v.set_audience(&[client_id]);
-        v.leeway = LEEWAY_SECS;
-        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let claims = keys
-            .iter()
-            .find_map(|k| jsonwebtoken::decode::<IdClaims>(token, k, &v).ok());
-        let Some(claims) = claims else {
-            last = format!("the token does not verify for provider {}", p.id);
-            continue;
-        };
-        return map_subject(st, &p, &claims.claims.sub).await;
-    }
-    Err(last)
+    let (p, claims) = st
+        .jwks
+        .verify(token, &providers)
+        .await
+        .map_err(|e| e.to_string())?;
+    map_subject(st, p, &claims.sub).await
 }
 
 async fn map_subject(
     st: &AppState,
-    p: &open_id_provider_seen::Model,
+    p: &OpenIdProvider,
     sub: &str,
 ) -> Result<identity::Model, String> {
     let db_err = |e: sea_orm::DbErr| format!("lookup failed: {e}");

@@ -1,21 +1,30 @@
-//! The public, key-based flow: read an invitation by its key, decline it, and
-//! initiate its acceptance (an `nfToken` with purpose `invitation` and the Auth0
-//! connection ids of the organization's active identity providers).
+//! The public, key-based flow: read an invitation by its key, decline it,
+//! initiate its acceptance (an `nfToken` with purpose `invitation`, bound to the
+//! invitation, and the Auth0 connection ids of the organization's active identity
+//! providers), and complete it with that `nfToken` and an ID token of one of the
+//! organization's active OpenID providers.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use idp_bearer::oidc::OpenIdProvider;
 use idp_model::invitation::{
-    AcceptInitiate, FlowInitiated, InvitationByKey, InvitationState, NamedIdentity,
+    AcceptInitiate, FlowInitiated, Invitation, InvitationByKey, InvitationState, NamedIdentity,
 };
-use idp_model::OrganizationId;
+use idp_model::problem::FieldError;
+use idp_model::{OrganizationId, Problem};
 use idp_runtime::error::{ApiError, ApiResult};
 use idp_runtime::extract::parse_json;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Deserialize;
+use serde_json::json;
 
-use crate::invitations::{apply_change, state_of, Change};
+use crate::invitations::{apply_change, apply_change_with, state_of, view, Change};
 use crate::keys;
 use crate::state::AppState;
-use crate::store::{identity_seen, invitation, organization_seen, provider_seen};
+use crate::store::{
+    identity_seen, invitation, open_id_provider_seen, organization_seen, provider_seen,
+};
 
 /// The purpose of the flow tokens this service signs.
 pub const FLOW_PURPOSE: &str = "invitation";
@@ -129,9 +138,180 @@ pub async fn accept_initiate(
         .filter_map(|p| p.auth0_connection_id)
         .collect();
     Ok(axum::Json(FlowInitiated {
-        nf_token: st
-            .flow_tokens
-            .sign(OrganizationId(m.to_organization_id), FLOW_PURPOSE),
+        nf_token: st.flow_tokens.sign_bound(
+            OrganizationId(m.to_organization_id),
+            FLOW_PURPOSE,
+            &m.id.to_string(),
+        ),
         auth0_connection_ids: ids,
     }))
+}
+
+/// The body of `accept-complete` (both fields required).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptComplete {
+    pub nf_token: Option<String>,
+    pub id_token: Option<String>,
+}
+
+/// 401 naming the credential that was not accepted.
+fn unauthorized(field: &str, message: &str) -> ApiError {
+    let mut p = Problem::unauthorized(format!("{field}: {message}"));
+    p.errors.push(FieldError {
+        field: field.to_string(),
+        message: message.to_string(),
+    });
+    ApiError::Problem(Box::new(p))
+}
+
+fn required(v: Option<&str>, field: &str) -> ApiResult<String> {
+    match v.map(str::trim) {
+        Some(t) if !t.is_empty() => Ok(t.to_string()),
+        _ => Err(ApiError::invalid(field, "is required")),
+    }
+}
+
+/// The organization's active OpenID providers, as the verifier needs them.
+async fn providers_of(st: &AppState, org: uuid::Uuid) -> ApiResult<Vec<OpenIdProvider>> {
+    Ok(open_id_provider_seen::Entity::find()
+        .filter(open_id_provider_seen::Column::OrganizationId.eq(org))
+        .filter(open_id_provider_seen::Column::Active.eq(true))
+        .filter(open_id_provider_seen::Column::Deleted.eq(false))
+        .all(&st.db)
+        .await?
+        .into_iter()
+        .filter_map(|p| {
+            Some(OpenIdProvider {
+                id: p.id,
+                organization_id: p.organization_id,
+                issuer: p.issuer?,
+                client_id: p.client_id?,
+                jwks_uri: p.jwks_uri?,
+            })
+        })
+        .collect())
+}
+
+/// `POST /invitations/key/{key}/accept-complete` (public): completes the
+/// acceptance that `accept-initiate` started.
+///
+/// - `nfToken`: the flow token of accept-initiate for this invitation (401 naming
+///   `nfToken` otherwise);
+/// - `idToken`: an ID token of one of the organization's active OpenID providers
+///   (401 naming `idToken` otherwise); when it carries an `email` that is not the
+///   invited address (case-insensitively) the answer is 403: a leaked key does
+///   not let another person in;
+/// - only an open, unexpired invitation can be completed (409), once: the state
+///   change is one conditional UPDATE, so of two racing completions one wins.
+///
+/// The change emits `invitation.accepted` with the login (`openIdProviderId`,
+/// `subject`), on which the identity service makes or maps the user identity.
+/// The answer waits (up to `invitations.accept_wait_ms`) until that identity is
+/// known here, then is 200 with the invitation (its `targetUserIdentityId` the
+/// user identity, who can exchange the ID token for a platform token at once);
+/// after the wait it is 202 with the invitation as it stands.
+pub async fn accept_complete(
+    State(st): State<AppState>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, axum::Json<Invitation>)> {
+    let m = by_key(&st, &key).await?;
+    let req: AcceptComplete = if body.iter().all(u8::is_ascii_whitespace) {
+        AcceptComplete::default()
+    } else {
+        parse_json(&body)?
+    };
+    let nf_token = required(req.nf_token.as_deref(), "nfToken")?;
+    let id_token = required(req.id_token.as_deref(), "idToken")?;
+    let org = OrganizationId(m.to_organization_id);
+    match st
+        .flow_tokens
+        .verify_bound(&nf_token, FLOW_PURPOSE, &m.id.to_string())
+    {
+        Ok(o) if o == org => {}
+        Ok(_) => return Err(unauthorized("nfToken", "not issued for this invitation")),
+        Err(e) => {
+            tracing::info!(invitation_id = %m.id, error = %e, "accept-complete with a bad nfToken refused");
+            return Err(unauthorized(
+                "nfToken",
+                "not a valid flow token for this invitation",
+            ));
+        }
+    }
+    let now = st.now();
+    let state = state_of(&m, now);
+    if state != InvitationState::Open {
+        return Err(ApiError::conflict(format!(
+            "the invitation is {state} and cannot be accepted"
+        )));
+    }
+    let live = organization_seen::Entity::find_by_id(m.to_organization_id)
+        .one(&st.db)
+        .await?
+        .is_some_and(|o| o.active && !o.deleted);
+    if !live {
+        return Err(ApiError::conflict(
+            "the organization of this invitation is not active",
+        ));
+    }
+    let providers = providers_of(&st, m.to_organization_id).await?;
+    let (provider, claims) = match st.id_tokens.verify(&id_token, &providers).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::info!(invitation_id = %m.id, reason = %e, "accept-complete with an ID token that does not verify refused");
+            return Err(unauthorized(
+                "idToken",
+                "not a valid ID token of the organization's OpenID providers",
+            ));
+        }
+    };
+    if let Some(email) = claims.email.as_deref() {
+        if !email
+            .trim()
+            .eq_ignore_ascii_case(m.invited_email_address.trim())
+        {
+            tracing::info!(invitation_id = %m.id, "accept-complete by a login of another email refused");
+            return Err(ApiError::forbidden(
+                "the login's email is not the invited address",
+            ));
+        }
+    }
+    let mut extra = serde_json::Map::new();
+    extra.insert("invitationId".into(), json!(m.id));
+    extra.insert("organizationId".into(), json!(m.to_organization_id));
+    extra.insert(
+        "email".into(),
+        json!(m.invited_email_address.to_lowercase()),
+    );
+    extra.insert("openIdProviderId".into(), json!(provider.id));
+    extra.insert("subject".into(), json!(claims.sub));
+    for (k, v) in [
+        ("name", &claims.name),
+        ("givenName", &claims.given_name),
+        ("familyName", &claims.family_name),
+    ] {
+        if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            extra.insert(k.into(), json!(v));
+        }
+    }
+    apply_change_with(&st, m.id, Change::Accept, "key", extra).await?;
+    tracing::info!(invitation_id = %m.id, open_id_provider_id = %provider.id, "invitation accepted by key");
+
+    // Answer once the identity service has made or mapped the user identity.
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_millis(st.invitations.accept_wait_ms);
+    loop {
+        let row = invitation::Entity::find_by_id(m.id)
+            .one(&st.db)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no such invitation"))?;
+        if row.mapped_identity_id.is_some() {
+            return Ok((StatusCode::OK, axum::Json(view(&row, st.now()))));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok((StatusCode::ACCEPTED, axum::Json(view(&row, st.now()))));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
 }

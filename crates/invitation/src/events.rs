@@ -4,14 +4,24 @@
 //! Emitted (`source: "invitation"`, envelope `organizationId` = the invitation's
 //! target organization), `data` = the invitation as the API shows it (never its key):
 //! - `invitation.created`
-//! - `invitation.accepted`, `invitation.declined` (plus `via`: `api` or `key`)
+//! - `invitation.accepted`, `invitation.declined` (plus `via`: `api` or `key`); an
+//!   acceptance completed by key with a login also carries `invitationId`,
+//!   `organizationId`, `email` (the invited address), `openIdProviderId`,
+//!   `subject` (the login's `sub`) and, when the ID token has them, `name`,
+//!   `givenName`, `familyName`: what the identity service needs to make or map
+//!   the user identity
 //! - `invitation.revoked`
 //!
 //! Consumed (queue `{exchange}.invitation`):
 //! - `organization.*` → `organizations_seen` (id, name, label, active, deleted)
-//! - `identity.*` → `identities_seen` (id, organizationId, name, email, type, deleted)
+//! - `identity.*` → `identities_seen` (id, organizationId, name, email, type,
+//!   deleted); an identity event with `invitationId` also records the identity on
+//!   that invitation (`mapped_identity_id`, and `targetUserIdentityId`), which is
+//!   what `accept-complete` waits for
 //! - `identity-provider.*` → `identity_providers_seen` (id, organizationId,
 //!   auth0ConnectionId, active, deleted)
+//! - `open-id-provider.*` → `open_id_providers_seen` (id, organizationId,
+//!   clientId, issuer, jwksUri, active, deleted)
 
 use std::sync::Arc;
 
@@ -20,12 +30,15 @@ use idp_bus::EventBus;
 use idp_model::events::Envelope;
 use idp_runtime::outbox::{self, ConsumerOptions};
 use idp_runtime::Shutdown;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, QueryFilter,
 };
 
-use crate::store::{identity_seen, organization_seen, provider_seen};
+use crate::store::{
+    identity_seen, invitation, open_id_provider_seen, organization_seen, provider_seen,
+};
 
 pub async fn spawn_consumers(
     db: DatabaseConnection,
@@ -34,13 +47,12 @@ pub async fn spawn_consumers(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let h = outbox::handler(move |event, txn| Box::pin(async move { on_event(event, txn).await }));
+    // Bindings: `organization.*`, `identity.*`, `identity-provider.*`,
+    // `open-id-provider.*` (the platform topology's list for `invitation`).
     outbox::spawn_consumer(
         db,
         bus,
-        ConsumerOptions::new(
-            format!("{exchange}.invitation"),
-            &["organization.*", "identity.*", "identity-provider.*"],
-        ),
+        ConsumerOptions::for_service(exchange, "invitation")?,
         h,
         shutdown,
     )
@@ -60,6 +72,7 @@ pub async fn on_event(event: Envelope, txn: &DatabaseTransaction) -> anyhow::Res
         "organization" => on_organization(&event, action, txn, now).await,
         "identity" => on_identity(&event, action, txn, now).await,
         "identity-provider" => on_identity_provider(&event, action, txn, now).await,
+        "open-id-provider" => on_open_id_provider(&event, action, txn, now).await,
         _ => Ok(()),
     }
 }
@@ -167,6 +180,17 @@ async fn on_identity(
             .await?;
         }
     }
+    if let Some(inv) = uuid_of(d, &["invitationId"]) {
+        // The identity service made or mapped this identity for an acceptance by
+        // key: it is the invitation's user identity now.
+        invitation::Entity::update_many()
+            .col_expr(invitation::Column::MappedIdentityId, Expr::value(id))
+            .col_expr(invitation::Column::TargetUserIdentityId, Expr::value(id))
+            .filter(invitation::Column::Id.eq(inv))
+            .filter(invitation::Column::Accepted.eq(true))
+            .exec(txn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -210,6 +234,68 @@ async fn on_identity_provider(
                 id: Set(id),
                 organization_id: Set(org),
                 auth0_connection_id: Set(str_of(d, "auth0ConnectionId")),
+                active: Set(active.unwrap_or(true)),
+                deleted: Set(deleted.unwrap_or(false)),
+                updated_at: Set(now),
+            })
+            .exec_without_returning(txn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn on_open_id_provider(
+    event: &Envelope,
+    action: &str,
+    txn: &DatabaseTransaction,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let d = &event.data;
+    let Some(id) = uuid_of(d, &["openIdProviderId", "id"]) else {
+        tracing::warn!(event_type = %event.kind, "open-id-provider event without an id; ignored");
+        return Ok(());
+    };
+    let org = uuid_of(d, &["organizationId"]).or(event.organization_id.map(|o| o.0));
+    let (active, deleted) = state_change(action, d);
+    match open_id_provider_seen::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+    {
+        Some(row) => {
+            let mut am = row.into_active_model();
+            if let Some(o) = org {
+                am.organization_id = Set(o);
+            }
+            for (field, col) in [
+                ("clientId", &mut am.client_id),
+                ("issuer", &mut am.issuer),
+                ("jwksUri", &mut am.jwks_uri),
+            ] {
+                if let Some(v) = str_of(d, field) {
+                    *col = Set(Some(v));
+                }
+            }
+            if let Some(a) = active {
+                am.active = Set(a);
+            }
+            if let Some(x) = deleted {
+                am.deleted = Set(x);
+            }
+            am.updated_at = Set(now);
+            am.update(txn).await?;
+        }
+        None => {
+            let Some(org) = org else {
+                tracing::warn!(event_type = %event.kind, "open-id-provider event without an organization; ignored");
+                return Ok(());
+            };
+            open_id_provider_seen::Entity::insert(open_id_provider_seen::ActiveModel {
+                id: Set(id),
+                organization_id: Set(org),
+                client_id: Set(str_of(d, "clientId")),
+                issuer: Set(str_of(d, "issuer")),
+                jwks_uri: Set(str_of(d, "jwksUri")),
                 active: Set(active.unwrap_or(true)),
                 deleted: Set(deleted.unwrap_or(false)),
                 updated_at: Set(now),

@@ -115,7 +115,7 @@ pub async fn find(
         select = select.filter(C::ToOrganizationId.eq(v));
     }
     if let Some(v) = q.invited_email_address.as_deref() {
-        select = select.filter(C::InvitedEmailAddress.eq(v.trim()));
+        select = select.filter(C::InvitedEmailAddress.eq(v.trim().to_lowercase()));
     }
     if let Some(v) = q.target_identity_id {
         select = select.filter(C::TargetUserIdentityId.eq(v));
@@ -224,11 +224,14 @@ pub async fn create(
         .to_organization_id
         .or(body.to_tenant_id)
         .ok_or_else(|| ApiError::invalid("toOrganizationId", "is required"))?;
+    // Stored lower-cased: the address is matched case-insensitively (filters, the
+    // email of the login that accepts).
     let email = body
         .invited_email_address
         .as_deref()
-        .map(str::trim)
-        .unwrap_or("");
+        .map(|e| e.trim().to_lowercase())
+        .unwrap_or_default();
+    let email = email.as_str();
     if email.is_empty() {
         return Err(ApiError::invalid("invitedEmailAddress", "is required"));
     }
@@ -292,6 +295,7 @@ pub async fn create(
         revoked_at: None,
         response_received_at: None,
         created_at: now,
+        mapped_identity_id: None,
     };
     let inv = view(&row, now);
     let link = invitation_link(url.as_deref().unwrap_or(&st.invitations.default_url), &key);
@@ -346,6 +350,17 @@ pub async fn apply_change(
     change: Change,
     via: &str,
 ) -> ApiResult<invitation::Model> {
+    apply_change_with(st, id, change, via, serde_json::Map::new()).await
+}
+
+/// [`apply_change`] whose event also carries `extra` (the login that accepted).
+pub async fn apply_change_with(
+    st: &AppState,
+    id: Uuid,
+    change: Change,
+    via: &str,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> ApiResult<invitation::Model> {
     let now = st.now();
     let txn = st.db.begin().await?;
     let mut update = invitation::Entity::update_many().filter(C::Id.eq(id));
@@ -395,6 +410,7 @@ pub async fn apply_change(
     let mut data = serde_json::to_value(view(&m, now)).map_err(ApiError::internal)?;
     if let Some(o) = data.as_object_mut() {
         o.insert("via".into(), serde_json::Value::from(via));
+        o.extend(extra);
     }
     st.enqueue(&txn, kind, OrganizationId(m.to_organization_id), &data)
         .await?;
@@ -466,6 +482,7 @@ mod tests {
             revoked_at: None,
             response_received_at: None,
             created_at: now,
+            mapped_identity_id: None,
         };
         let v = serde_json::to_value(view(&m, now)).unwrap();
         let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();

@@ -10,7 +10,7 @@
 //! | `GET /invitations/{id}` | `invitation:read` (404 otherwise) |
 //! | `POST /invitations` | `invitation:create` in `toOrganizationId` |
 //! | `PUT /invitations/{id}/{accept,decline,revoke}` | `invitation:update` (404 when not readable, 403 when readable) |
-//! | `GET /invitations/key/{key}`, `PUT /invitations/key/{key}/decline`, `POST /invitations/key/{key}/accept-initiate` | public (the key is the credential) |
+//! | `GET /invitations/key/{key}`, `PUT /invitations/key/{key}/decline`, `POST /invitations/key/{key}/accept-initiate`, `POST /invitations/key/{key}/accept-complete` | public (the key is the credential; completion also needs the `nfToken` of accept-initiate and an ID token of the organization's OpenID provider) |
 //! | `POST /nfconsole/support/requests` | public (a valid token attaches the caller) |
 //!
 //! States: `Open` → `Accepted` | `Declined` (only while open and unexpired);
@@ -48,7 +48,7 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         &settings.mail,
         f.clock.clone(),
         f.shutdown.clone(),
-    );
+    )?;
     let state = AppState {
         db: f.db.clone(),
         verifier: f.verifier.clone(),
@@ -57,6 +57,7 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         relay: f.relay.clone(),
         mailer,
         flow_tokens,
+        id_tokens: Arc::new(idp_bearer::oidc::IdTokenVerifier::new()?),
         invitations: Arc::new(settings.invitations.clone()),
         mail: Arc::new(settings.mail.clone()),
     };
@@ -87,6 +88,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &r("/invitations/key/{key}/accept-initiate"),
             post(by_key::accept_initiate),
+        )
+        .route(
+            &r("/invitations/key/{key}/accept-complete"),
+            post(by_key::accept_complete),
         )
         .route(&r("/nfconsole/support/requests"), post(support::create))
         .with_state(state)

@@ -1,12 +1,24 @@
 //! Outgoing mail through an outbox: a message is written to `mail_outbox` in the
 //! transaction of the change it reports (so it is never lost), and the mailer
 //! delivers unsent rows and marks them sent (clearing the body, which may hold an
-//! invitation key). Delivery writes `{mail.dir}/{id}.eml` atomically (temporary
-//! file, then rename): a message delivered twice after a crash between writing and
-//! marking lands in the same file, so the recipient never gets it twice.
+//! invitation key).
 //!
-//! SMTP delivery (lettre) is not implemented yet; until it is, messages go to files
-//! even when `mail.smtp_url` (`SMTP_URL`) is set.
+//! Delivery is by SMTP (lettre; plain, STARTTLS or TLS with rustls) when
+//! `mail.smtp_url` (`SMTP_URL`) is set, else to `{mail.dir}/{id}.eml`, written
+//! atomically (temporary file, then rename) and logged by path.
+//!
+//! - **Never lost**: a failed delivery stays queued and is retried with backoff
+//!   (`retry_base_ms`, doubled per failure up to `retry_max_ms`) for as long as it
+//!   takes; a message the server refuses for good (5xx) is parked at the longest
+//!   backoff and logged, never dropped.
+//! - **Never sent twice**: a sender first claims a message with one conditional
+//!   UPDATE that sets its `next_attempt_at` to a lease longer than an SMTP
+//!   conversation may last, so two senders (replicas, or passes) cannot both hold
+//!   it; it is marked sent right after the server accepted it. Only a crash in
+//!   between can repeat a message, with the same `Message-ID` (the outbox row's
+//!   id) so that the receiving side can tell. A file delivered twice lands in the
+//!   same file.
+//! - Keys never reach logs: bodies are neither logged nor part of errors.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,10 +28,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use idp_runtime::clock::SharedClock;
 use idp_runtime::Shutdown;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use tokio::sync::Notify;
 
@@ -48,10 +62,225 @@ pub async fn enqueue<C: ConnectionTrait>(
         sent_at: Set(None),
         attempts: Set(0),
         last_error: Set(None),
+        next_attempt_at: Set(None),
     })
     .exec_without_returning(conn)
     .await?;
     Ok(())
+}
+
+/// Where messages go.
+#[derive(Clone)]
+enum Transport {
+    Files(PathBuf),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// Why one delivery failed: `permanent` when trying again cannot help.
+struct Failure {
+    permanent: bool,
+    reason: String,
+}
+
+/// How messages are delivered: the transport, the sender, the retry policy.
+#[derive(Clone)]
+pub struct Delivery {
+    transport: Transport,
+    from: String,
+    retry_base: Duration,
+    retry_max: Duration,
+    /// How long a claimed message is held by its sender.
+    lease: Duration,
+}
+
+impl Delivery {
+    /// By SMTP when `smtp_url` is set, else to files in `dir`.
+    pub fn from_settings(s: &MailSettings) -> anyhow::Result<Delivery> {
+        let timeout = Duration::from_millis(s.smtp_timeout_ms.max(100));
+        let transport = if s.smtp_url.expose().trim().is_empty() {
+            Transport::Files(PathBuf::from(&s.dir))
+        } else {
+            // The URL may hold credentials: errors name neither it nor them.
+            let t = AsyncSmtpTransport::<Tokio1Executor>::from_url(s.smtp_url.expose().trim())
+                .map_err(|_| anyhow::anyhow!("mail.smtp_url (SMTP_URL) is not a valid SMTP URL"))?
+                .timeout(Some(timeout))
+                .build();
+            Transport::Smtp(t)
+        };
+        Ok(Delivery {
+            transport,
+            from: s.from.clone(),
+            retry_base: Duration::from_millis(s.retry_base_ms.max(1)),
+            retry_max: Duration::from_millis(s.retry_max_ms.max(s.retry_base_ms).max(1)),
+            lease: timeout * 2 + Duration::from_secs(30),
+        })
+    }
+
+    /// Whether messages go out by SMTP.
+    pub fn is_smtp(&self) -> bool {
+        matches!(self.transport, Transport::Smtp(_))
+    }
+
+    /// The wait after the `attempts`-th failure of a message.
+    fn backoff(&self, attempts: i32) -> Duration {
+        let exp = u32::try_from(attempts.clamp(1, 30) - 1).unwrap_or(0);
+        self.retry_base
+            .checked_mul(1u32 << exp.min(20))
+            .unwrap_or(self.retry_max)
+            .min(self.retry_max)
+    }
+
+    async fn send(&self, m: &mail::Model) -> Result<(), Failure> {
+        match &self.transport {
+            Transport::Files(dir) => {
+                let path = write_file(dir, &self.from, m).map_err(|e| Failure {
+                    permanent: false,
+                    reason: e.to_string(),
+                })?;
+                tracing::info!(mail_id = %m.id, path = %path.display(), "mail written to a file");
+                Ok(())
+            }
+            Transport::Smtp(t) => {
+                let email = build_message(&self.from, m).map_err(|reason| Failure {
+                    permanent: true,
+                    reason,
+                })?;
+                t.send(email).await.map_err(|e| Failure {
+                    permanent: e.is_permanent(),
+                    reason: smtp_reason(&e),
+                })?;
+                tracing::info!(mail_id = %m.id, "mail delivered by SMTP");
+                Ok(())
+            }
+        }
+    }
+
+    /// Delivers up to 50 due messages, one at a time; answers how many were
+    /// delivered. A message that fails waits its backoff and is tried on a later
+    /// pass; the first failure of a pass is returned when nothing was delivered.
+    pub async fn deliver_pending(
+        &self,
+        db: &DatabaseConnection,
+        clock: &SharedClock,
+    ) -> anyhow::Result<usize> {
+        let now = clock.now();
+        let rows = mail::Entity::find()
+            .filter(mail::Column::SentAt.is_null())
+            .filter(due(now))
+            .order_by_asc(mail::Column::CreatedAt)
+            .order_by_asc(mail::Column::Id)
+            .limit(50)
+            .all(db)
+            .await?;
+        let mut delivered = 0;
+        let mut failure = None;
+        for row in rows {
+            // Claim it: only one sender holds a message at a time.
+            let now = clock.now();
+            let lease = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
+            let claimed = mail::Entity::update_many()
+                .col_expr(mail::Column::NextAttemptAt, Expr::value(now + lease))
+                .filter(mail::Column::Id.eq(row.id))
+                .filter(mail::Column::SentAt.is_null())
+                .filter(due(now))
+                .exec(db)
+                .await?;
+            if claimed.rows_affected != 1 {
+                continue;
+            }
+            match self.send(&row).await {
+                Ok(()) => {
+                    mail::Entity::update_many()
+                        .col_expr(mail::Column::SentAt, Expr::value(clock.now()))
+                        .col_expr(mail::Column::Body, Expr::value(String::new()))
+                        .col_expr(mail::Column::Attempts, Expr::value(row.attempts + 1))
+                        .col_expr(
+                            mail::Column::NextAttemptAt,
+                            Expr::value(Option::<DateTime<Utc>>::None),
+                        )
+                        .filter(mail::Column::Id.eq(row.id))
+                        .filter(mail::Column::SentAt.is_null())
+                        .exec(db)
+                        .await?;
+                    delivered += 1;
+                }
+                Err(f) => {
+                    let attempts = row.attempts + 1;
+                    let wait = if f.permanent {
+                        tracing::error!(mail_id = %row.id, attempts, error = %f.reason,
+                            "a message was refused for good; parked in the outbox for an operator");
+                        self.retry_max
+                    } else {
+                        tracing::warn!(mail_id = %row.id, attempts, error = %f.reason,
+                            "mail delivery failed; will retry");
+                        self.backoff(attempts)
+                    };
+                    let next = clock.now()
+                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                    mail::Entity::update_many()
+                        .col_expr(mail::Column::Attempts, Expr::value(attempts))
+                        .col_expr(mail::Column::LastError, Expr::value(f.reason.clone()))
+                        .col_expr(mail::Column::NextAttemptAt, Expr::value(next))
+                        .filter(mail::Column::Id.eq(row.id))
+                        .filter(mail::Column::SentAt.is_null())
+                        .exec(db)
+                        .await?;
+                    failure.get_or_insert(f.reason);
+                }
+            }
+        }
+        match failure {
+            Some(e) if delivered == 0 => Err(anyhow::anyhow!(e)),
+            _ => Ok(delivered),
+        }
+    }
+}
+
+/// Unsent rows whose backoff or lease is over.
+fn due(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(mail::Column::NextAttemptAt.is_null())
+        .add(mail::Column::NextAttemptAt.lte(now))
+}
+
+/// An SMTP error for the logs and the outbox: its kind and the server's code
+/// (never the message, which the server might have echoed).
+fn smtp_reason(e: &lettre::transport::smtp::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_permanent() {
+        "permanent refusal"
+    } else if e.is_transient() {
+        "transient refusal"
+    } else if e.is_client() {
+        "client error"
+    } else {
+        "connection failed"
+    };
+    match e.status() {
+        Some(code) => format!("SMTP {kind} ({code})"),
+        None => format!("SMTP {kind}"),
+    }
+}
+
+fn build_message(from: &str, m: &mail::Model) -> Result<lettre::Message, String> {
+    let from = from
+        .parse()
+        .map_err(|_| "mail.from is not an email address".to_string())?;
+    let to = m
+        .recipient
+        .parse()
+        .map_err(|_| "the recipient is not an email address".to_string())?;
+    let date: std::time::SystemTime = m.created_at.into();
+    lettre::Message::builder()
+        .from(from)
+        .to(to)
+        .subject(header(&m.subject))
+        .date(date)
+        .message_id(Some(format!("<{}@idp.invitation>", m.id)))
+        .header(ContentType::TEXT_PLAIN)
+        .body(m.body.clone())
+        .map_err(|_| "the message could not be built".to_string())
 }
 
 /// Wakes the mailer after a commit.
@@ -72,21 +301,26 @@ impl Mailer {
         settings: &MailSettings,
         clock: SharedClock,
         shutdown: Shutdown,
-    ) -> Mailer {
-        if !settings.smtp_url.expose().is_empty() {
-            tracing::warn!("SMTP delivery is not implemented yet; mail is written to files");
+    ) -> anyhow::Result<Mailer> {
+        let delivery = Delivery::from_settings(settings)?;
+        if delivery.is_smtp() {
+            tracing::info!("mail is delivered by SMTP");
+        } else {
+            tracing::info!(dir = %settings.dir, "no SMTP server set: mail is written to files");
         }
         let wake = Arc::new(Notify::new());
         let w = wake.clone();
-        let dir = PathBuf::from(&settings.dir);
-        let from = settings.from.clone();
         let poll = Duration::from_millis(settings.poll_ms.max(10));
         tokio::spawn(async move {
             loop {
-                match deliver_pending(&db, &dir, &from, &clock).await {
+                let pass = tokio::select! {
+                    r = delivery.deliver_pending(&db, &clock) => r,
+                    _ = shutdown.wait() => return,
+                };
+                match pass {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "mail delivery failed; will retry"),
+                    Err(e) => tracing::debug!(error = %e, "no mail delivered in this pass"),
                 }
                 tokio::select! {
                     _ = w.notified() => {}
@@ -95,63 +329,7 @@ impl Mailer {
                 }
             }
         });
-        Mailer { wake }
-    }
-}
-
-/// Failed deliveries of one message before the mailer stops trying it (it stays in
-/// the outbox with its last error, for an operator).
-pub const MAX_ATTEMPTS: i32 = 20;
-
-/// Delivers up to 50 unsent messages; answers how many were delivered. A message
-/// that fails is retried on later passes (up to [`MAX_ATTEMPTS`]); the first
-/// failure of a pass is returned after the others were tried.
-pub async fn deliver_pending(
-    db: &DatabaseConnection,
-    dir: &Path,
-    from: &str,
-    clock: &SharedClock,
-) -> anyhow::Result<usize> {
-    let rows = mail::Entity::find()
-        .filter(mail::Column::SentAt.is_null())
-        .filter(mail::Column::Attempts.lt(MAX_ATTEMPTS))
-        .order_by_asc(mail::Column::CreatedAt)
-        .order_by_asc(mail::Column::Id)
-        .limit(50)
-        .all(db)
-        .await?;
-    let mut delivered = 0;
-    let mut failure = None;
-    for row in rows {
-        match write_file(dir, from, &row) {
-            Ok(()) => {
-                mail::Entity::update_many()
-                    .col_expr(mail::Column::SentAt, Expr::value(clock.now()))
-                    .col_expr(mail::Column::Body, Expr::value(String::new()))
-                    .col_expr(mail::Column::Attempts, Expr::value(row.attempts + 1))
-                    .filter(mail::Column::Id.eq(row.id))
-                    .filter(mail::Column::SentAt.is_null())
-                    .exec(db)
-                    .await?;
-                delivered += 1;
-            }
-            Err(e) => {
-                mail::Entity::update_many()
-                    .col_expr(mail::Column::Attempts, Expr::value(row.attempts + 1))
-                    .col_expr(mail::Column::LastError, Expr::value(e.to_string()))
-                    .filter(mail::Column::Id.eq(row.id))
-                    .exec(db)
-                    .await?;
-                if row.attempts + 1 >= MAX_ATTEMPTS {
-                    tracing::error!(mail_id = %row.id, error = %e, "giving up on a message");
-                }
-                failure.get_or_insert(e);
-            }
-        }
-    }
-    match failure {
-        Some(e) if delivered == 0 => Err(e),
-        _ => Ok(delivered),
+        Ok(Mailer { wake })
     }
 }
 
@@ -162,7 +340,7 @@ fn header(v: &str) -> String {
         .collect()
 }
 
-fn write_file(dir: &Path, from: &str, m: &mail::Model) -> anyhow::Result<()> {
+fn write_file(dir: &Path, from: &str, m: &mail::Model) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let text = format!(
         "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nMessage-ID: <{}@idp.invitation>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
@@ -189,5 +367,40 @@ fn write_file(dir: &Path, from: &str, m: &mail::Model) -> anyhow::Result<()> {
         f.sync_all()?;
     }
     std::fs::rename(&tmp, &path)?;
-    Ok(())
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use idp_common::Secret;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let d = Delivery::from_settings(&MailSettings {
+            retry_base_ms: 100,
+            retry_max_ms: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+        let ms: Vec<u128> = (1..=6).map(|a| d.backoff(a).as_millis()).collect();
+        assert_eq!(ms, [100, 200, 400, 800, 1000, 1000]);
+        assert!(!d.is_smtp());
+    }
+
+    #[test]
+    fn smtp_urls_are_parsed_without_echoing_them() {
+        let s = MailSettings {
+            smtp_url: Secret::new("smtp://user:hunter2@127.0.0.1:2525".into()),
+            ..Default::default()
+        };
+        assert!(Delivery::from_settings(&s).unwrap().is_smtp());
+        let bad = MailSettings {
+            smtp_url: Secret::new("gopher://user:hunter2@x".into()),
+            ..Default::default()
+        };
+        let err = Delivery::from_settings(&bad).err().unwrap().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
 }

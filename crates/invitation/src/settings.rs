@@ -27,6 +27,9 @@ pub struct InvitationSettings {
     /// The invitation page used in the email when the request names no
     /// `invitationUrl`. The key is appended as `key=…` (or replaces `{key}`).
     pub default_url: String,
+    /// How long `accept-complete` waits for the identity service to report the
+    /// user identity of the acceptance before it answers 202, in ms. Default 5000.
+    pub accept_wait_ms: u64,
 }
 
 impl Default for InvitationSettings {
@@ -34,6 +37,7 @@ impl Default for InvitationSettings {
         InvitationSettings {
             expiry_days: 7,
             default_url: "http://127.0.0.1:8080/invitation".into(),
+            accept_wait_ms: 5000,
         }
     }
 }
@@ -41,10 +45,12 @@ impl Default for InvitationSettings {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailSettings {
-    /// Where messages are written as `.eml` files. Default `./data/mail`.
+    /// Where messages are written as `.eml` files when no SMTP server is set.
+    /// Default `./data/mail`.
     pub dir: String,
-    /// SMTP server (`SMTP_URL`). Delivery over SMTP is not implemented yet: while
-    /// it is not, messages are written to `dir` even when this is set.
+    /// SMTP server (`SMTP_URL`), e.g. `smtp://127.0.0.1:2525` (plain),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://host:465`
+    /// (TLS). Default empty: messages are written to `dir`.
     pub smtp_url: Secret<String>,
     /// The sender of every message. Default `no-reply@localhost`.
     pub from: String,
@@ -52,6 +58,13 @@ pub struct MailSettings {
     pub support_to: String,
     /// How often the mail outbox is polled when not woken, in ms. Default 1000.
     pub poll_ms: u64,
+    /// The first wait after a failed delivery, in ms; doubled after each further
+    /// failure of the same message, up to `retry_max_ms`. Default 1000.
+    pub retry_base_ms: u64,
+    /// The longest wait between two attempts of one message, in ms. Default 300000.
+    pub retry_max_ms: u64,
+    /// Timeout of one SMTP conversation, in ms. Default 30000.
+    pub smtp_timeout_ms: u64,
 }
 
 impl Default for MailSettings {
@@ -62,6 +75,9 @@ impl Default for MailSettings {
             from: "no-reply@localhost".into(),
             support_to: "support@localhost".into(),
             poll_ms: 1000,
+            retry_base_ms: 1000,
+            retry_max_ms: 300_000,
+            smtp_timeout_ms: 30_000,
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct AppState {
     pub relay: RelayHandle,
     pub mailer: Mailer,
     pub flow_tokens: FlowTokens,
+    /// Verifies the ID tokens that prove the login completing an acceptance.
+    pub id_tokens: Arc<idp_bearer::oidc::IdTokenVerifier>,
     pub invitations: Arc<InvitationSettings>,
     pub mail: Arc<MailSettings>,
 }

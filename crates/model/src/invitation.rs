@@ -11,7 +11,7 @@ use crate::time::Timestamp;
 
 /// The state of an invitation. `Expired` is computed: an open invitation past its
 /// expiration reads as expired.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum InvitationState {
     Open,
     Accepted,
@@ -71,7 +71,7 @@ impl FromStr for InvitationState {
 }
 
 /// An invitation as the authenticated API shows it (never with its key).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Invitation {
     pub id: uuid::Uuid,
@@ -90,7 +90,7 @@ pub struct Invitation {
 
 /// `POST /invitations`. Fields are optional here so that the service can answer a
 /// 400 naming the missing one.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateInvitation {
     pub to_organization_id: Option<OrganizationId>,
@@ -102,14 +102,14 @@ pub struct CreateInvitation {
 }
 
 /// A name and an email, as the key-based view shows the identities involved.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NamedIdentity {
     pub name: Option<String>,
     pub email: Option<String>,
 }
 
 /// An invitation as the public, key-based flow shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InvitationByKey {
     pub from_identity: Option<NamedIdentity>,
@@ -127,14 +127,14 @@ pub struct InvitationByKey {
 }
 
 /// `POST /invitations/key/{key}/accept-initiate`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AcceptInitiate {
     pub intermediate_return_url: Option<String>,
 }
 
 /// The answer of `accept-initiate` (and of the login flow's `authorize-initiate`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowInitiated {
     pub nf_token: String,
@@ -143,7 +143,7 @@ pub struct FlowInitiated {
 
 /// `POST /nfconsole/support/requests`. Enumerated fields are plain strings here;
 /// the service validates them (400 naming the field).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SupportRequest {
     pub name: Option<String>,

@@ -3,8 +3,11 @@
 //! identity and invitation services, which share the secret.
 //!
 //! Claims: `{iss: "organization", aud: "nf-flow", organizationId, purpose, iat, exp,
-//! jti}`. Verification is constant-time on the signature and checks the algorithm,
-//! issuer, audience, purpose and expiry.
+//! jti}`, plus `sub` when the token is bound to one resource of its flow (the
+//! invitation flow binds the invitation's id, so that a token initiated for one
+//! invitation cannot complete another). Verification is constant-time on the
+//! signature and checks the algorithm, issuer, audience, purpose, expiry and, for a
+//! bound token, the subject.
 
 use std::io::Write;
 use std::path::Path;
@@ -56,6 +59,8 @@ pub enum FlowTokenError {
     WrongAudience,
     #[error("the flow token is for another purpose")]
     WrongPurpose,
+    #[error("the flow token was issued for another subject")]
+    WrongSubject,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -65,6 +70,9 @@ struct Claims {
     aud: String,
     organization_id: OrganizationId,
     purpose: String,
+    /// What the flow is about (e.g. an invitation id); absent for the login flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
     iat: i64,
     exp: i64,
     jti: String,
@@ -118,11 +126,43 @@ impl FlowTokens {
     }
 
     pub fn sign_at(&self, organization_id: OrganizationId, purpose: &str, now: i64) -> String {
+        self.sign_claims(organization_id, purpose, None, now)
+    }
+
+    /// A token bound to `subject` (e.g. an invitation id): only
+    /// [`FlowTokens::verify_bound`] with the same subject accepts it.
+    pub fn sign_bound(
+        &self,
+        organization_id: OrganizationId,
+        purpose: &str,
+        subject: &str,
+    ) -> String {
+        self.sign_claims(organization_id, purpose, Some(subject), now_secs())
+    }
+
+    pub fn sign_bound_at(
+        &self,
+        organization_id: OrganizationId,
+        purpose: &str,
+        subject: &str,
+        now: i64,
+    ) -> String {
+        self.sign_claims(organization_id, purpose, Some(subject), now)
+    }
+
+    fn sign_claims(
+        &self,
+        organization_id: OrganizationId,
+        purpose: &str,
+        subject: Option<&str>,
+        now: i64,
+    ) -> String {
         let claims = Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             organization_id,
             purpose: purpose.into(),
+            sub: subject.map(str::to_string),
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
             jti: uuid::Uuid::new_v4().to_string(),
@@ -148,6 +188,41 @@ impl FlowTokens {
         purpose: &str,
         now: i64,
     ) -> Result<OrganizationId, FlowTokenError> {
+        self.verify_claims(token, purpose, now)
+            .map(|c| c.organization_id)
+    }
+
+    /// Verifies a token made by [`FlowTokens::sign_bound`] for `subject`: a token
+    /// bound to another subject, or to none, is [`FlowTokenError::WrongSubject`].
+    pub fn verify_bound(
+        &self,
+        token: &str,
+        purpose: &str,
+        subject: &str,
+    ) -> Result<OrganizationId, FlowTokenError> {
+        self.verify_bound_at(token, purpose, subject, now_secs())
+    }
+
+    pub fn verify_bound_at(
+        &self,
+        token: &str,
+        purpose: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<OrganizationId, FlowTokenError> {
+        let claims = self.verify_claims(token, purpose, now)?;
+        match claims.sub.as_deref() {
+            Some(s) if s == subject => Ok(claims.organization_id),
+            _ => Err(FlowTokenError::WrongSubject),
+        }
+    }
+
+    fn verify_claims(
+        &self,
+        token: &str,
+        purpose: &str,
+        now: i64,
+    ) -> Result<Claims, FlowTokenError> {
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -174,7 +249,7 @@ impl FlowTokens {
         if claims.exp <= now {
             return Err(FlowTokenError::Expired);
         }
-        Ok(claims.organization_id)
+        Ok(claims)
     }
 }
 
@@ -261,6 +336,45 @@ mod tests {
             Err(FlowTokenError::Malformed)
         );
         assert_eq!(t.verify_at("", "login", 1), Err(FlowTokenError::Malformed));
+    }
+
+    #[test]
+    fn bound_tokens_only_verify_for_their_subject() {
+        let t = FlowTokens::new(b"secret", Duration::from_secs(60));
+        let org = OrganizationId::new();
+        let tok = t.sign_bound_at(org, "invitation", "inv-1", 1000);
+        assert_eq!(
+            t.verify_bound_at(&tok, "invitation", "inv-1", 1001),
+            Ok(org)
+        );
+        assert_eq!(
+            t.verify_bound_at(&tok, "invitation", "inv-2", 1001),
+            Err(FlowTokenError::WrongSubject)
+        );
+        assert_eq!(
+            t.verify_bound_at(&tok, "login", "inv-1", 1001),
+            Err(FlowTokenError::WrongPurpose)
+        );
+        assert_eq!(
+            t.verify_bound_at(&tok, "invitation", "inv-1", 1060),
+            Err(FlowTokenError::Expired)
+        );
+        // An unbound token (the login flow's) completes no bound flow.
+        let unbound = t.sign_at(org, "invitation", 1000);
+        assert_eq!(
+            t.verify_bound_at(&unbound, "invitation", "inv-1", 1001),
+            Err(FlowTokenError::WrongSubject)
+        );
+        // Unbound verification still accepts a bound token (its organization holds).
+        assert_eq!(t.verify_at(&tok, "invitation", 1001), Ok(org));
+        let payload = tok.split('.').nth(1).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert_eq!(v["sub"], "inv-1");
+        let payload = unbound.split('.').nth(1).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert!(v.get("sub").is_none(), "login tokens carry no subject: {v}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
         let mut m = idp_runtime::outbox::migrations();
         m.push(Box::new(M0100Identities));
         m.push(Box::new(crate::store::m0101::M0101IdentityFeatures));
+        m.push(Box::new(crate::store::m0102::M0102InvitationAcceptances));
         m
     }
 }

@@ -1,7 +1,9 @@
 //! The identity service's storage: its tables and the queries on them.
 
 pub mod identity;
+pub mod invitation_acceptance;
 pub mod m0101;
+pub mod m0102;
 pub mod mapping;
 pub mod migrations;
 pub mod open_id_provider_seen;

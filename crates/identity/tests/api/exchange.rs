@@ -1,9 +1,8 @@
 //! The token-exchange grant with an OpenID provider stand-in served on loopback.
 
-use std::sync::Arc;
-
-use idp_identity::keys::{generate_pem, KeyRing};
+use idp_bearer::oidc::testing::TestOpenIdProvider;
 use reqwest::Method;
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -14,29 +13,10 @@ const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
 const ISSUER: &str = "https://login.acme.test";
 const CLIENT: &str = "acme-client";
 
-/// Serves a key ring's JWKS at `http://…/jwks`.
-async fn provider_stand_in(keys: Arc<KeyRing>) -> String {
-    let app = axum::Router::new().route(
-        "/jwks",
-        axum::routing::get(move || {
-            let keys = keys.clone();
-            async move {
-                (
-                    [("content-type", "application/json")],
-                    keys.jwks_json().as_ref().clone(),
-                )
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/jwks", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
-
-fn id_token(keys: &KeyRing, iss: &str, aud: &str, sub: &str, exp_in: i64) -> String {
+/// An ID token of `idp` (any issuer: `iss` says which).
+fn id_token(idp: &TestOpenIdProvider, iss: &str, aud: &str, sub: &str, exp_in: i64) -> String {
     let now = chrono::Utc::now().timestamp();
-    keys.sign(&json!({"iss": iss, "aud": aud, "sub": sub, "iat": now, "exp": now + exp_in}))
+    idp.sign(&json!({"iss": iss, "aud": aud, "sub": sub, "iat": now, "exp": now + exp_in}))
         .unwrap()
 }
 
@@ -64,8 +44,8 @@ async fn an_id_token_of_an_active_provider_is_exchanged_for_the_mapped_user() {
     on_each_backend(|db| async move {
         let app = spawn(db).await;
         let admin = app.admin_token().await;
-        let keys = Arc::new(KeyRing::from_pem(&generate_pem().unwrap()).unwrap());
-        let jwks_uri = provider_stand_in(keys.clone()).await;
+        let keys = TestOpenIdProvider::start(ISSUER).await.unwrap();
+        let jwks_uri = keys.jwks_uri.clone();
         let org = Uuid::new_v4();
         let oidp = Uuid::new_v4();
         app.publish("organization.created", Some(org), json!({"id": org, "name": "Acme", "active": true}))
@@ -116,7 +96,7 @@ async fn an_id_token_of_an_active_provider_is_exchanged_for_the_mapped_user() {
         assert_eq!(me["type"], "UserIdentity");
 
         let count = "SELECT COUNT(*) FROM identities";
-        let other_keys = KeyRing::from_pem(&generate_pem().unwrap()).unwrap();
+        let other_keys = TestOpenIdProvider::start(ISSUER).await.unwrap();
         for (why, token) in [
             ("wrong audience", id_token(&keys, ISSUER, "someone-else", "ext-1", 300)),
             ("wrong issuer", id_token(&keys, "https://evil.test", CLIENT, "ext-1", 300)),
@@ -157,6 +137,109 @@ async fn an_id_token_of_an_active_provider_is_exchanged_for_the_mapped_user() {
             .await;
         let (s, _) = exchange(&app, &id_token(&keys, ISSUER, CLIENT, "ext-1", 300)).await;
         assert_eq!(s, 400);
+        app.stop().await;
+    })
+    .await;
+}
+
+/// `invitation.accepted` with a login makes the invited person a user identity of
+/// the organization, mapped to that login (so the exchange gives a token at once),
+/// once per invitation however often it arrives; an existing target identity is
+/// mapped instead of a new one made; a plain accept (no login) maps nobody.
+#[tokio::test]
+async fn an_accepted_invitation_makes_a_mapped_user_once() {
+    on_each_backend(|db| async move {
+        let app = spawn(db).await;
+        let admin = app.admin_token().await;
+        let idp = TestOpenIdProvider::start(ISSUER).await.unwrap();
+        let org = Uuid::new_v4();
+        let oidp = Uuid::new_v4();
+        app.publish("organization.created", Some(org), json!({"id": org, "name": "Acme", "active": true}))
+            .await;
+        app.publish(
+            "open-id-provider.created",
+            Some(org),
+            json!({"id": oidp, "organizationId": org, "clientId": CLIENT, "issuer": ISSUER,
+                "jwksUri": idp.jwks_uri, "active": true, "deleted": false}),
+        )
+        .await;
+        app.wait_count("SELECT COUNT(*) FROM open_id_providers_seen", 1).await;
+        app.wait_count("SELECT COUNT(*) FROM organizations_seen", 1).await;
+
+        let invitation = Uuid::new_v4();
+        let accepted = json!({"invitationId": invitation, "id": invitation, "organizationId": org,
+            "toOrganizationId": org, "email": "new.person@acme.com", "targetUserIdentityId": null,
+            "openIdProviderId": oidp, "subject": "ext-new", "givenName": "New", "familyName": "Person",
+            "via": "key"});
+        // Three deliveries (distinct event ids, as a replay would have): one identity.
+        for _ in 0..3 {
+            app.publish("invitation.accepted", Some(org), accepted.clone()).await;
+        }
+        app.wait_count("SELECT COUNT(*) FROM invitation_acceptances", 1).await;
+        // A plain accept (no login) maps nobody.
+        app.publish("invitation.accepted", Some(org),
+            json!({"id": Uuid::new_v4(), "toOrganizationId": org, "invitedEmailAddress": "plain@acme.com", "via": "api"}))
+            .await;
+        let (s, v) = exchange(&app, &id_token(&idp, ISSUER, CLIENT, "ext-new", 300)).await;
+        assert_eq!(s, 200, "{v}");
+        let at = v["access_token"].as_str().unwrap().to_string();
+        let (s, me) = app.call(&at, Method::GET, "/identities/self", None).await;
+        assert_eq!(s, 200, "{me}");
+        assert_eq!(me["email"], "new.person@acme.com");
+        assert_eq!(me["name"], "New Person");
+        assert_eq!(me["organizationId"], org.to_string());
+        // Admin + the new user; the plain accept created nobody.
+        app.wait_count("SELECT COUNT(*) FROM identities", 2).await;
+        let count = |sql: &'static str| {
+            let db = app.db.clone();
+            let backend = app.backend;
+            async move {
+                let row = db
+                    .query_one(Statement::from_string(backend, sql))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.try_get_by_index::<i64>(0).unwrap()
+            }
+        };
+        assert_eq!(count("SELECT COUNT(*) FROM identities").await, 2);
+        assert_eq!(count("SELECT COUNT(*) FROM identity_mappings").await, 1);
+        // One identity.created for it, with the invitation id and default roles.
+        let rows = app
+            .db
+            .query_all(Statement::from_string(
+                app.backend,
+                "SELECT payload FROM outbox WHERE event_type = 'identity.created'",
+            ))
+            .await
+            .unwrap();
+        let created: Vec<Value> = rows
+            .iter()
+            .map(|r| serde_json::from_str::<Value>(&r.try_get::<String>("", "payload").unwrap()).unwrap())
+            .filter(|v| v["data"]["invitationId"] == invitation.to_string())
+            .collect();
+        assert_eq!(created.len(), 1, "{created:?}");
+        assert_eq!(created[0]["data"]["identityId"], me["id"]);
+        assert_eq!(created[0]["data"]["grantDefaultRoles"], true);
+
+        // An invitation for an existing user: that user is mapped, nobody is created.
+        let (s, u) = app
+            .call(&admin, Method::POST, "/user-identities",
+                Some(json!({"organizationId": org, "firstName": "Old", "lastName": "Timer", "email": "old@acme.com"})))
+            .await;
+        assert_eq!(s, 201, "{u}");
+        let second = Uuid::new_v4();
+        app.publish("invitation.accepted", Some(org),
+            json!({"invitationId": second, "organizationId": org, "email": "Someone.Else@acme.com",
+                "targetUserIdentityId": u["id"], "openIdProviderId": oidp, "subject": "ext-old"}))
+            .await;
+        app.wait_count("SELECT COUNT(*) FROM invitation_acceptances", 2).await;
+        let (s, v) = exchange(&app, &id_token(&idp, ISSUER, CLIENT, "ext-old", 300)).await;
+        assert_eq!(s, 200, "{v}");
+        let at = v["access_token"].as_str().unwrap().to_string();
+        let (_, me) = app.call(&at, Method::GET, "/identities/self", None).await;
+        assert_eq!(me["id"], u["id"]);
+        assert_eq!(count("SELECT COUNT(*) FROM identities").await, 3);
         app.stop().await;
     })
     .await;

@@ -20,6 +20,9 @@ pub mod invitation {
         pub revoked_at: Option<DateTimeUtc>,
         pub response_received_at: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
+        /// The user identity the identity service made or mapped for an acceptance
+        /// by key (from its identity event naming this invitation).
+        pub mapped_identity_id: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -97,6 +100,31 @@ pub mod provider_seen {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod open_id_provider_seen {
+    //! `open_id_providers_seen`: OpenID providers as `open-id-provider.*` events
+    //! describe them (their ID tokens prove the login that completes an acceptance).
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "open_id_providers_seen")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organization_id: Uuid,
+        pub client_id: Option<String>,
+        pub issuer: Option<String>,
+        pub jwks_uri: Option<String>,
+        pub active: bool,
+        pub deleted: bool,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod support_request {
     //! `support_requests`.
     use sea_orm::entity::prelude::*;
@@ -145,6 +173,9 @@ pub mod mail {
         pub sent_at: Option<DateTimeUtc>,
         pub attempts: i32,
         pub last_error: Option<String>,
+        /// Not before then: the backoff after a failure, or the lease of the
+        /// sender trying it now. `NULL`: due.
+        pub next_attempt_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@
 
 pub mod entities;
 pub mod m0100;
+pub mod m0101;
 
 use sea_orm_migration::prelude::*;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut m = idp_runtime::outbox::migrations();
         m.push(Box::new(m0100::M0100Invitations));
+        m.push(Box::new(m0101::M0101Acceptance));
         m
     }
 }

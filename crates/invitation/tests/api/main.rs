@@ -3,6 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod acceptance;
+mod mail;
+mod smtp;
+mod support;
+
 use idp_runtime::testing::{assert_common_routes, spawn_service, TestDatabase};
 
 async fn starts_migrates_and_answers_on(db: TestDatabase) {
@@ -70,51 +75,4 @@ async fn the_binary_migrates_and_exits_when_asked_to() {
         row.try_get::<i64>("", "n").unwrap() >= 2,
         "migrations recorded"
     );
-}
-
-/// The mail outbox delivers each message once: a second pass finds nothing to
-/// send, the file is written once, and the stored body (which may hold a key) is
-/// cleared after delivery.
-#[tokio::test]
-async fn mail_outbox_delivers_once_and_forgets_the_body() {
-    use sea_orm::EntityTrait;
-    let db = TestDatabase::sqlite().unwrap();
-    let conn =
-        idp_runtime::db::connect_and_migrate::<idp_invitation::store::Migrator>(&db.settings)
-            .await
-            .unwrap();
-    let clock = idp_runtime::clock::system();
-    idp_invitation::mail::enqueue(
-        &conn,
-        idp_invitation::mail::Message {
-            recipient: "a@b.co".into(),
-            subject: "Hello\r\nBcc: evil@x.y".into(),
-            body: "secret-link".into(),
-        },
-        clock.now(),
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let n = idp_invitation::mail::deliver_pending(&conn, dir.path(), "from@x.y", &clock)
-        .await
-        .unwrap();
-    assert_eq!(n, 1);
-    let n = idp_invitation::mail::deliver_pending(&conn, dir.path(), "from@x.y", &clock)
-        .await
-        .unwrap();
-    assert_eq!(n, 0);
-    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
-    assert_eq!(files.len(), 1);
-    let text = std::fs::read_to_string(files[0].path()).unwrap();
-    assert!(text.contains("To: a@b.co\r\n"));
-    assert!(text.contains("secret-link"));
-    assert!(!text.contains("\r\nBcc:"), "no header injection: {text}");
-    let rows = idp_invitation::store::mail::Entity::find()
-        .all(&conn)
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 1);
-    assert!(rows[0].sent_at.is_some());
-    assert!(rows[0].body.is_empty());
 }
