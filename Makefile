@@ -4,7 +4,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/idp-target
 export CARGO_TARGET_DIR
 PSQL ?= psql -h 127.0.0.1 -U postgres -d postgres -qtA
 
-.PHONY: help run run-release test validate-deploy lint fmt fmt-check check-deps bench bench-quick clean-test-dbs
+.PHONY: help run run-release test validate-deploy lint fmt fmt-check check-deps bench bench-quick clean-test-dbs openapi fuzz fuzz-quick
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -15,9 +15,19 @@ run: ## Build and start the whole platform (embedded default: SQLite under ./dat
 run-release: ## The same, optimized
 	cargo run --release --bin platform
 
-test: clean-test-dbs ## Run every test of the workspace (PostgreSQL and RabbitMQ tests skip with a message when those are absent, never in CI), then validate the Kubernetes manifests
+test: clean-test-dbs ## Run every test of the workspace (PostgreSQL and RabbitMQ tests skip with a message when those are absent, never in CI), then validate the Kubernetes manifests and fuzz the API (scripts/fuzz)
 	cargo test --workspace --all-targets --no-fail-fast
 	$(MAKE) --no-print-directory validate-deploy
+	$(MAKE) --no-print-directory fuzz-quick
+
+openapi: ## Regenerate the OpenAPI documents in proto-docs/openapi from the code (a test fails when they drift)
+	cargo run --quiet -p idp-openapi -- proto-docs/openapi
+
+fuzz: ## Fuzz the API with schemathesis through the gateway against its OpenAPI documents (FUZZ_EXAMPLES per operation, default 50)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-50} scripts/fuzz
+
+fuzz-quick: ## The fuzzing of `make test`: a few examples per operation (skips outside CI when python3/pip is missing)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-5} scripts/fuzz
 
 validate-deploy: ## Validate deploy/ against the Kubernetes schemas (offline) and the gateway's route table
 	@if command -v python3 >/dev/null 2>&1; then python3 scripts/validate-deploy; \

@@ -25,7 +25,8 @@ pub struct Settings {
     /// four services on 127.0.0.1:8081..8084 (see `gateway.toml`).
     pub routes: Vec<Route>,
     /// Requests matching one of these need no token. Default: the token endpoint,
-    /// JWKS and discovery, authorize-initiate, invitation-by-key, support requests.
+    /// JWKS and discovery, authorize-initiate, invitation-by-key, support requests,
+    /// the API documents (`/identity/v1/docs`, `/auth/v1/docs`).
     pub public: Vec<PublicRoute>,
     /// Timeout to open a connection to an upstream, in ms. Default: `1000`.
     pub connect_timeout_ms: u64,
@@ -121,6 +122,7 @@ pub fn default_routes() -> Vec<Route> {
         "/identity/v1/identity-preferences",
         "/identity/v1/oauth",
         "/identity/v1/.well-known",
+        "/identity/v1/docs",
     ] {
         r.push(Route::new(p, IDENTITY, "identity"));
     }
@@ -155,6 +157,8 @@ pub fn default_public() -> Vec<PublicRoute> {
         ),
         PublicRoute::new(None, "/identity/v1/invitations/key/"),
         PublicRoute::new(Some("POST"), "/identity/v1/nfconsole/support/requests"),
+        PublicRoute::new(Some("GET"), "/identity/v1/docs"),
+        PublicRoute::new(Some("GET"), "/auth/v1/docs"),
     ]
 }
 

@@ -5,6 +5,7 @@
 
 mod authorization;
 mod binary;
+mod docs;
 mod flows;
 mod foundation;
 mod helpers;

@@ -51,7 +51,7 @@ pub fn seeded_id(name: &str) -> Uuid {
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum RoleType {
     Standard,
     Custom,
@@ -66,7 +66,7 @@ impl RoleType {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceType {
     pub id: ResourceTypeId,
@@ -78,7 +78,7 @@ pub struct ResourceType {
     pub created_at: Timestamp,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewResourceType {
     pub code: String,
@@ -87,7 +87,7 @@ pub struct NewResourceType {
     pub description: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceAction {
     pub id: ResourceActionId,
@@ -101,7 +101,7 @@ pub struct ResourceAction {
     pub created_at: Timestamp,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewResourceAction {
     pub resource_type_id: ResourceTypeId,
@@ -111,7 +111,7 @@ pub struct NewResourceAction {
     pub description: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Role {
     pub id: RoleId,
@@ -127,7 +127,7 @@ pub struct Role {
 }
 
 /// `POST /roles`: a custom role of an organization.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewRole {
     pub name: String,
@@ -145,7 +145,7 @@ pub struct NewRole {
 }
 
 /// `PUT /roles/{id}`: fields given replace the role's.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleUpdate {
     #[serde(default)]
@@ -157,7 +157,7 @@ pub struct RoleUpdate {
 }
 
 /// A grant: a role or one resource action given to an identity within a scope.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Grant {
     pub id: GrantId,
@@ -191,7 +191,7 @@ pub mod explicit_null {
 }
 
 /// `POST /identity-roles`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewRoleGrant {
     pub identity_id: IdentityId,
@@ -205,14 +205,14 @@ pub struct NewRoleGrant {
 }
 
 /// `PUT /identity-roles/{id}`: replaces the grant's role, keeping its scope.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleGrantReplacement {
     pub role_id: RoleId,
 }
 
 /// `POST /identity-resource-actions`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewActionGrant {
     pub identity_id: IdentityId,
@@ -225,7 +225,7 @@ pub struct NewActionGrant {
 }
 
 /// One permission check.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckRequest {
     pub identity_id: IdentityId,
@@ -244,7 +244,7 @@ pub struct CheckRequest {
 }
 
 /// The answer to one check: allowed or not, and the grant (and role) that allows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckResult {
     pub identity_id: IdentityId,
@@ -260,13 +260,13 @@ pub struct CheckResult {
 }
 
 /// `POST /checks` with `{"checks": [...]}`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckBatch<T> {
     pub checks: Vec<T>,
 }
 
 /// One row of `GET /acl`: an identity that may do `action` on the resource, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AclEntry {
     pub identity_id: IdentityId,

@@ -7,7 +7,7 @@ use crate::ids::{GrantId, IdentityId, OrganizationId, ResourceActionId, RoleId};
 
 /// One permission an identity holds: an action on a resource type, within a scope,
 /// and where it comes from (the grant, and the role if the grant is of a role).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EffectivePermission {
     pub identity_id: IdentityId,

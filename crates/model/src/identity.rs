@@ -8,7 +8,7 @@ use crate::token::IdentityType;
 
 /// An identity regardless of its type: the common fields of user and API-account
 /// identities.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
     pub id: IdentityId,
@@ -25,7 +25,7 @@ pub struct Identity {
 }
 
 /// A link between a user identity and a login at an identity provider.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityMapping {
     pub id: uuid::Uuid,
@@ -35,7 +35,7 @@ pub struct IdentityMapping {
 }
 
 /// A person's identity.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdentity {
     pub id: IdentityId,
@@ -54,7 +54,7 @@ pub struct UserIdentity {
 }
 
 /// A machine credential: an OAuth 2.0 client of the platform's token endpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiAccountIdentity {
     pub id: IdentityId,
@@ -76,7 +76,7 @@ pub struct ApiAccountIdentity {
 }
 
 /// The answer of `POST /api-account-identities`: the account and its one-time secret.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedApiAccount {
     pub api_account_identity: ApiAccountIdentity,
@@ -88,7 +88,7 @@ pub struct CreatedApiAccount {
 /// `GET /identities/self` and `GET /identities/{id}` answer the identity in its own
 /// type's full representation (the reference's example of `self` is a user identity
 /// with its mappings).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum AnyIdentity {
     User(UserIdentity),
@@ -105,7 +105,7 @@ pub struct BootstrapCredentials {
 }
 
 /// An identity's free-form preferences (`/identity-preferences`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityPreference {
     pub id: uuid::Uuid,

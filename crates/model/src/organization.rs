@@ -17,7 +17,7 @@ use crate::time::Timestamp;
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         pub enum $name { $($variant),+ }
 
         impl $name {
@@ -159,7 +159,7 @@ impl fmt::Display for Name {
 }
 
 /// A login provider (an Auth0 connection) of an organization.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityProvider {
     pub id: IdentityProviderId,
@@ -174,7 +174,7 @@ pub struct IdentityProvider {
 }
 
 /// A role granted automatically to the identities of an organization.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DefaultRole {
     pub id: DefaultRoleId,
@@ -190,7 +190,7 @@ pub struct DefaultRole {
 }
 
 /// An OpenID provider whose ID tokens the platform exchanges for its own tokens.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenIdProvider {
     pub id: OpenIdProviderId,
@@ -213,7 +213,7 @@ pub struct OpenIdProvider {
 
 /// An organization with its active identity providers, default roles and OpenID
 /// providers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     pub id: OrganizationId,
@@ -232,7 +232,7 @@ pub struct Organization {
 }
 
 /// Free-form preferences of an organization.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizationPreference {
     pub id: uuid::Uuid,
@@ -246,7 +246,7 @@ pub struct OrganizationPreference {
 }
 
 /// The answer of `POST /organizations/authorize-initiate`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizeInitiate {
     pub nf_token: String,

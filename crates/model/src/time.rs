@@ -5,7 +5,19 @@ use serde::{Deserialize, Serialize};
 
 /// An instant on the wire. Serializes as the reference shows; `Option<Timestamp>`
 /// serializes as `null` when unset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Timestamp {
     pub epoch_second: i64,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{IdentityId, OrganizationId};
 
 /// `UserIdentity` or `ApiAccountIdentity`, as the reference spells the `type` field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum IdentityType {
     UserIdentity,
     ApiAccountIdentity,
@@ -46,7 +46,7 @@ pub struct AccessClaims {
 }
 
 /// A successful answer of the token endpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -54,7 +54,7 @@ pub struct TokenResponse {
 }
 
 /// The error codes of RFC 6749 §5.2 (and RFC 8693) that the token endpoint answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OAuthErrorCode {
     InvalidRequest,
@@ -66,7 +66,7 @@ pub enum OAuthErrorCode {
 }
 
 /// An OAuth error body: `{"error": "invalid_client", "error_description": "..."}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OAuthError {
     pub error: OAuthErrorCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]

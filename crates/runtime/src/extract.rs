@@ -48,7 +48,16 @@ where
 }
 
 /// Parses JSON bytes into `T`, mapping errors to a problem that names the field.
+/// A string holding U+0000 is refused (PostgreSQL cannot store it in text).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.windows(5).any(|w| w.eq_ignore_ascii_case(b"u0000")) {
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+            if let Some(path) = nul_in(&v, String::new()) {
+                let field = if path.is_empty() { "." } else { path.as_str() };
+                return Err(ApiError::invalid(field, "must not contain U+0000"));
+            }
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -69,6 +78,32 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             ApiError::invalid(&path, msg)
         }
     })
+}
+
+/// The path of the first string (value or key) of `v` that holds U+0000.
+fn nul_in(v: &serde_json::Value, path: String) -> Option<String> {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => Some(path),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_in(x, format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                Some(join(k))
+            } else {
+                nul_in(x, join(k))
+            }
+        }),
+        _ => None,
+    }
 }
 
 fn strip_position(msg: &str) -> String {
@@ -101,6 +136,13 @@ where
             .into_owned()
             .filter(|(k, _)| !matches!(k.as_str(), "page" | "size" | "sort"))
             .collect();
+        // PostgreSQL cannot compare text with U+0000: refuse it here, naming the parameter.
+        if let Some((k, _)) = pairs
+            .iter()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(ApiError::invalid(k, "must not contain U+0000"));
+        }
         let encoded = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish();
@@ -208,5 +250,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.name, "x");
+    }
+
+    #[test]
+    fn strings_with_nul_are_refused_naming_the_field() {
+        let id = uuid::Uuid::new_v4();
+        let body = format!(r#"{{"organizationId":"{id}","name":"a\u0000b"}}"#);
+        assert_eq!(field_of(parse_json(body.as_bytes())), "name");
+        let body = format!(r#"{{"organizationId":"{id}","name":"x","inner":{{"k\u0000":1}}}}"#);
+        assert_eq!(field_of(parse_json(body.as_bytes())), "inner.k\u{0}");
+        // A literal backslash followed by u0000 is no NUL.
+        let body = format!(r#"{{"organizationId":"{id}","name":"\\u0000"}}"#);
+        assert_eq!(parse_json::<Body>(body.as_bytes()).unwrap().name, "\\u0000");
     }
 }

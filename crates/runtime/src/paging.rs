@@ -74,6 +74,14 @@ pub fn parse_page_request(query: &str) -> Result<PageRequest, ApiError> {
     if req.size == 0 {
         req.size = DEFAULT_PAGE_SIZE;
     }
+    // The offset (page × size) goes to the database as a signed 64-bit value.
+    if req
+        .page
+        .checked_mul(req.size)
+        .is_none_or(|offset| offset > i64::MAX as u64)
+    {
+        return Err(ApiError::invalid("page", "is too large for the page size"));
+    }
     Ok(req)
 }
 
@@ -188,6 +196,11 @@ mod tests {
         assert!(parse_page_request("size=1001").is_err());
         assert!(parse_page_request("page=-1").is_err());
         assert_eq!(parse_page_request("").unwrap().size, 100);
+        // Found by fuzzing: an offset past i64::MAX made the database layer panic.
+        assert!(parse_page_request("page=18446744073709551615").is_err());
+        assert!(parse_page_request("page=9223372036854775807&size=2").is_err());
+        let max = parse_page_request("page=9223372036854775&size=1000").unwrap();
+        assert_eq!(max.offset(), 9_223_372_036_854_775_000);
     }
 
     #[test]

@@ -104,6 +104,10 @@ pub async fn get_by_mapping(
     caller: Caller,
     axum::extract::Path(client_id): axum::extract::Path<String>,
 ) -> ApiResult<axum::Json<ApiAccountIdentity>> {
+    // No client id holds U+0000 (and PostgreSQL cannot compare text with it).
+    if client_id.contains('\0') {
+        return Err(ApiError::not_found("no such identity"));
+    }
     let row = identity::Entity::find()
         .filter(identity::Column::ClientId.eq(client_id.as_str()))
         .filter(identity::Column::Kind.eq(KIND.as_str()))

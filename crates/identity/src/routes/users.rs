@@ -121,6 +121,10 @@ pub async fn get_by_mapping(
 ) -> ApiResult<axum::Json<UserIdentity>> {
     let not_found = || ApiError::not_found("no such identity");
     let provider = Uuid::parse_str(&provider).map_err(|_| not_found())?;
+    // No subject holds U+0000 (and PostgreSQL cannot compare text with it).
+    if subject.contains('\0') {
+        return Err(not_found());
+    }
     let map = mapping::Entity::find()
         .filter(mapping::Column::ExternalSubject.eq(subject.as_str()))
         .filter(mapping::Column::IdentityProviderId.eq(provider))

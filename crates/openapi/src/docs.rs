@@ -1,0 +1,93 @@
+//! Serving a document: `GET {base}/openapi.json` (the document) and `GET {base}`
+//! (a self-contained page that lists its operations, parameters and schemas; no
+//! external assets, the page works without internet).
+
+// The functions with `#[utoipa::path]` stand for operations; only the attribute matters.
+#![allow(dead_code)]
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use utoipa::openapi::OpenApi;
+
+const PAGE: &str = include_str!("page.html");
+
+/// The routes that serve `api` under `base` (e.g. `/identity/v1/docs`). Both are
+/// public: they need no token. The document is rendered once, here.
+pub fn router(base: &str, api: &OpenApi) -> Router {
+    let json = Bytes::from(crate::to_json(api));
+    let title = html_escape(&api.info.title);
+    let page = Bytes::from(
+        PAGE.replace("{{TITLE}}", &title)
+            .replace("{{SPEC_URL}}", &format!("{base}/openapi.json")),
+    );
+    let document = move || {
+        let json = json.clone();
+        async move { with_type(json, "application/json") }
+    };
+    let html = move || {
+        let page = page.clone();
+        async move { with_type(page, "text/html; charset=utf-8") }
+    };
+    Router::new()
+        .route(&format!("{base}/openapi.json"), get(document))
+        .route(base, get(html))
+}
+
+fn with_type(body: Bytes, content_type: &'static str) -> Response {
+    let mut res = body.into_response();
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The identity service's router for `/identity/v1/docs` (the merged `/identity/v1` document).
+pub fn identity_router() -> Router {
+    router("/identity/v1/docs", &crate::public_identity_v1())
+}
+
+/// The authorization service's router for `/auth/v1/docs`.
+pub fn authorization_router() -> Router {
+    router("/auth/v1/docs", &crate::authorization())
+}
+
+#[utoipa::path(
+    get, path = "/identity/v1/docs/openapi.json", tag = "docs", operation_id = "identityOpenApi",
+    summary = "This document (OpenAPI 3.1)",
+    description = "The merged `/identity/v1` API: the identity, organization and invitation services.",
+    responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json"))
+)]
+pub(crate) fn identity_document() {}
+
+#[utoipa::path(
+    get, path = "/identity/v1/docs", tag = "docs", operation_id = "identityDocsPage",
+    summary = "A browsable page of this document",
+    responses((status = 200, description = "An HTML page", body = String, content_type = "text/html"))
+)]
+pub(crate) fn identity_page() {}
+
+#[utoipa::path(
+    get, path = "/auth/v1/docs/openapi.json", tag = "docs", operation_id = "authorizationOpenApi",
+    summary = "This document (OpenAPI 3.1)",
+    responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json"))
+)]
+pub(crate) fn authorization_document() {}
+
+#[utoipa::path(
+    get, path = "/auth/v1/docs", tag = "docs", operation_id = "authorizationDocsPage",
+    summary = "A browsable page of this document",
+    responses((status = 200, description = "An HTML page", body = String, content_type = "text/html"))
+)]
+pub(crate) fn authorization_page() {}
