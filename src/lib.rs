@@ -48,6 +48,22 @@ pub struct PlatformSettings {
     pub amqp_url: Secret<String>,
     /// The topic exchange. Default `idp.events`.
     pub exchange: String,
+    /// Accept `http://` loopback URLs (issuer, JWKS) for OpenID providers: for
+    /// tests with a stand-in provider on loopback only. Default false (https only).
+    pub allow_http_loopback_providers: bool,
+    /// SMTP server of the invitation service's mail (`SMTP_URL`), e.g.
+    /// `smtp://127.0.0.1:2525`. Default empty: messages are written as files under
+    /// `{data_dir}/mail`.
+    pub smtp_url: Secret<String>,
+    /// The sender of every message. Default `no-reply@localhost`.
+    pub mail_from: String,
+    /// Where support requests are mailed. Default `support@localhost`.
+    pub support_to: String,
+    /// On SIGTERM the gateway stops accepting and finishes the requests it
+    /// accepted (the services still serve them), then the services stop (their
+    /// in-flight requests, consumers, a last outbox relay pass); all of it within
+    /// this many seconds, else the process exits non-zero. Default 25.
+    pub shutdown_grace_secs: u64,
     pub telemetry: TelemetrySettings,
 }
 
@@ -66,6 +82,11 @@ impl Default for PlatformSettings {
             database_prefix: "idp_".into(),
             amqp_url: Secret::new(String::new()),
             exchange: "idp.events".into(),
+            allow_http_loopback_providers: false,
+            smtp_url: Secret::new(String::new()),
+            mail_from: "no-reply@localhost".into(),
+            support_to: "support@localhost".into(),
+            shutdown_grace_secs: 25,
             telemetry: TelemetrySettings {
                 format: idp_common::telemetry::LogFormat::Pretty,
                 ..Default::default()
@@ -80,6 +101,7 @@ impl PlatformSettings {
         Ok(idp_common::settings::Layers::new("PLATFORM")
             .file(file)
             .alias("AMQP_URL", "amqp_url")
+            .alias("SMTP_URL", "smtp_url")
             .load()?)
     }
 
@@ -94,8 +116,13 @@ pub struct Platform {
     pub service_addrs: [SocketAddr; 4],
     pub credentials_file: PathBuf,
     pub public_url: String,
+    /// The external signal (SIGTERM, a test); the gateway stops on it.
     shutdown: Shutdown,
-    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+    /// The services' signal, triggered once the gateway has stopped.
+    services_shutdown: Shutdown,
+    gateway_task: JoinHandle<anyhow::Result<()>>,
+    service_tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+    grace: std::time::Duration,
 }
 
 const SERVICES: [&str; 4] = ["identity", "organization", "invitation", "authorization"];
@@ -180,15 +207,17 @@ impl Platform {
             c.verifier.jwks_url = jwks_url.clone();
             c.authz.url = format!("http://{}", addrs[3]);
             c.telemetry = settings.telemetry.clone();
+            c.http.shutdown_grace_secs = settings.shutdown_grace_secs;
             commons.push(c);
         }
         // Relays publish only once every service has built (and so subscribed its
         // consumers): an in-process event published earlier would reach nobody.
         let start = idp_common::shutdown::Gate::closed();
+        let services_shutdown = Shutdown::new();
         let deps = |listener: TcpListener| Deps {
             bus: bus.clone(),
             clock: idp_runtime::clock::system(),
-            shutdown: shutdown.clone(),
+            shutdown: services_shutdown.clone(),
             listener: Some(listener),
             start: start.clone(),
         };
@@ -222,7 +251,9 @@ impl Platform {
                     secret_file: data.join("flow-token.key").display().to_string(),
                     ..Default::default()
                 },
-                ..Default::default()
+                open_id_providers: idp_organization::settings::OpenIdProviderSettings {
+                    allow_http_loopback: settings.allow_http_loopback_providers,
+                },
             },
             deps(organization_listener),
         );
@@ -235,6 +266,9 @@ impl Platform {
                 },
                 mail: idp_invitation::settings::MailSettings {
                     dir: data.join("mail").display().to_string(),
+                    smtp_url: settings.smtp_url.clone(),
+                    from: settings.mail_from.clone(),
+                    support_to: settings.support_to.clone(),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -270,12 +304,12 @@ impl Platform {
         start.open();
         let gateway_addr = gateway.local_addr();
 
-        let mut tasks = Vec::new();
+        let mut service_tasks = Vec::new();
         for app in [identity, organization, invitation, authorization] {
-            tasks.push(tokio::spawn(app.run()));
+            service_tasks.push(tokio::spawn(app.run()));
         }
         let gw_shutdown = shutdown.clone();
-        tasks.push(tokio::spawn(async move { gateway.run(gw_shutdown).await }));
+        let gateway_task = tokio::spawn(async move { gateway.run(gw_shutdown).await });
 
         Ok(Platform {
             gateway_addr,
@@ -283,17 +317,54 @@ impl Platform {
             credentials_file,
             public_url,
             shutdown,
-            tasks,
+            services_shutdown,
+            gateway_task,
+            service_tasks,
+            grace: std::time::Duration::from_secs(settings.shutdown_grace_secs),
         })
     }
 
-    /// Stops every part and waits for them.
+    /// Stops every part and waits for them, in order: the gateway first (it stops
+    /// accepting and finishes what it accepted while the services still answer
+    /// it), then the services. An error when that took longer than the grace
+    /// period (what was still running is dropped) or a part failed.
     pub async fn stop(self) -> anyhow::Result<()> {
+        let started = tokio::time::Instant::now();
+        let deadline = started + self.grace;
         self.shutdown.trigger();
-        for t in self.tasks {
-            t.await??;
+        let mut failures = Vec::new();
+        match tokio::time::timeout_at(deadline, self.gateway_task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => failures.push(format!("gateway: {e:#}")),
+            Ok(Err(e)) => failures.push(format!("gateway task: {e}")),
+            Err(_) => {
+                failures.push("gateway: still draining at the end of the grace period".into())
+            }
         }
-        Ok(())
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "gateway stopped; stopping the services"
+        );
+        self.services_shutdown.trigger();
+        for (name, t) in SERVICES.iter().zip(self.service_tasks) {
+            match tokio::time::timeout_at(deadline, t).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => failures.push(format!("{name}: {e:#}")),
+                Ok(Err(e)) => failures.push(format!("{name} task: {e}")),
+                Err(_) => failures.push(format!(
+                    "{name}: still draining at the end of the grace period"
+                )),
+            }
+        }
+        if failures.is_empty() {
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "platform stopped"
+            );
+            Ok(())
+        } else {
+            anyhow::bail!("unclean shutdown: {}", failures.join("; "))
+        }
     }
 
     /// Waits until the shutdown signal, then for every part.

@@ -94,6 +94,36 @@ async fn bearer(stack: &Stack, token: &str, method: Method, path: &str) -> reqwe
 async fn api_account_flow(stack: &Stack) {
     admin_ready(stack).await;
     let root = ROOT_ORGANIZATION_ID.to_string();
+    // The super admin cannot lock everyone out by deactivating or deleting itself.
+    let (st, me) = send(
+        stack
+            .admin(Method::GET, "/identity/v1/identities/self")
+            .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{me}");
+    let me = me["id"].as_str().unwrap().to_string();
+    for (method, path) in [
+        (
+            Method::PUT,
+            format!("/identity/v1/api-account-identities/{me}/deactivate"),
+        ),
+        (
+            Method::DELETE,
+            format!("/identity/v1/api-account-identities/{me}"),
+        ),
+    ] {
+        let (st, p) = send(stack.admin(method, &path).await).await;
+        assert_eq!(st, 409, "{path}: {p}");
+    }
+    let (st, me_after) = send(
+        stack
+            .admin(Method::GET, "/identity/v1/identities/self")
+            .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{me_after}");
+    assert_eq!(me_after["active"], true);
     let t = tag();
     let (st, created) = send(stack.admin(Method::POST, "/identity/v1/api-account-identities").await.json(&json!({
         "organizationId": root, "name": format!("HR Bridge {t}"), "contactEmail": "HR.Director@acme.com",

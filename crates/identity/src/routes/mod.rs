@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(preferences::delete),
         )
         .with_state(state)
+        .merge(idp_openapi::docs::identity_router())
 }
 
 /// `/{id}/{action}` with a UUID id (else 404).
@@ -119,6 +120,18 @@ impl<S: Send + Sync> FromRequestParts<S> for IdAction {
         let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("no such resource"))?;
         Ok(IdAction(id, action))
     }
+}
+
+/// An identity cannot deactivate or delete itself: the last administrator (the
+/// bootstrap super admin, say) would lock everyone out. Another identity with the
+/// action does it.
+fn not_oneself(caller: &Caller, id: Uuid, what: &str) -> ApiResult<()> {
+    if caller.identity_id().as_uuid() == id {
+        return Err(ApiError::conflict(format!(
+            "an identity cannot {what} itself; ask another administrator"
+        )));
+    }
+    Ok(())
 }
 
 /// `activate` / `deactivate` an identity: idempotent; a change emits its event, and
@@ -137,6 +150,9 @@ pub async fn set_active(
         _ => return Err(ApiError::not_found("no such resource")),
     };
     let row = access::changeable(st, caller, id, kind, "update").await?;
+    if !active {
+        not_oneself(caller, id, "deactivate")?;
+    }
     if row.active == active {
         return Ok(row);
     }
@@ -170,6 +186,7 @@ pub async fn soft_delete(
     kind: IdentityType,
 ) -> ApiResult<identity::Model> {
     let row = access::changeable(st, caller, id, kind, "delete").await?;
+    not_oneself(caller, id, "delete")?;
     let now = st.now();
     let mut am = row.into_active_model();
     am.active = Set(false);
