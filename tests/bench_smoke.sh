@@ -28,12 +28,13 @@ for r in rows:
     assert keys <= r.keys(), (r["id"], keys - r.keys())
     if r["value"] is None:
         assert r["met"] is None and r.get("note"), r
-for i in ("B4", "B5", "B6"):
-    r = rows[int(i[1]) - 1]
-    assert r["value"] is None and r["note"] == "not built yet", r
-for i in ("B1", "B2", "B3", "B7", "B8"):
-    r = rows[int(i[1]) - 1]
-    assert r["value"] is not None, f"{i} not measured: {r.get('note')}"
+# B6 needs PostgreSQL and RabbitMQ on this machine; without them it is reported as
+# not measured, with the reason.
+for r in rows:
+    if r["id"] == "B6" and r["value"] is None:
+        assert r["note"], r
+        continue
+    assert r["value"] is not None, f"{r['id']} not measured: {r.get('note')}"
     assert isinstance(r["met"], bool), r
 for s in ("commit:", "NOT measured here", "Keycloak", "Ory Hydra"):
     assert s in md, s

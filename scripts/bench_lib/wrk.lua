@@ -2,6 +2,8 @@
 --   BENCH_TOKEN         send "Authorization: Bearer <token>"
 --   BENCH_BASIC         client-credentials grant: POST, form body
 --                       grant_type=client_credentials, "Authorization: Basic <value>"
+--   BENCH_BODY          POST this JSON body (Content-Type: application/json), e.g. a
+--                       check for POST /auth/v1/checks (with BENCH_TOKEN)
 --   BENCH_DELAY_MS      pace each connection: before each request wait a random
 --                       0..2*N ms (mean N), so arrivals are spread, not in lockstep
 --   BENCH_COUNT_STATUS  "1": count 200 answers and the others exactly (response())
@@ -9,6 +11,7 @@
 
 local token = os.getenv("BENCH_TOKEN") or ""
 local basic = os.getenv("BENCH_BASIC") or ""
+local body = os.getenv("BENCH_BODY") or ""
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0") or 0
 local count = os.getenv("BENCH_COUNT_STATUS") == "1"
 
@@ -20,6 +23,12 @@ if basic ~= "" then
   wrk.body = "grant_type=client_credentials"
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
   wrk.headers["Authorization"] = "Basic " .. basic
+end
+
+if body ~= "" then
+  wrk.method = "POST"
+  wrk.body = body
+  wrk.headers["Content-Type"] = "application/json"
 end
 
 -- wrk only calls delay()/response() when they exist, so define them only if asked.

@@ -9,7 +9,7 @@ use idp_model::events::{types, Envelope};
 use idp_model::{GrantId, IdentityId, OrganizationId, ResourceActionId, RoleId, Timestamp};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -169,6 +169,8 @@ pub async fn live_grants_of<C: ConnectionTrait>(
     grant::Entity::find()
         .filter(grant::Column::IdentityId.eq(identity.as_uuid()))
         .filter(grant::Column::RevokedAt.is_null())
+        .order_by_asc(grant::Column::CreatedAt)
+        .order_by_asc(grant::Column::Id)
         .all(db)
         .await
 }
@@ -372,4 +374,28 @@ pub async fn live_grant<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<grant
         Some(g) if g.revoked_at.is_none() => Ok(g),
         _ => Err(ApiError::not_found("no such grant")),
     }
+}
+
+/// Writes `role.updated` (`data`: `id`, `organizationId`, `resourceActionIds` when
+/// they changed): every holder's effective permissions changed, which each
+/// replica's decision cache learns from it.
+pub async fn role_updated<C: ConnectionTrait>(
+    txn: &C,
+    role_id: Uuid,
+    organization: Option<Uuid>,
+    actions: Option<&[Uuid]>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut data = serde_json::json!({ "id": role_id, "organizationId": organization });
+    if let (Some(a), Some(o)) = (actions, data.as_object_mut()) {
+        o.insert("resourceActionIds".into(), serde_json::json!(a));
+    }
+    let event = Envelope::new(
+        crate::decide::ROLE_UPDATED,
+        SOURCE,
+        organization.map(OrganizationId),
+        data,
+        now,
+    );
+    idp_runtime::outbox::enqueue(txn, &event).await
 }

@@ -268,6 +268,7 @@ pub async fn spawn(
     bus: Arc<dyn idp_bus::EventBus>,
     exchange: &str,
     authz: Authz,
+    decider: crate::decide::Decider,
     relay: RelayHandle,
     shutdown: idp_runtime::Shutdown,
 ) -> anyhow::Result<()> {
@@ -283,12 +284,16 @@ pub async fn spawn(
     );
     let h = outbox::handler(move |event, txn| {
         let authz = authz.clone();
+        let decider = decider.clone();
         let relay = relay.clone();
         Box::pin(async move {
             let touched = on_event(txn, event).await?;
             if !touched.is_empty() {
+                // Dropped now, and again when the `grant.created` events of this
+                // transaction arrive (after it committed: `decide::listen`).
                 for id in touched {
                     authz.invalidate(idp_model::IdentityId(id));
+                    decider.invalidate(idp_model::IdentityId(id));
                 }
                 // The grant events commit with this transaction; nudge the relay
                 // right after.

@@ -1,6 +1,7 @@
 //! The authorization service: resource types and actions, roles, grants, checks.
 
 pub mod catalog;
+pub mod decide;
 pub mod domain;
 pub mod events;
 pub mod routes;
@@ -18,12 +19,17 @@ pub use settings::Settings;
 pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp> {
     let f = Foundation::prepare::<store::Migrator>(&settings.common, deps).await?;
     catalog::seed(&f.db, f.clock.now()).await?;
-    let authz = state::local_authz(f.db.clone());
+    let decider = decide::Decider::over_store(f.db.clone());
+    let authz = state::local_authz(decider.clone());
+    // Grant and role events (this replica's consumer, other replicas) drop what
+    // they change; subscribed before the relay opens.
+    decide::listen(f.bus.clone(), decider.clone()).await?;
     events::spawn(
         f.db.clone(),
         f.bus.clone(),
         &settings.common.bus.exchange,
         authz.clone(),
+        decider.clone(),
         f.relay.clone(),
         f.shutdown.clone(),
     )
@@ -32,6 +38,7 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         db: f.db.clone(),
         verifier: f.verifier.clone(),
         authz,
+        decider,
         clock: f.clock.clone(),
         relay: f.relay.clone(),
     };

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use axum::extract::FromRef;
 use idp_bearer::Verifier;
 use idp_model::authz::EffectivePermission;
+use idp_model::IdentityId;
 use idp_runtime::auth::Caller;
 use idp_runtime::authz::{Authz, PermissionSource};
 use idp_runtime::clock::SharedClock;
@@ -13,14 +14,33 @@ use idp_runtime::error::ApiError;
 use idp_runtime::outbox::RelayHandle;
 use sea_orm::DatabaseConnection;
 
+use crate::decide::Decider;
+
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub verifier: Verifier,
-    /// Enforcement inside this service: permissions read from its own store.
+    /// Enforcement inside this service: the callers' permissions from `decider`
+    /// (exact, so `Authz` keeps nothing itself).
     pub authz: Authz,
+    /// Decisions and effective permissions, cached per identity and exact.
+    pub decider: Decider,
     pub clock: SharedClock,
     pub relay: RelayHandle,
+}
+
+impl AppState {
+    /// After a committed change of `identity`'s grants.
+    pub fn grants_changed(&self, identity: IdentityId) {
+        self.decider.invalidate(identity);
+        self.authz.invalidate(identity);
+    }
+
+    /// After a committed change of a role's actions (every holder changes).
+    pub fn roles_changed(&self) {
+        self.decider.invalidate_all();
+        self.authz.invalidate_all();
+    }
 }
 
 impl FromRef<AppState> for Verifier {
@@ -29,21 +49,27 @@ impl FromRef<AppState> for Verifier {
     }
 }
 
-/// The local permission source: this service's own store.
-pub struct StoreSource {
-    pub db: DatabaseConnection,
+/// The local permission source: the decision cache over this service's store.
+pub struct DeciderSource {
+    pub decider: Decider,
 }
 
 #[async_trait]
-impl PermissionSource for StoreSource {
+impl PermissionSource for DeciderSource {
     async fn permissions(&self, caller: &Caller) -> Result<Vec<EffectivePermission>, ApiError> {
-        crate::domain::effective_permissions(&self.db, caller.identity_id()).await
+        Ok(self
+            .decider
+            .snapshot(caller.identity_id())
+            .await?
+            .permissions())
     }
 }
 
-pub fn local_authz(db: DatabaseConnection) -> Authz {
+/// `Authz` over the decision cache, keeping nothing itself (the decider is exact:
+/// a revoked grant is refused on the next request).
+pub fn local_authz(decider: Decider) -> Authz {
     Authz::new(
-        Arc::new(StoreSource { db }),
-        std::time::Duration::from_millis(1000),
+        Arc::new(DeciderSource { decider }),
+        std::time::Duration::ZERO,
     )
 }

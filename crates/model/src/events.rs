@@ -37,6 +37,7 @@ pub mod types {
     pub const INVITATION_REVOKED: &str = "invitation.revoked";
     pub const GRANT_CREATED: &str = "grant.created";
     pub const GRANT_REVOKED: &str = "grant.revoked";
+    pub const ROLE_UPDATED: &str = "role.updated";
 
     /// Every event type of the platform (the catalogue `proto-docs/events.md` is
     /// checked against this list).
@@ -67,6 +68,7 @@ pub mod types {
         INVITATION_REVOKED,
         GRANT_CREATED,
         GRANT_REVOKED,
+        ROLE_UPDATED,
     ];
 }
 

@@ -20,7 +20,10 @@ fn documented(text: &str) -> BTreeSet<String> {
         let mut aggregate = String::new();
         for name in cell.split(',').map(|n| n.trim().trim_matches('`')) {
             if let Some(suffix) = name.strip_prefix('.') {
-                assert!(!aggregate.is_empty(), "abbreviated type without a full one: {line}");
+                assert!(
+                    !aggregate.is_empty(),
+                    "abbreviated type without a full one: {line}"
+                );
                 out.insert(format!("{aggregate}.{suffix}"));
             } else if let Some((agg, _)) = name.split_once('.') {
                 aggregate = agg.to_string();
@@ -39,8 +42,14 @@ fn the_catalogue_documents_every_event_type_and_no_other() {
     let code: BTreeSet<String> = types::ALL.iter().map(|t| t.to_string()).collect();
     let missing: Vec<_> = code.difference(&documented).collect();
     let unknown: Vec<_> = documented.difference(&code).collect();
-    assert!(missing.is_empty(), "event types without a row in proto-docs/events.md: {missing:?}");
-    assert!(unknown.is_empty(), "rows of proto-docs/events.md naming no event type of the code: {unknown:?}");
+    assert!(
+        missing.is_empty(),
+        "event types without a row in proto-docs/events.md: {missing:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "rows of proto-docs/events.md naming no event type of the code: {unknown:?}"
+    );
 }
 
 #[test]

@@ -275,6 +275,13 @@ pub async fn create_action(
             resource_action_id: Set(m.id),
         })
         .collect();
+    let changed: Vec<Uuid> = links
+        .iter()
+        .filter_map(|l| match &l.role_id {
+            sea_orm::ActiveValue::Set(r) => Some(*r),
+            _ => None,
+        })
+        .collect();
     if !links.is_empty() {
         role_action::Entity::insert_many(links)
             .on_conflict(OnConflict::new().do_nothing().to_owned())
@@ -282,7 +289,10 @@ pub async fn create_action(
             .exec(&txn)
             .await?;
     }
-    txn.commit().await?;
-    st.authz.invalidate_all();
+    for r in changed {
+        crate::domain::role_updated(&txn, r, None, None, st.clock.now()).await?;
+    }
+    st.relay.commit(txn).await?;
+    st.roles_changed();
     Ok((StatusCode::CREATED, axum::Json(action_view(m, t.code))))
 }

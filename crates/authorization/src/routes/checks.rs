@@ -1,6 +1,7 @@
 //! Checks (single and batch), effective permissions, and the ACL of a resource.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{page, valid_path};
-use crate::domain::{effective_permissions, expand, holds, holds_anywhere};
+use crate::decide::Snapshot;
+use crate::domain::{expand, holds};
 use crate::state::AppState;
 use crate::store::grant;
 
@@ -42,39 +44,40 @@ async fn run_checks(
             format!("at most {MAX_BATCH} checks per request"),
         ));
     }
-    let mine = st.authz.permissions(caller).await?;
-    let mut cache: HashMap<IdentityId, Vec<EffectivePermission>> = HashMap::new();
+    let me = caller.identity_id();
+    // The caller's own snapshot is needed only to check someone else.
+    let mut mine: Option<Arc<Snapshot>> = None;
+    let mut snaps: HashMap<IdentityId, Arc<Snapshot>> = HashMap::new();
     let mut out = Vec::with_capacity(checks.len());
     for (i, c) in checks.into_iter().enumerate() {
         valid_path(&format!("checks[{i}].path"), &c.path)?;
         let path = resource_path(&c);
-        if c.identity_id != caller.identity_id()
-            && !holds(&mine, G, "read", c.organization_id, &path)
-        {
-            return Err(ApiError::forbidden(
-                "checking another identity needs grant:read over the resource's scope",
-            ));
+        if c.identity_id != me {
+            let m = match &mine {
+                Some(m) => m.clone(),
+                None => mine.insert(st.decider.snapshot(me).await?).clone(),
+            };
+            if !m.allows(G, "read", c.organization_id, &path) {
+                return Err(ApiError::forbidden(
+                    "checking another identity needs grant:read over the resource's scope",
+                ));
+            }
         }
-        let perms = match cache.get(&c.identity_id) {
-            Some(p) => p,
+        let snap = match snaps.get(&c.identity_id) {
+            Some(s) => s.clone(),
             None => {
-                let p = if c.identity_id == caller.identity_id() {
-                    mine.as_ref().clone()
-                } else {
-                    effective_permissions(&st.db, c.identity_id).await?
-                };
-                cache.entry(c.identity_id).or_insert(p)
+                let s = st.decider.snapshot(c.identity_id).await?;
+                snaps.insert(c.identity_id, s.clone());
+                s
             }
         };
-        let by = perms
-            .iter()
-            .find(|p| p.covers(&c.resource_type, &c.action, c.organization_id, &path));
+        let by = snap.decide(&c.resource_type, &c.action, c.organization_id, &path);
         out.push(CheckResult {
             identity_id: c.identity_id,
             allowed: by.is_some(),
-            grant_id: by.map(|p| p.grant_id),
-            role_id: by.and_then(|p| p.role_id),
-            role_name: by.and_then(|p| p.role_name.clone()),
+            grant_id: by.as_ref().map(|p| p.grant_id),
+            role_id: by.as_ref().and_then(|p| p.role_id),
+            role_name: by.and_then(|p| p.role_name),
             action: c.action,
             resource_type: c.resource_type,
             organization_id: c.organization_id,
@@ -122,19 +125,21 @@ pub async fn permissions(
     caller: Caller,
     PathId(id): PathId<IdentityId>,
 ) -> ApiResult<axum::Json<Vec<EffectivePermission>>> {
+    // From the decision cache, which is exact (dropped on every grant or role
+    // change): other services cache the answer themselves.
+    let perms = st.decider.snapshot(id).await?;
     if id == caller.identity_id() {
-        // Fresh from the store: other services cache it themselves.
-        return Ok(axum::Json(effective_permissions(&st.db, id).await?));
+        return Ok(axum::Json(perms.permissions()));
     }
-    let mine = st.authz.permissions(&caller).await?;
-    if !holds_anywhere(&mine, G, "read") {
+    let mine = st.decider.snapshot(caller.identity_id()).await?;
+    if !mine.holds_anywhere(G, "read") {
         return Err(ApiError::not_found("no such identity"));
     }
-    let perms = effective_permissions(&st.db, id).await?;
     Ok(axum::Json(
         perms
+            .permissions()
             .into_iter()
-            .filter(|p| holds(&mine, G, "read", p.organization_id, &p.path))
+            .filter(|p| mine.allows(G, "read", p.organization_id, &p.path))
             .collect(),
     ))
 }

@@ -193,7 +193,7 @@ pub async fn create_role_grant(
     .map_err(duplicate)?;
     txn.commit().await.map_err(duplicate)?;
     st.relay.wake();
-    st.authz.invalidate(body.identity_id);
+    st.grants_changed(body.identity_id);
     Ok(created(&g, Some(r.name)))
 }
 
@@ -229,7 +229,7 @@ pub async fn create_action_grant(
     .map_err(duplicate)?;
     txn.commit().await.map_err(duplicate)?;
     st.relay.wake();
-    st.authz.invalidate(body.identity_id);
+    st.grants_changed(body.identity_id);
     Ok(created(&g, None))
 }
 
@@ -261,7 +261,7 @@ async fn revoke(
     let txn = st.db.begin().await?;
     domain::revoke(&txn, g, st.clock.now()).await?;
     st.relay.commit(txn).await?;
-    st.authz.invalidate(identity);
+    st.grants_changed(identity);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -326,7 +326,7 @@ pub async fn replace_role_grant(
     .map_err(duplicate)?;
     txn.commit().await.map_err(duplicate)?;
     st.relay.wake();
-    st.authz.invalidate(IdentityId(identity));
+    st.grants_changed(IdentityId(identity));
     let (_, body) = created(&g, Some(r.name));
     Ok((StatusCode::OK, body))
 }

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/auth/v1/acl", get(checks::acl))
         .with_state(state)
+        .merge(idp_openapi::docs::authorization_router())
 }
 
 fn cmp_json(a: &Value, b: &Value) -> Ordering {

@@ -344,10 +344,12 @@ pub async fn update(
     let r = am.update(&txn).await?;
     if let Some(a) = &actions {
         replace_actions(&txn, r.id, a).await?;
+        crate::domain::role_updated(&txn, r.id, r.organization_id, Some(a), st.clock.now()).await?;
     }
-    txn.commit().await?;
-    // Every holder of the role sees the change on its next request.
-    st.authz.invalidate_all();
+    st.relay.commit(txn).await?;
+    // Every holder of the role sees the change on its next request (here at once;
+    // other replicas on `role.updated`).
+    st.roles_changed();
     let mut v = views(&st, vec![r]).await?;
     v.pop()
         .map(axum::Json)

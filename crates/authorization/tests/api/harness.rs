@@ -26,6 +26,8 @@ pub struct Harness {
     pub admin_token: String,
     shutdown: Shutdown,
     handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    replicas: std::sync::Mutex<Vec<tokio::task::JoinHandle<anyhow::Result<()>>>>,
+    settings: idp_authorization::Settings,
     _db: TestDatabase,
 }
 
@@ -73,7 +75,7 @@ impl Harness {
         let shutdown = Shutdown::new();
         let listener = idp_runtime::server::bind("127.0.0.1:0").await.unwrap();
         let app = idp_authorization::build(
-            settings,
+            settings.clone(),
             idp_runtime::server::Deps {
                 bus: bus.clone(),
                 clock: idp_runtime::clock::system(),
@@ -95,11 +97,33 @@ impl Harness {
             admin_token: token(admin, ROOT_ORGANIZATION_ID),
             shutdown,
             handle,
+            replicas: std::sync::Mutex::new(Vec::new()),
+            settings,
             _db: db,
         };
         h.identity_created(admin, ROOT_ORGANIZATION_ID, true).await;
         h.wait_for_permissions(admin, &h.admin_token).await;
         h
+    }
+
+    /// A second replica of the service: same store, same bus; its base URL.
+    pub async fn replica(&self) -> String {
+        let listener = idp_runtime::server::bind("127.0.0.1:0").await.unwrap();
+        let app = idp_authorization::build(
+            self.settings.clone(),
+            idp_runtime::server::Deps {
+                bus: self.bus.clone(),
+                clock: idp_runtime::clock::system(),
+                shutdown: self.shutdown.clone(),
+                listener: Some(listener),
+                start: idp_common::shutdown::Gate::opened(),
+            },
+        )
+        .await
+        .unwrap();
+        let base = format!("http://{}", app.local_addr());
+        self.replicas.lock().unwrap().push(tokio::spawn(app.run()));
+        base
     }
 
     pub async fn identity_created(&self, id: IdentityId, org: OrganizationId, bootstrap: bool) {
@@ -164,6 +188,10 @@ impl Harness {
     pub async fn stop(self) {
         self.shutdown.trigger();
         let _ = self.handle.await;
+        let replicas = std::mem::take(&mut *self.replicas.lock().unwrap());
+        for r in replicas {
+            let _ = r.await;
+        }
     }
 }
 

@@ -35,7 +35,7 @@ both!(
     default_roles_by_events
 );
 
-async fn action_id(h: &Harness, ty: &str, action: &str) -> String {
+pub(crate) async fn action_id(h: &Harness, ty: &str, action: &str) -> String {
     let t = json(
         h.admin(
             Method::GET,

@@ -14,7 +14,7 @@ use base64::Engine;
 use bytes::Bytes;
 use idp_model::token::{AccessClaims, IdentityType, OAuthError, OAuthErrorCode, TokenResponse};
 use idp_model::{IdentityId, OrganizationId};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationDef};
 
 use crate::state::AppState;
 use crate::store::{identity, organization_seen};
@@ -200,9 +200,9 @@ async fn client_credentials(
             auth.basic,
         )
     };
-    let row = identity::Entity::find()
-        .filter(identity::Column::ClientId.eq(auth.client_id.as_str()))
-        .one(&st.db)
+    // One query: the account and its organization's status (a LEFT JOIN: an
+    // organization not seen yet does not refuse the client).
+    let found = client_with_organization(st, &auth.client_id)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "token endpoint lookup failed");
@@ -212,7 +212,7 @@ async fn client_credentials(
                 auth.basic,
             )
         })?;
-    let Some(row) = row else {
+    let Some((row, org)) = found else {
         // Same work as a real comparison, so timing does not reveal unknown clients.
         let _ = st.hasher.verify(&auth.secret, &"0".repeat(64));
         return Err(invalid());
@@ -231,22 +231,29 @@ async fn client_credentials(
         return Err(invalid());
     }
     // An identity of a deactivated or deleted organization gets no token.
-    let org = organization_seen::Entity::find_by_id(row.organization_id)
-        .one(&st.db)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "token endpoint organization lookup failed");
-            fail(
-                OAuthErrorCode::InvalidRequest,
-                "temporarily unable to authenticate",
-                auth.basic,
-            )
-        })?;
     if org.is_some_and(|o| !o.active || o.deleted) {
         tracing::info!(client_id = %auth.client_id, "client of an inactive organization refused");
         return Err(invalid());
     }
     issue_for(st, &row, IdentityType::ApiAccountIdentity, auth.basic)
+}
+
+/// The API account of `client_id` and the organization it belongs to (when this
+/// service has seen it), in one query.
+async fn client_with_organization(
+    st: &AppState,
+    client_id: &str,
+) -> Result<Option<(identity::Model, Option<organization_seen::Model>)>, sea_orm::DbErr> {
+    let org: RelationDef = identity::Entity::belongs_to(organization_seen::Entity)
+        .from(identity::Column::OrganizationId)
+        .to(organization_seen::Column::Id)
+        .into();
+    identity::Entity::find()
+        .filter(identity::Column::ClientId.eq(client_id))
+        .select_also(organization_seen::Entity)
+        .join(JoinType::LeftJoin, org)
+        .one(&st.db)
+        .await
 }
 
 /// Signs an access token for `row` and answers it.
