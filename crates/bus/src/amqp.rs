@@ -559,28 +559,123 @@ impl Shared {
                 .await
         })
         .await;
-        match result {
-            Ok(Ok(Confirmation::Ack(None))) => Ok(()),
-            Ok(Ok(Confirmation::Ack(Some(_)))) => Err(BusError::Rejected(format!(
-                "message to {routing_key:?} was unroutable"
-            ))),
-            Ok(Ok(Confirmation::Nack(_))) => {
-                Err(BusError::Rejected("the broker nacked the message".into()))
-            }
-            Ok(Ok(Confirmation::NotRequested)) => Err(BusError::Rejected(
-                "publisher confirms are not enabled".into(),
-            )),
-            Ok(Err(e)) => {
-                if !conn.alive() {
-                    conn.failed.notify_one();
+        settled(&conn, routing_key, result)
+    }
+
+    /// Sends every message, in order, then waits for their confirms: answers how
+    /// many, from the first, the broker confirmed, and the error that ended the
+    /// count.
+    async fn publish_pipelined(
+        &self,
+        exchange: &str,
+        messages: Vec<(String, Vec<u8>, BasicProperties)>,
+    ) -> (usize, Option<BusError>) {
+        let Some(conn) = self.current() else {
+            return (
+                0,
+                Some(unavailable(format!(
+                    "not connected to RabbitMQ at {}",
+                    self.target
+                ))),
+            );
+        };
+        let deadline = tokio::time::Instant::now() + CONFIRM_TIMEOUT;
+        let mut pending = Vec::with_capacity(messages.len());
+        let mut send_error = None;
+        for (routing_key, body, props) in messages {
+            let sent = tokio::time::timeout_at(
+                deadline,
+                conn.publisher.basic_publish(
+                    exchange,
+                    &routing_key,
+                    BasicPublishOptions::default(),
+                    &body,
+                    props,
+                ),
+            )
+            .await;
+            match sent {
+                Ok(Ok(confirm)) => pending.push((routing_key, confirm)),
+                Ok(Err(e)) => {
+                    if !conn.alive() {
+                        conn.failed.notify_one();
+                    }
+                    send_error = Some(unavailable(format!("publish failed: {e}")));
+                    break;
                 }
-                Err(unavailable(format!("publish failed: {e}")))
-            }
-            Err(_) => {
-                conn.failed.notify_one();
-                Err(unavailable("timed out waiting for the publisher confirm"))
+                Err(_) => {
+                    conn.failed.notify_one();
+                    send_error = Some(unavailable("timed out sending to the broker"));
+                    break;
+                }
             }
         }
+        let mut taken = 0;
+        for (routing_key, confirm) in pending {
+            let outcome = tokio::time::timeout_at(deadline, confirm).await;
+            if let Err(e) = settled(&conn, &routing_key, outcome) {
+                return (taken, Some(e));
+            }
+            taken += 1;
+        }
+        (taken, send_error)
+    }
+}
+
+/// The body and properties an event is published with (persistent).
+fn message_of(event: &Envelope) -> Result<(Vec<u8>, BasicProperties), BusError> {
+    let body = serde_json::to_vec(event)?;
+    let mut headers = FieldTable::default();
+    if let Some(org) = event.organization_id {
+        headers.insert(
+            "x-organization-id".into(),
+            AMQPValue::LongString(org.to_string().into()),
+        );
+    }
+    let props = BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type("application/json".into())
+        .with_message_id(ShortString::from(event.id.to_string()))
+        .with_type(ShortString::from(event.kind.as_str()))
+        .with_app_id(ShortString::from(event.source.as_str()))
+        .with_timestamp(event.occurred_at.timestamp().max(0) as u64)
+        .with_headers(headers);
+    Ok((body, props))
+}
+
+/// What a publish came to: its confirm, a channel error (the connection is
+/// reported failed when it died) or no confirm in time (reported failed too).
+fn settled(
+    conn: &Conn,
+    routing_key: &str,
+    result: Result<Result<Confirmation, lapin::Error>, tokio::time::error::Elapsed>,
+) -> Result<(), BusError> {
+    match result {
+        Ok(Ok(confirmation)) => confirmed(routing_key, confirmation),
+        Ok(Err(e)) => {
+            if !conn.alive() {
+                conn.failed.notify_one();
+            }
+            Err(unavailable(format!("publish failed: {e}")))
+        }
+        Err(_) => {
+            conn.failed.notify_one();
+            Err(unavailable("timed out waiting for the publisher confirm"))
+        }
+    }
+}
+
+/// What a publisher confirm means for the publish.
+fn confirmed(routing_key: &str, confirmation: Confirmation) -> Result<(), BusError> {
+    match confirmation {
+        Confirmation::Ack(None) => Ok(()),
+        Confirmation::Ack(Some(_)) => Err(BusError::Rejected(format!(
+            "message to {routing_key:?} was unroutable"
+        ))),
+        Confirmation::Nack(_) => Err(BusError::Rejected("the broker nacked the message".into())),
+        Confirmation::NotRequested => Err(BusError::Rejected(
+            "publisher confirms are not enabled".into(),
+        )),
     }
 }
 
@@ -941,24 +1036,29 @@ impl AmqpBus {
 #[async_trait]
 impl EventBus for AmqpBus {
     async fn publish(&self, event: &Envelope) -> Result<(), BusError> {
-        let body = serde_json::to_vec(event)?;
-        let mut headers = FieldTable::default();
-        if let Some(org) = event.organization_id {
-            headers.insert(
-                "x-organization-id".into(),
-                AMQPValue::LongString(org.to_string().into()),
-            );
-        }
-        let props = BasicProperties::default()
-            .with_delivery_mode(2)
-            .with_content_type("application/json".into())
-            .with_message_id(ShortString::from(event.id.to_string()))
-            .with_type(ShortString::from(event.kind.as_str()))
-            .with_app_id(ShortString::from(event.source.as_str()))
-            .with_timestamp(event.occurred_at.timestamp().max(0) as u64)
-            .with_headers(headers);
+        let (body, props) = message_of(event)?;
         self.shared
             .publish_raw(&self.shared.exchange, &event.kind, false, &body, props)
+            .await
+    }
+
+    async fn publish_batch(&self, events: &[Envelope]) -> (usize, Option<BusError>) {
+        let mut messages = Vec::with_capacity(events.len());
+        for event in events {
+            match message_of(event) {
+                Ok((body, props)) => messages.push((event.kind.clone(), body, props)),
+                Err(e) => {
+                    // Publish what comes before it; the caller stops there.
+                    let (n, err) = self
+                        .shared
+                        .publish_pipelined(&self.shared.exchange, messages)
+                        .await;
+                    return (n, Some(err.unwrap_or(e)));
+                }
+            }
+        }
+        self.shared
+            .publish_pipelined(&self.shared.exchange, messages)
             .await
     }
 

@@ -70,6 +70,23 @@ pub trait EventBus: Send + Sync + 'static {
     /// by every matching subscription (in-process).
     async fn publish(&self, event: &Envelope) -> Result<(), BusError>;
 
+    /// Publishes `events` in this order and answers how many of them, counted from
+    /// the first, were safely taken (as [`EventBus::publish`] means it), with the
+    /// error that ended the count when it is short. The RabbitMQ bus sends the whole
+    /// batch on its channel before it waits for the confirms, so the broker
+    /// confirms it in one round instead of one round per event; the order on the
+    /// channel is the order given. When the broker refuses one event in the middle
+    /// and takes later ones, only the events before the refused one count: the
+    /// caller publishes the rest again (consumers dedupe by event id).
+    async fn publish_batch(&self, events: &[Envelope]) -> (usize, Option<BusError>) {
+        for (i, event) in events.iter().enumerate() {
+            if let Err(e) = self.publish(event).await {
+                return (i, Some(e));
+            }
+        }
+        (events.len(), None)
+    }
+
     /// Declares (idempotently) the durable queue `queue` bound with each topic
     /// pattern in `bindings` (`identity.*`, `grant.#`, `#`), with its dead-letter
     /// queue `{queue}.dlq`, and starts consuming it.
@@ -308,6 +325,11 @@ impl Subscription {
     /// The next delivery; `None` once the subscription ended (the bus was closed).
     pub async fn next(&mut self) -> Option<Delivery> {
         self.rx.recv().await
+    }
+
+    /// The next delivery if one is already waiting (never waits).
+    pub fn try_next(&mut self) -> Option<Delivery> {
+        self.rx.try_recv().ok()
     }
 
     pub fn queue(&self) -> &str {

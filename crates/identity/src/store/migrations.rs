@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(M0100Identities));
         m.push(Box::new(crate::store::m0101::M0101IdentityFeatures));
         m.push(Box::new(crate::store::m0102::M0102InvitationAcceptances));
+        m.push(Box::new(crate::store::m0103::M0103IdentitiesEmail));
         m
     }
 }

@@ -4,6 +4,7 @@ pub mod identity;
 pub mod invitation_acceptance;
 pub mod m0101;
 pub mod m0102;
+pub mod m0103;
 pub mod mapping;
 pub mod migrations;
 pub mod open_id_provider_seen;

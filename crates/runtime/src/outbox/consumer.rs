@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use idp_bus::{Delivery, Envelope, EventBus, Subscription};
 use idp_model::ids::EventId;
 
-use super::inbox::{apply, ApplyError};
+use super::inbox::{apply, record, ApplyError};
 use super::Applied;
 use crate::Shutdown;
 
@@ -99,6 +99,8 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 /// How long a stopped consumer keeps its subscription (longer than the relay's
 /// 2 s drain).
 const SHUTDOWN_HOLD: Duration = Duration::from_secs(5);
+/// At most this many deliveries are applied in one transaction.
+const MAX_BATCH: usize = 64;
 /// Forget failure counts beyond this many distinct events (they restart at 0).
 const MAX_TRACKED_FAILURES: usize = 10_000;
 
@@ -108,7 +110,9 @@ const MAX_TRACKED_FAILURES: usize = 10_000;
 /// transaction committed (duplicates are acked without running the handler); a
 /// handler error rolls back and retries with backoff, and after
 /// `max_attempts` failures the message is dead-lettered with the error as the
-/// reason. On shutdown it finishes the current message, then returns.
+/// reason. Deliveries already waiting when one arrives (up to the prefetch, at
+/// most 64) are applied together in one transaction, each still once. On shutdown
+/// it finishes the current message (or batch), then returns.
 ///
 /// Returns an error when the subscription cannot be made or the bus closes it.
 pub async fn run_consumer(
@@ -168,7 +172,22 @@ async fn consume(
         let Some(delivery) = delivery else {
             anyhow::bail!("the bus ended the subscription of {}", options.queue);
         };
-        handle(&db, delivery, &options, &handler, &mut failures).await;
+        // What else already waits (at most the prefetch) goes with it in one
+        // transaction: under load one commit serves many events.
+        let mut batch = vec![delivery];
+        while batch.len() < MAX_BATCH {
+            match sub.try_next() {
+                Some(d) => batch.push(d),
+                None => break,
+            }
+        }
+        if batch.len() == 1 || options.abort_after_commit.is_some() {
+            for delivery in batch {
+                handle(&db, delivery, &options, &handler, &mut failures).await;
+            }
+        } else {
+            handle_batch(&db, batch, &options, &handler, &mut failures).await;
+        }
     }
     tracing::info!(queue = %options.queue, "consumer stopped");
     // Keep the subscription (unpolled) a little longer than the outbox relay
@@ -181,6 +200,106 @@ async fn consume(
         drop(sub);
     });
     Ok(())
+}
+
+/// Applies several deliveries in one transaction (each recorded in the inbox, so
+/// each still applies once), commits once and then acknowledges them all. When
+/// anything fails (a handler, the database) the transaction is rolled back and
+/// each delivery goes through [`handle`] on its own, with its own retries and
+/// dead-lettering, so one bad event costs the others nothing but a second try.
+async fn handle_batch(
+    db: &DatabaseConnection,
+    batch: Vec<Delivery>,
+    options: &ConsumerOptions,
+    handler: &Handler,
+    failures: &mut HashMap<EventId, u32>,
+) {
+    let mut parsed = Vec::with_capacity(batch.len());
+    for delivery in batch {
+        match delivery.envelope() {
+            Ok(event) => parsed.push((delivery, event)),
+            // Dead-lettered there, as malformed.
+            Err(_) => handle(db, delivery, options, handler, failures).await,
+        }
+    }
+    match apply_batch(db, &options.queue, &parsed, handler).await {
+        Ok(outcomes) => {
+            let metrics = crate::metrics::outbox_metrics();
+            for ((delivery, event), applied) in parsed.into_iter().zip(outcomes) {
+                failures.remove(&event.id);
+                if applied == Applied::Duplicate {
+                    metrics.consumed(&options.queue, &event.kind, "duplicate", None);
+                } else {
+                    metrics.consumed(
+                        &options.queue,
+                        &event.kind,
+                        "applied",
+                        Some(event.occurred_at),
+                    );
+                }
+                delivery.ack().await;
+            }
+            tracing::debug!(queue = %options.queue, "batch applied");
+        }
+        Err((failed, e)) => {
+            tracing::debug!(queue = %options.queue, error = format!("{e:#}"), "batch failed; applying its events one by one");
+            // The batch try counts as an attempt of the event whose handler failed.
+            if let Some(id) = failed {
+                if failures.len() >= MAX_TRACKED_FAILURES {
+                    failures.clear();
+                }
+                *failures.entry(id).or_insert(0) += 1;
+            }
+            for (delivery, _) in parsed {
+                handle(db, delivery, options, handler, failures).await;
+            }
+        }
+    }
+}
+
+/// A failed batch: the event whose handler failed (none when the database failed
+/// around the handlers), and why.
+type BatchFailure = (Option<EventId>, anyhow::Error);
+
+/// One transaction for the batch: inbox records and handlers in order, then one
+/// commit. Answers what happened to each event, or the first failure (after a
+/// rollback).
+async fn apply_batch(
+    db: &DatabaseConnection,
+    consumer: &str,
+    events: &[(Delivery, Envelope)],
+    handler: &Handler,
+) -> Result<Vec<Applied>, BatchFailure> {
+    let txn = db.begin().await.map_err(|e| (None, e.into()))?;
+    let mut outcomes = Vec::with_capacity(events.len());
+    for (_, event) in events {
+        let step = async {
+            match record(&txn, consumer, event.id).await {
+                Ok(true) => {}
+                Ok(false) => return Ok(Applied::Duplicate),
+                Err(e) => return Err((None, e.into())),
+            }
+            match AssertUnwindSafe(handler(event.clone(), &txn))
+                .catch_unwind()
+                .await
+            {
+                Ok(Ok(())) => Ok(Applied::Applied),
+                Ok(Err(e)) => Err((Some(event.id), e)),
+                Err(_) => Err((Some(event.id), anyhow::anyhow!("the handler panicked"))),
+            }
+        };
+        match step.await {
+            Ok(applied) => outcomes.push(applied),
+            Err((failed, e)) => {
+                if let Err(re) = txn.rollback().await {
+                    tracing::warn!(error = %re, "rollback failed");
+                }
+                return Err((failed, e.context(format!("event {}", event.id))));
+            }
+        }
+    }
+    txn.commit().await.map_err(|e| (None, e.into()))?;
+    Ok(outcomes)
 }
 
 async fn handle(

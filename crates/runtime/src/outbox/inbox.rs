@@ -76,24 +76,10 @@ where
     F: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, anyhow::Result<()>> + Send,
 {
     let txn = db.begin().await.map_err(ApplyError::Db)?;
-    let mut insert = Query::insert();
-    insert
-        .into_table(Inbox::Table)
-        .columns([Inbox::Consumer, Inbox::EventId, Inbox::ProcessedAt])
-        .values([
-            Value::from(consumer.to_string()).into(),
-            Value::from(event_id.as_uuid()).into(),
-            Value::from(chrono::Utc::now()).into(),
-        ])
-        .map_err(|e| ApplyError::Db(DbErr::Custom(e.to_string())))?
-        .on_conflict(
-            OnConflict::columns([Inbox::Consumer, Inbox::EventId])
-                .do_nothing()
-                .to_owned(),
-        );
-    let stmt = txn.get_database_backend().build(&insert);
-    let inserted = txn.execute(stmt).await.map_err(ApplyError::Db)?;
-    if inserted.rows_affected() == 0 {
+    if !record(&txn, consumer, event_id)
+        .await
+        .map_err(ApplyError::Db)?
+    {
         txn.rollback().await.map_err(ApplyError::Db)?;
         return Ok(Applied::Duplicate);
     }
@@ -109,4 +95,33 @@ where
             Err(ApplyError::Handler(e))
         }
     }
+}
+
+/// Records `(consumer, event_id)` in the inbox inside `conn`'s transaction:
+/// `true` when it was new, `false` when this consumer had already applied the
+/// event (then nothing else of it may run).
+pub(crate) async fn record<C: ConnectionTrait>(
+    conn: &C,
+    consumer: &str,
+    event_id: EventId,
+) -> Result<bool, DbErr> {
+    let mut insert = Query::insert();
+    insert
+        .into_table(Inbox::Table)
+        .columns([Inbox::Consumer, Inbox::EventId, Inbox::ProcessedAt])
+        .values([
+            Value::from(consumer.to_string()).into(),
+            Value::from(event_id.as_uuid()).into(),
+            Value::from(chrono::Utc::now()).into(),
+        ])
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .on_conflict(
+            OnConflict::columns([Inbox::Consumer, Inbox::EventId])
+                .do_nothing()
+                .to_owned(),
+        );
+    let inserted = conn
+        .execute(conn.get_database_backend().build(&insert))
+        .await?;
+    Ok(inserted.rows_affected() > 0)
 }

@@ -26,10 +26,15 @@ pub(crate) enum Inbox {
     ProcessedAt,
 }
 
-/// The outbox and inbox migrations, in order (`m0001_outbox`, `m0002_inbox`). A
-/// service's migrator lists these first and its own after them.
+/// The outbox and inbox migrations, in order (`m0001_outbox`, `m0002_inbox`,
+/// `m0003_outbox_unpublished`). A service's migrator lists these first and its own
+/// after them.
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(CreateOutbox), Box::new(CreateInbox)]
+    vec![
+        Box::new(CreateOutbox),
+        Box::new(CreateInbox),
+        Box::new(OutboxUnpublishedIndex),
+    ]
 }
 
 /// `m0001_outbox`: events waiting to be published (and those already sent).
@@ -139,5 +144,41 @@ impl MigrationTrait for CreateInbox {
         manager
             .drop_table(Table::drop().table(Inbox::Table).if_exists().to_owned())
             .await
+    }
+}
+
+/// `m0003_outbox_unpublished`: an index of the unsent rows alone, in `seq` order,
+/// which is exactly what each relay pass reads. Without it PostgreSQL walked the
+/// primary key from the first event ever written, past every sent row, on each
+/// pass, so a pass cost more the longer the service had run.
+pub struct OutboxUnpublishedIndex;
+
+impl MigrationName for OutboxUnpublishedIndex {
+    fn name(&self) -> &str {
+        "m0003_outbox_unpublished"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for OutboxUnpublishedIndex {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // A partial index (PostgreSQL and SQLite both have them; sea-query's
+        // builder does not).
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX IF NOT EXISTS idx_outbox_unpublished \
+                 ON outbox (seq) WHERE published_at IS NULL",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP INDEX IF EXISTS idx_outbox_unpublished")
+            .await?;
+        Ok(())
     }
 }

@@ -17,7 +17,7 @@ use super::migrations::Outbox;
 use crate::Shutdown;
 
 /// How many rows one relay pass reads.
-const BATCH: u64 = 32;
+const BATCH: u64 = 128;
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How long the relay keeps publishing after shutdown was triggered.
@@ -134,45 +134,70 @@ async fn publish_batch<C: ConnectionTrait>(conn: &C, bus: &dyn EventBus) -> Resu
         .limit(BATCH);
     let rows = conn.query_all(backend.build(&select)).await?;
     let mut pass = Pass::default();
+    let mut seqs = Vec::with_capacity(rows.len());
+    let mut events = Vec::with_capacity(rows.len());
     for row in &rows {
         let seq: i64 = row.try_get("", "seq")?;
         let payload: String = row.try_get("", "payload")?;
-        let event: Envelope = match serde_json::from_str(&payload) {
-            Ok(e) => e,
+        match serde_json::from_str::<Envelope>(&payload) {
+            Ok(e) => {
+                seqs.push(seq);
+                events.push(e);
+            }
             Err(e) => {
                 // Cannot happen through `enqueue`; a hand-edited row must not
-                // block every event behind it.
+                // block every event behind it. It is never published (it would
+                // never parse), so it is marked done, with the reason.
                 tracing::error!(seq, error = %e, "outbox row holds no valid event; skipped");
                 record_failure(conn, seq, &format!("invalid payload, skipped: {e}")).await?;
-                continue;
-            }
-        };
-        let publish_started = std::time::Instant::now();
-        match bus.publish(&event).await {
-            Ok(()) => {
-                let mut update = Query::update();
-                update
-                    .table(Outbox::Table)
-                    .value(Outbox::PublishedAt, Value::from(chrono::Utc::now()))
-                    .value(Outbox::Attempts, Expr::col(Outbox::Attempts).add(1))
-                    .and_where(Expr::col(Outbox::Seq).eq(seq));
-                conn.execute(backend.build(&update)).await?;
-                pass.published += 1;
-                crate::metrics::outbox_metrics().published(&event.kind, publish_started.elapsed());
-                tracing::debug!(event_id = %event.id, event_type = %event.kind, seq, "event published");
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                tracing::warn!(event_id = %event.id, event_type = %event.kind, seq, error = %reason, "publishing failed; will retry");
-                record_failure(conn, seq, &reason).await?;
-                crate::metrics::outbox_metrics().publish_failed();
-                pass.failed = Some(reason);
-                return Ok(pass);
+                mark_published(conn, &[seq]).await?;
             }
         }
     }
+    if events.is_empty() {
+        return Ok(pass);
+    }
+    // The whole batch goes out at once (RabbitMQ confirms it in one round); only
+    // the leading events the broker took are marked, the rest go again next pass.
+    let publish_started = std::time::Instant::now();
+    let (taken, error) = bus.publish_batch(&events).await;
+    let taken = taken.min(events.len());
+    mark_published(conn, &seqs[..taken]).await?;
+    let elapsed = publish_started.elapsed();
+    for event in &events[..taken] {
+        crate::metrics::outbox_metrics().published(&event.kind, elapsed);
+        tracing::debug!(event_id = %event.id, event_type = %event.kind, "event published");
+    }
+    pass.published = taken;
+    if taken < events.len() {
+        let reason = error
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "the bus took only part of the batch".into());
+        let (seq, event) = (seqs[taken], &events[taken]);
+        tracing::warn!(event_id = %event.id, event_type = %event.kind, seq, error = %reason, "publishing failed; will retry");
+        record_failure(conn, seq, &reason).await?;
+        crate::metrics::outbox_metrics().publish_failed();
+        pass.failed = Some(reason);
+        return Ok(pass);
+    }
     pass.more = rows.len() as u64 == BATCH && pass.published > 0;
     Ok(pass)
+}
+
+/// Marks the rows `seqs` as published, in one statement.
+async fn mark_published<C: ConnectionTrait>(conn: &C, seqs: &[i64]) -> Result<(), DbErr> {
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    let mut update = Query::update();
+    update
+        .table(Outbox::Table)
+        .value(Outbox::PublishedAt, Value::from(chrono::Utc::now()))
+        .value(Outbox::Attempts, Expr::col(Outbox::Attempts).add(1))
+        .and_where(Expr::col(Outbox::Seq).is_in(seqs.iter().copied()));
+    conn.execute(conn.get_database_backend().build(&update))
+        .await?;
+    Ok(())
 }
 
 async fn record_failure<C: ConnectionTrait>(conn: &C, seq: i64, reason: &str) -> Result<(), DbErr> {
