@@ -257,6 +257,18 @@ async fn handle_batch(
     }
 }
 
+/// Runs the handler for one event; a panic in it is an error like any other.
+async fn run_handler(
+    handler: &Handler,
+    event: Envelope,
+    txn: &DatabaseTransaction,
+) -> anyhow::Result<()> {
+    match AssertUnwindSafe(handler(event, txn)).catch_unwind().await {
+        Ok(r) => r,
+        Err(_) => Err(anyhow::anyhow!("the handler panicked")),
+    }
+}
+
 /// A failed batch: the event whose handler failed (none when the database failed
 /// around the handlers), and why.
 type BatchFailure = (Option<EventId>, anyhow::Error);
@@ -279,14 +291,10 @@ async fn apply_batch(
                 Ok(false) => return Ok(Applied::Duplicate),
                 Err(e) => return Err((None, e.into())),
             }
-            match AssertUnwindSafe(handler(event.clone(), &txn))
-                .catch_unwind()
+            run_handler(handler, event.clone(), &txn)
                 .await
-            {
-                Ok(Ok(())) => Ok(Applied::Applied),
-                Ok(Err(e)) => Err((Some(event.id), e)),
-                Err(_) => Err((Some(event.id), anyhow::anyhow!("the handler panicked"))),
-            }
+                .map(|()| Applied::Applied)
+                .map_err(|e| (Some(event.id), e))
         };
         match step.await {
             Ok(applied) => outcomes.push(applied),
@@ -340,13 +348,7 @@ async fn handle(
             .is_some_and(|k| k == event.kind);
         let h = handler.clone();
         let result = apply(db, &options.queue, id, move |txn| {
-            let fut = h(event, txn);
-            Box::pin(async move {
-                match AssertUnwindSafe(fut).catch_unwind().await {
-                    Ok(r) => r,
-                    Err(_) => Err(anyhow::anyhow!("the handler panicked")),
-                }
-            })
+            Box::pin(async move { run_handler(&h, event, txn).await })
         })
         .await;
         match result {
