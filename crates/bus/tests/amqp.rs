@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use idp_bus::{AmqpBus, BusError, Envelope, EventBus, QueueSpec};
 use idp_model::events::types;
-use lapin::options::BasicPublishOptions;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 
 fn amqp_url() -> String {
@@ -138,15 +138,24 @@ async fn malformed_message_is_dead_lettered_with_its_reason() {
     .await
     .unwrap();
     let ch = conn.create_channel().await.unwrap();
-    ch.basic_publish(
-        bus.exchange(),
-        "identity.created",
-        BasicPublishOptions::default(),
-        b"{not json",
-        BasicProperties::default(),
-    )
-    .await
-    .unwrap();
+    // Two connections give no order between them: wait for the broker's confirm of
+    // the garbage (it is then in the queue) before the good event is published.
+    ch.confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let confirm = ch
+        .basic_publish(
+            bus.exchange(),
+            "identity.created",
+            BasicPublishOptions::default(),
+            b"{not json",
+            BasicProperties::default(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(confirm.is_ack(), "{confirm:?}");
     let good = event(types::IDENTITY_CREATED);
     bus.publish(&good).await.unwrap();
 
