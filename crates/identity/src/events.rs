@@ -347,6 +347,9 @@ async fn on_organization(
             .await?;
         }
     }
+    // The token endpoint reads its clients' organization again (a read racing this
+    // transaction's commit is remembered for the rest of its second at most).
+    st.clients.forget_all();
     if event.kind == types::ORGANIZATION_DEACTIVATED || action == "deleted" {
         // Tokens of the organization's identities stop working here at once.
         st.verifier

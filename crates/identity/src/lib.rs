@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod bootstrap;
+pub mod clients;
 pub mod events;
 pub mod exchange;
 pub mod files;
@@ -51,6 +52,7 @@ pub async fn build(mut settings: IdentitySettings, deps: Deps) -> anyhow::Result
         flow_tokens: Arc::new(idp_runtime::flow_token::FlowTokens::from_settings(
             &settings.flow_tokens,
         )?),
+        clients: Arc::default(),
     };
     if settings.bootstrap.enabled {
         bootstrap::ensure_super_admin(&state, &settings.bootstrap).await?;

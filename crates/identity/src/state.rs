@@ -28,6 +28,8 @@ pub struct AppState {
     pub jwks: Arc<crate::exchange::JwksCache>,
     /// Verifies `nfToken`s (authorize-initiate) that bind a login to an organization.
     pub flow_tokens: Arc<idp_runtime::flow_token::FlowTokens>,
+    /// The token endpoint's memory of clients read this second.
+    pub clients: Arc<crate::clients::ClientCache>,
 }
 
 impl FromRef<AppState> for Verifier {

@@ -173,6 +173,7 @@ pub async fn set_active(
         st.verifier
             .revoke_identity(idp_model::IdentityId(m.id), now.timestamp());
     }
+    st.clients.forget(m.client_id.as_deref());
     st.relay.wake();
     Ok(m)
 }
@@ -205,6 +206,7 @@ pub async fn soft_delete(
     txn.commit().await?;
     st.verifier
         .revoke_identity(idp_model::IdentityId(m.id), now.timestamp());
+    st.clients.forget(m.client_id.as_deref());
     st.relay.wake();
     Ok(m)
 }

@@ -200,23 +200,36 @@ async fn client_credentials(
             auth.basic,
         )
     };
-    // One query: the account and its organization's status (a LEFT JOIN: an
-    // organization not seen yet does not refuse the client).
-    let found = client_with_organization(st, &auth.client_id)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "token endpoint lookup failed");
-            fail(
-                OAuthErrorCode::InvalidRequest,
-                "temporarily unable to authenticate",
-                auth.basic,
-            )
-        })?;
-    let Some((row, org)) = found else {
-        // Same work as a real comparison, so timing does not reveal unknown clients.
-        let _ = st.hasher.verify(&auth.secret, &"0".repeat(64));
-        return Err(invalid());
+    // The token's `iat` is this second; the client as read in it (crate::clients
+    // says why remembering it for the second is safe).
+    let now = st.clock.now().timestamp();
+    let client = match st.clients.get(&auth.client_id, now, &st.verifier) {
+        Some(c) => c,
+        None => {
+            // One query: the account and its organization's status (a LEFT JOIN:
+            // an organization not seen yet does not refuse the client).
+            let found = client_with_organization(st, &auth.client_id)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "token endpoint lookup failed");
+                    fail(
+                        OAuthErrorCode::InvalidRequest,
+                        "temporarily unable to authenticate",
+                        auth.basic,
+                    )
+                })?;
+            let Some(found) = found else {
+                // Same work as a real comparison, so timing does not reveal unknown
+                // clients.
+                let _ = st.hasher.verify(&auth.secret, &"0".repeat(64));
+                return Err(invalid());
+            };
+            let c = std::sync::Arc::new(found);
+            st.clients.put(&auth.client_id, c.clone(), now);
+            c
+        }
     };
+    let (row, org) = &*client;
     let secret_ok = row
         .secret_hash
         .as_deref()
@@ -231,11 +244,11 @@ async fn client_credentials(
         return Err(invalid());
     }
     // An identity of a deactivated or deleted organization gets no token.
-    if org.is_some_and(|o| !o.active || o.deleted) {
+    if org.as_ref().is_some_and(|o| !o.active || o.deleted) {
         tracing::info!(client_id = %auth.client_id, "client of an inactive organization refused");
         return Err(invalid());
     }
-    issue_for(st, &row, IdentityType::ApiAccountIdentity, auth.basic)
+    issue_for(st, row, IdentityType::ApiAccountIdentity, now, auth.basic)
 }
 
 /// The API account of `client_id` and the organization it belongs to (when this
@@ -261,9 +274,9 @@ fn issue_for(
     st: &AppState,
     row: &identity::Model,
     kind: IdentityType,
+    now: i64,
     basic: bool,
 ) -> Result<Response, Failure> {
-    let now = st.clock.now().timestamp();
     let lifetime = st.token.lifetime_secs;
     let claims = AccessClaims {
         iss: st.token.issuer(),
@@ -336,7 +349,13 @@ async fn token_exchange(st: &AppState, form: &[(String, String)]) -> Result<Resp
         },
     };
     match crate::exchange::subject_identity(st, subject_token, bound).await {
-        Ok(row) => issue_for(st, &row, IdentityType::UserIdentity, false),
+        Ok(row) => issue_for(
+            st,
+            &row,
+            IdentityType::UserIdentity,
+            st.clock.now().timestamp(),
+            false,
+        ),
         Err(reason) => {
             tracing::info!(%reason, "token exchange refused");
             Err(fail(

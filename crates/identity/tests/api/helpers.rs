@@ -122,15 +122,25 @@ pub fn settings_for(db: &TestDatabase, dir: &std::path::Path) -> IdentitySetting
 }
 
 pub async fn spawn_with(
+    settings: IdentitySettings,
+    database: Arc<TestDatabase>,
+    dir: Arc<tempfile::TempDir>,
+) -> TestApp {
+    let bus: Arc<dyn EventBus> = idp_bus::connect("", "test", 8).await.unwrap();
+    spawn_on(settings, database, dir, bus).await
+}
+
+/// The service on `bus` (several replicas share one database and one bus).
+pub async fn spawn_on(
     mut settings: IdentitySettings,
     database: Arc<TestDatabase>,
     dir: Arc<tempfile::TempDir>,
+    bus: Arc<dyn EventBus>,
 ) -> TestApp {
     idp_common::telemetry::init_for_tests();
     let authz = AuthzStub::start().await;
     settings.common.authz.url = authz.url.clone();
     settings.common.authz.cache_ttl_ms = 0;
-    let bus: Arc<dyn EventBus> = idp_bus::connect("", "test", 8).await.unwrap();
     let shutdown = Shutdown::new();
     let app = idp_identity::build(
         settings.clone(),
@@ -223,4 +233,12 @@ where
     if let Some(pg) = TestDatabase::postgres().await {
         f(pg).await;
     }
+}
+
+/// Sleeps until just after the wall clock's next second begins (the token endpoint
+/// remembers a client for the rest of the second in which it read it).
+pub async fn next_second() {
+    let now = chrono::Utc::now();
+    let into = u64::from(now.timestamp_subsec_millis());
+    tokio::time::sleep(std::time::Duration::from_millis(1000 - into + 20)).await;
 }

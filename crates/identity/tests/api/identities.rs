@@ -859,3 +859,136 @@ async fn identity_preferences_crud() {
     })
     .await;
 }
+
+/// Two replicas of the service on one PostgreSQL database and one RabbitMQ
+/// exchange. Replica B remembers a client for the rest of the second in which it
+/// read it; replica A deactivates the account. A token B may still issue in that
+/// second is refused by B and by A as soon as the revocation has arrived (within
+/// 1 s), and from the next second on B issues none. Activated again on A, the
+/// account gets working tokens from B.
+#[tokio::test]
+async fn a_replica_remembering_a_client_issues_no_lasting_token_after_a_deactivation_elsewhere() {
+    use idp_runtime::testing::{amqp_url, skip_or_fail, TestDatabase};
+    use std::sync::Arc;
+    let Some(pg) = TestDatabase::postgres().await else {
+        return;
+    };
+    let exchange = format!("idp.test.{}", Uuid::new_v4().simple());
+    let mut buses = Vec::new();
+    for _ in 0..2 {
+        let bus = idp_bus::AmqpBus::connect(&amqp_url(), &exchange, 8)
+            .await
+            .unwrap();
+        if let Err(e) = bus.wait_connected(Duration::from_secs(3)).await {
+            skip_or_fail("RabbitMQ", &e.to_string());
+            return;
+        }
+        buses.push(bus);
+    }
+    let database = Arc::new(pg);
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = settings_for(&database, dir.path());
+    settings.common.bus.exchange = exchange.clone();
+    let a = spawn_on(
+        settings.clone(),
+        database.clone(),
+        dir.clone(),
+        Arc::new(buses[0].clone()),
+    )
+    .await;
+    let b = spawn_on(settings, database, dir, Arc::new(buses[1].clone())).await;
+
+    let admin = a.admin_token().await;
+    let created = create_api(&a, &admin, ROOT_ORGANIZATION_ID.as_uuid(), "replicated").await;
+    let id = created["apiAccountIdentity"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cid = created["clientId"].as_str().unwrap().to_string();
+    let secret = created["password"].as_str().unwrap().to_string();
+    let token_from = |app: &TestApp| {
+        let (cid, secret) = (cid.clone(), secret.clone());
+        let app_url = app.url("/identity/v1/oauth/token");
+        let client = app.client.clone();
+        async move {
+            let res = client
+                .post(app_url)
+                .form(&[("grant_type", "client_credentials")])
+                .basic_auth(cid, Some(secret))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let v: Value = res.json().await.unwrap();
+            (status, v["access_token"].as_str().map(str::to_string))
+        }
+    };
+
+    // Early in a second: B reads the client, A deactivates it, B is asked again.
+    next_second().await;
+    let (s, _) = token_from(&b).await;
+    assert_eq!(s, 200);
+    let (s, _) = a
+        .call(
+            &admin,
+            Method::PUT,
+            &format!("/api-account-identities/{id}/deactivate"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, late) = token_from(&b).await;
+    match (s, late) {
+        (401, _) => {}
+        (200, Some(late)) => {
+            // Issued from B's memory before the revocation reached it: B and A
+            // refuse it within a second.
+            let (s, _) = a.call(&late, Method::GET, "/identities/self", None).await;
+            assert_eq!(s, 401);
+            let deadline = std::time::Instant::now() + Duration::from_secs(1);
+            loop {
+                let (s, _) = b.call(&late, Method::GET, "/identities/self", None).await;
+                if s == 401 {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "B still accepts {s}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        other => panic!("unexpected answer {other:?}"),
+    }
+    // From the next second on, B reads the account again and refuses it.
+    next_second().await;
+    assert_eq!(token_from(&b).await.0, 401);
+
+    // Activated on A: B issues tokens that work again.
+    let (s, _) = a
+        .call(
+            &admin,
+            Method::PUT,
+            &format!("/api-account-identities/{id}/activate"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    next_second().await;
+    let (s, fresh) = token_from(&b).await;
+    assert_eq!(s, 200);
+    let (s, me) = b
+        .call(&fresh.unwrap(), Method::GET, "/identities/self", None)
+        .await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["id"], id.as_str());
+
+    a.stop().await;
+    b.stop().await;
+    let bus = &buses[0];
+    for spec in idp_runtime::outbox::platform_topology(&exchange) {
+        let name = match spec.name() {
+            idp_bearer::revocation::LOG => bus.log_queue(idp_bearer::revocation::LOG),
+            other => other.to_string(),
+        };
+        let _ = bus.delete_queue(&name).await;
+    }
+    let _ = bus.delete_exchange().await;
+}

@@ -131,6 +131,9 @@ async fn bad_client_authentication_is_invalid_client() {
             ))
             .await
             .unwrap();
+        // A change behind the service's back (no event, as if by another replica
+        // whose revocation has not arrived) is read from the next second on.
+        next_second().await;
         let (s, e, _) = oauth_error(
             app.token_request(&cc, Some((&app.creds.client_id, &app.creds.password)))
                 .await,
