@@ -26,8 +26,8 @@ use idp_model::OrganizationId;
 use idp_runtime::outbox::{self, ConsumerOptions};
 use idp_runtime::Shutdown;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -91,7 +91,7 @@ pub async fn spawn_consumers(
     Ok(())
 }
 
-use idp_model::events::payload::{state_change, str_of, uuid_of};
+use idp_model::events::payload::{str_of, uuid_of};
 
 pub async fn on_event(
     st: &AppState,
@@ -105,8 +105,8 @@ pub async fn on_event(
     let now = event.occurred_at;
     match family {
         "organization" => on_organization(st, &event, action, txn, now).await,
-        "identity-provider" => on_identity_provider(&event, action, txn, now).await,
-        "open-id-provider" => on_open_id_provider(&event, action, txn, now).await,
+        "identity-provider" => provider_seen::apply(&event, action, txn, now).await,
+        "open-id-provider" => open_id_provider_seen::apply(&event, action, txn, now).await,
         "invitation" if event.kind == types::INVITATION_ACCEPTED => {
             if on_invitation_accepted(st, &event, txn).await? {
                 // The identity events commit with this transaction; nudge the relay
@@ -308,45 +308,9 @@ async fn on_organization(
     txn: &DatabaseTransaction,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let d = &event.data;
-    let Some(id) = uuid_of(d, &["organizationId", "id"]).or(event.organization_id.map(|o| o.0))
-    else {
-        tracing::warn!(event_type = %event.kind, "organization event without an id; ignored");
+    let Some(id) = organization_seen::apply(event, action, txn, now).await? else {
         return Ok(());
     };
-    let (active, deleted) = state_change(action, d);
-    let existing = organization_seen::Entity::find_by_id(id).one(txn).await?;
-    match existing {
-        Some(row) => {
-            let mut am = row.into_active_model();
-            if let Some(n) = str_of(d, "name") {
-                am.name = Set(Some(n));
-            }
-            if let Some(l) = str_of(d, "label") {
-                am.label = Set(Some(l));
-            }
-            if let Some(a) = active {
-                am.active = Set(a);
-            }
-            if let Some(x) = deleted {
-                am.deleted = Set(x);
-            }
-            am.updated_at = Set(now);
-            am.update(txn).await?;
-        }
-        None => {
-            organization_seen::Entity::insert(organization_seen::ActiveModel {
-                id: Set(id),
-                name: Set(str_of(d, "name")),
-                label: Set(str_of(d, "label")),
-                active: Set(active.unwrap_or(true)),
-                deleted: Set(deleted.unwrap_or(false)),
-                updated_at: Set(now),
-            })
-            .exec_without_returning(txn)
-            .await?;
-        }
-    }
     // The token endpoint reads its clients' organization again (a read racing this
     // transaction's commit is remembered for the rest of its second at most).
     st.clients.forget_all();
@@ -354,117 +318,6 @@ async fn on_organization(
         // Tokens of the organization's identities stop working here at once.
         st.verifier
             .revoke_organization(OrganizationId(id), st.clock.now().timestamp());
-    }
-    Ok(())
-}
-
-async fn on_identity_provider(
-    event: &Envelope,
-    action: &str,
-    txn: &DatabaseTransaction,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let d = &event.data;
-    let Some(id) = uuid_of(d, &["identityProviderId", "id"]) else {
-        tracing::warn!(event_type = %event.kind, "identity-provider event without an id; ignored");
-        return Ok(());
-    };
-    let org = uuid_of(d, &["organizationId", "tenantId"]).or(event.organization_id.map(|o| o.0));
-    let (active, deleted) = state_change(action, d);
-    match provider_seen::Entity::find_by_id(id).one(txn).await? {
-        Some(row) => {
-            let mut am = row.into_active_model();
-            if let Some(o) = org {
-                am.organization_id = Set(o);
-            }
-            if let Some(a) = active {
-                am.active = Set(a);
-            }
-            if let Some(x) = deleted {
-                am.deleted = Set(x);
-            }
-            am.updated_at = Set(now);
-            am.update(txn).await?;
-        }
-        None => {
-            let Some(org) = org else {
-                tracing::warn!(event_type = %event.kind, "identity-provider event without an organization; ignored");
-                return Ok(());
-            };
-            provider_seen::Entity::insert(provider_seen::ActiveModel {
-                id: Set(id),
-                organization_id: Set(org),
-                active: Set(active.unwrap_or(true)),
-                deleted: Set(deleted.unwrap_or(false)),
-                updated_at: Set(now),
-            })
-            .exec_without_returning(txn)
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-async fn on_open_id_provider(
-    event: &Envelope,
-    action: &str,
-    txn: &DatabaseTransaction,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let d = &event.data;
-    let Some(id) = uuid_of(d, &["openIdProviderId", "id"]) else {
-        tracing::warn!(event_type = %event.kind, "open-id-provider event without an id; ignored");
-        return Ok(());
-    };
-    let org = uuid_of(d, &["organizationId"]).or(event.organization_id.map(|o| o.0));
-    let (active, deleted) = state_change(action, d);
-    match open_id_provider_seen::Entity::find_by_id(id)
-        .one(txn)
-        .await?
-    {
-        Some(row) => {
-            let mut am = row.into_active_model();
-            if let Some(o) = org {
-                am.organization_id = Set(o);
-            }
-            for (field, col) in [
-                ("name", &mut am.name),
-                ("clientId", &mut am.client_id),
-                ("issuer", &mut am.issuer),
-                ("jwksUri", &mut am.jwks_uri),
-            ] {
-                if let Some(v) = str_of(d, field) {
-                    *col = Set(Some(v));
-                }
-            }
-            if let Some(a) = active {
-                am.active = Set(a);
-            }
-            if let Some(x) = deleted {
-                am.deleted = Set(x);
-            }
-            am.updated_at = Set(now);
-            am.update(txn).await?;
-        }
-        None => {
-            let Some(org) = org else {
-                tracing::warn!(event_type = %event.kind, "open-id-provider event without an organization; ignored");
-                return Ok(());
-            };
-            open_id_provider_seen::Entity::insert(open_id_provider_seen::ActiveModel {
-                id: Set(id),
-                organization_id: Set(org),
-                name: Set(str_of(d, "name")),
-                client_id: Set(str_of(d, "clientId")),
-                issuer: Set(str_of(d, "issuer")),
-                jwks_uri: Set(str_of(d, "jwksUri")),
-                active: Set(active.unwrap_or(true)),
-                deleted: Set(deleted.unwrap_or(false)),
-                updated_at: Set(now),
-            })
-            .exec_without_returning(txn)
-            .await?;
-        }
     }
     Ok(())
 }

@@ -20,8 +20,9 @@
 //!   what `accept-complete` waits for
 //! - `identity-provider.*` → `identity_providers_seen` (id, organizationId,
 //!   auth0ConnectionId, active, deleted)
-//! - `open-id-provider.*` → `open_id_providers_seen` (id, organizationId,
-//!   clientId, issuer, jwksUri, active, deleted)
+//! - `open-id-provider.*` → `open_id_providers_seen` (id, organizationId, name,
+//!   clientId, issuer, jwksUri, active, deleted; the read model and its handler
+//!   are the identity service's too: `idp_runtime::read_models`)
 
 use std::sync::Arc;
 
@@ -60,7 +61,7 @@ pub async fn spawn_consumers(
     Ok(())
 }
 
-use idp_model::events::payload::{bool_of, state_change, str_of, uuid_of};
+use idp_model::events::payload::{bool_of, str_of, uuid_of};
 
 pub async fn on_event(event: Envelope, txn: &DatabaseTransaction) -> anyhow::Result<()> {
     let (family, action) = event
@@ -69,59 +70,14 @@ pub async fn on_event(event: Envelope, txn: &DatabaseTransaction) -> anyhow::Res
         .unwrap_or((event.kind.as_str(), ""));
     let now = event.occurred_at;
     match family {
-        "organization" => on_organization(&event, action, txn, now).await,
+        "organization" => organization_seen::apply(&event, action, txn, now)
+            .await
+            .map(drop),
         "identity" => on_identity(&event, action, txn, now).await,
-        "identity-provider" => on_identity_provider(&event, action, txn, now).await,
-        "open-id-provider" => on_open_id_provider(&event, action, txn, now).await,
+        "identity-provider" => provider_seen::apply(&event, action, txn, now).await,
+        "open-id-provider" => open_id_provider_seen::apply(&event, action, txn, now).await,
         _ => Ok(()),
     }
-}
-
-async fn on_organization(
-    event: &Envelope,
-    action: &str,
-    txn: &DatabaseTransaction,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let d = &event.data;
-    let Some(id) = uuid_of(d, &["organizationId", "id"]).or(event.organization_id.map(|o| o.0))
-    else {
-        tracing::warn!(event_type = %event.kind, "organization event without an id; ignored");
-        return Ok(());
-    };
-    let (active, deleted) = state_change(action, d);
-    match organization_seen::Entity::find_by_id(id).one(txn).await? {
-        Some(row) => {
-            let mut am = row.into_active_model();
-            if let Some(n) = str_of(d, "name") {
-                am.name = Set(Some(n));
-            }
-            if let Some(l) = str_of(d, "label") {
-                am.label = Set(Some(l));
-            }
-            if let Some(a) = active {
-                am.active = Set(a);
-            }
-            if let Some(x) = deleted {
-                am.deleted = Set(x);
-            }
-            am.updated_at = Set(now);
-            am.update(txn).await?;
-        }
-        None => {
-            organization_seen::Entity::insert(organization_seen::ActiveModel {
-                id: Set(id),
-                name: Set(str_of(d, "name")),
-                label: Set(str_of(d, "label")),
-                active: Set(active.unwrap_or(true)),
-                deleted: Set(deleted.unwrap_or(false)),
-                updated_at: Set(now),
-            })
-            .exec_without_returning(txn)
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 async fn on_identity(
@@ -190,119 +146,6 @@ async fn on_identity(
             .filter(invitation::Column::Accepted.eq(true))
             .exec(txn)
             .await?;
-    }
-    Ok(())
-}
-
-async fn on_identity_provider(
-    event: &Envelope,
-    action: &str,
-    txn: &DatabaseTransaction,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let d = &event.data;
-    let Some(id) = uuid_of(d, &["identityProviderId", "id"]) else {
-        tracing::warn!(event_type = %event.kind, "identity-provider event without an id; ignored");
-        return Ok(());
-    };
-    let org = uuid_of(d, &["organizationId", "tenantId"]).or(event.organization_id.map(|o| o.0));
-    let (active, deleted) = state_change(action, d);
-    match provider_seen::Entity::find_by_id(id).one(txn).await? {
-        Some(row) => {
-            let mut am = row.into_active_model();
-            if let Some(o) = org {
-                am.organization_id = Set(o);
-            }
-            if let Some(c) = str_of(d, "auth0ConnectionId") {
-                am.auth0_connection_id = Set(Some(c));
-            }
-            if let Some(a) = active {
-                am.active = Set(a);
-            }
-            if let Some(x) = deleted {
-                am.deleted = Set(x);
-            }
-            am.updated_at = Set(now);
-            am.update(txn).await?;
-        }
-        None => {
-            let Some(org) = org else {
-                tracing::warn!(event_type = %event.kind, "identity-provider event without an organization; ignored");
-                return Ok(());
-            };
-            provider_seen::Entity::insert(provider_seen::ActiveModel {
-                id: Set(id),
-                organization_id: Set(org),
-                auth0_connection_id: Set(str_of(d, "auth0ConnectionId")),
-                active: Set(active.unwrap_or(true)),
-                deleted: Set(deleted.unwrap_or(false)),
-                updated_at: Set(now),
-            })
-            .exec_without_returning(txn)
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-async fn on_open_id_provider(
-    event: &Envelope,
-    action: &str,
-    txn: &DatabaseTransaction,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let d = &event.data;
-    let Some(id) = uuid_of(d, &["openIdProviderId", "id"]) else {
-        tracing::warn!(event_type = %event.kind, "open-id-provider event without an id; ignored");
-        return Ok(());
-    };
-    let org = uuid_of(d, &["organizationId"]).or(event.organization_id.map(|o| o.0));
-    let (active, deleted) = state_change(action, d);
-    match open_id_provider_seen::Entity::find_by_id(id)
-        .one(txn)
-        .await?
-    {
-        Some(row) => {
-            let mut am = row.into_active_model();
-            if let Some(o) = org {
-                am.organization_id = Set(o);
-            }
-            for (field, col) in [
-                ("clientId", &mut am.client_id),
-                ("issuer", &mut am.issuer),
-                ("jwksUri", &mut am.jwks_uri),
-            ] {
-                if let Some(v) = str_of(d, field) {
-                    *col = Set(Some(v));
-                }
-            }
-            if let Some(a) = active {
-                am.active = Set(a);
-            }
-            if let Some(x) = deleted {
-                am.deleted = Set(x);
-            }
-            am.updated_at = Set(now);
-            am.update(txn).await?;
-        }
-        None => {
-            let Some(org) = org else {
-                tracing::warn!(event_type = %event.kind, "open-id-provider event without an organization; ignored");
-                return Ok(());
-            };
-            open_id_provider_seen::Entity::insert(open_id_provider_seen::ActiveModel {
-                id: Set(id),
-                organization_id: Set(org),
-                client_id: Set(str_of(d, "clientId")),
-                issuer: Set(str_of(d, "issuer")),
-                jwks_uri: Set(str_of(d, "jwksUri")),
-                active: Set(active.unwrap_or(true)),
-                deleted: Set(deleted.unwrap_or(false)),
-                updated_at: Set(now),
-            })
-            .exec_without_returning(txn)
-            .await?;
-        }
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod flow_token;
 pub mod metrics;
 pub mod outbox;
 pub mod paging;
+pub mod read_models;
 pub mod request_id;
 pub mod server;
 pub mod service;

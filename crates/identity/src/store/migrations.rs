@@ -13,6 +13,9 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(crate::store::m0101::M0101IdentityFeatures));
         m.push(Box::new(crate::store::m0102::M0102InvitationAcceptances));
         m.push(Box::new(crate::store::m0103::M0103IdentitiesEmail));
+        m.push(Box::new(
+            crate::store::m0104::M0104IdentityProviderConnections,
+        ));
         m
     }
 }

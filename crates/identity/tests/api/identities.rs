@@ -478,7 +478,8 @@ async fn user_identities_lifecycle_mappings_and_mfa() {
         app.publish(
             "identity-provider.created",
             Some(org),
-            json!({"id": provider, "organizationId": org, "name": "Okta"}),
+            json!({"id": provider, "organizationId": org, "name": "Okta",
+                "auth0ConnectionId": "con_okta"}),
         )
         .await;
         app.publish(
@@ -488,6 +489,12 @@ async fn user_identities_lifecycle_mappings_and_mfa() {
         )
         .await;
         app.wait_count("SELECT COUNT(*) FROM identity_providers_seen", 2).await;
+        // The read model is the invitation service's too (idp_runtime::read_models).
+        app.wait_count(
+            "SELECT COUNT(*) FROM identity_providers_seen WHERE auth0_connection_id = 'con_okta'",
+            1,
+        )
+        .await;
         let map = |p: Uuid, sub: &str| json!({"auth0UserId": sub, "identityProviderId": p});
         let (s, v) = app
             .call(&admin, Method::POST, &format!("/user-identities/{id}/mapping"), Some(map(foreign, "sub-1")))

@@ -31,28 +31,6 @@ pub mod invitation {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod organization_seen {
-    //! `organizations_seen`: organizations as `organization.*` events describe them.
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "organizations_seen")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: Uuid,
-        pub name: Option<String>,
-        pub label: Option<String>,
-        pub active: bool,
-        pub deleted: bool,
-        pub updated_at: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
 pub mod identity_seen {
     //! `identities_seen`: identities as `identity.*` events describe them.
     use sea_orm::entity::prelude::*;
@@ -77,53 +55,8 @@ pub mod identity_seen {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod provider_seen {
-    //! `identity_providers_seen`: identity providers as `identity-provider.*` events
-    //! describe them (their Auth0 connection ids answer `accept-initiate`).
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "identity_providers_seen")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: Uuid,
-        pub organization_id: Uuid,
-        pub auth0_connection_id: Option<String>,
-        pub active: bool,
-        pub deleted: bool,
-        pub updated_at: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-pub mod open_id_provider_seen {
-    //! `open_id_providers_seen`: OpenID providers as `open-id-provider.*` events
-    //! describe them (their ID tokens prove the login that completes an acceptance).
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "open_id_providers_seen")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: Uuid,
-        pub organization_id: Uuid,
-        pub client_id: Option<String>,
-        pub issuer: Option<String>,
-        pub jwks_uri: Option<String>,
-        pub active: bool,
-        pub deleted: bool,
-        pub updated_at: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
+pub use idp_runtime::read_models::identity_provider_seen as provider_seen;
+pub use idp_runtime::read_models::{open_id_provider_seen, organization_seen};
 
 pub mod support_request {
     //! `support_requests`.

@@ -4,6 +4,7 @@
 pub mod entities;
 pub mod m0100;
 pub mod m0101;
+pub mod m0102;
 
 use sea_orm_migration::prelude::*;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         let mut m = idp_runtime::outbox::migrations();
         m.push(Box::new(m0100::M0100Invitations));
         m.push(Box::new(m0101::M0101Acceptance));
+        m.push(Box::new(m0102::M0102OpenIdProviderNames));
         m
     }
 }

@@ -65,6 +65,13 @@ async fn world(app: &TestApp) -> World {
         )
         .await;
     }
+    // The read model is the identity service's too (idp_runtime::read_models).
+    app.wait_count(
+        "SELECT COUNT(*) FROM open_id_providers_seen WHERE id = ? AND name = 'Acme SSO'",
+        vec![oidp.into()],
+        1,
+    )
+    .await;
     World {
         org,
         inviter,

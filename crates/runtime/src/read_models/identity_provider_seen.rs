@@ -1,0 +1,75 @@
+//! The read model `identity_providers_seen`: the organization service's identity
+//! providers (which organization each belongs to, its Auth0 connection) as
+//! `identity-provider.*` events describe them (the identity and the invitation
+//! service keep it, each in its own database).
+
+use chrono::{DateTime, Utc};
+use idp_model::events::payload::{state_change, str_of, uuid_of};
+use idp_model::events::Envelope;
+use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveValue::Set, DatabaseTransaction, IntoActiveModel};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "identity_providers_seen")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub auth0_connection_id: Option<String>,
+    pub active: bool,
+    pub deleted: bool,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// Applies one `identity-provider.<action>` event: creates the row, or changes the
+/// fields the event names.
+pub async fn apply(
+    event: &Envelope,
+    action: &str,
+    txn: &DatabaseTransaction,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let d = &event.data;
+    let Some(id) = uuid_of(d, &["identityProviderId", "id"]) else {
+        tracing::warn!(event_type = %event.kind, "identity-provider event without an id; ignored");
+        return Ok(());
+    };
+    let org = uuid_of(d, &["organizationId", "tenantId"]).or(event.organization_id.map(|o| o.0));
+    let (active, deleted) = state_change(action, d);
+    match Entity::find_by_id(id).one(txn).await? {
+        Some(row) => {
+            let mut am = row.into_active_model();
+            if let Some(o) = org {
+                am.organization_id = Set(o);
+            }
+            if let Some(c) = str_of(d, "auth0ConnectionId") {
+                am.auth0_connection_id = Set(Some(c));
+            }
+            super::set_state(&mut am.active, &mut am.deleted, active, deleted);
+            am.updated_at = Set(now);
+            am.update(txn).await?;
+        }
+        None => {
+            let Some(org) = org else {
+                tracing::warn!(event_type = %event.kind, "identity-provider event without an organization; ignored");
+                return Ok(());
+            };
+            Entity::insert(ActiveModel {
+                id: Set(id),
+                organization_id: Set(org),
+                auth0_connection_id: Set(str_of(d, "auth0ConnectionId")),
+                active: Set(active.unwrap_or(true)),
+                deleted: Set(deleted.unwrap_or(false)),
+                updated_at: Set(now),
+            })
+            .exec_without_returning(txn)
+            .await?;
+        }
+    }
+    Ok(())
+}
