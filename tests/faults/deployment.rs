@@ -2,7 +2,7 @@
 //! environment, on PostgreSQL and RabbitMQ. The cross-service flows through the
 //! gateway (default roles for new identities, a default role's grant request,
 //! revocation of a deactivated identity's or organization's tokens everywhere),
-//! grant events dropping the permission caches of other services, a restarted
+//! grant and role events dropping the permission caches of other services, a restarted
 //! gateway learning the revocations it missed, and the authorization service
 //! stopped while identities are created.
 
@@ -133,6 +133,53 @@ async fn cross_service_flows_with_every_service_its_own_process() {
     assert!(st == 200 || st == 204, "revoke: {st}");
     eventually(
         "refused after the revocation",
+        Duration::from_secs(5),
+        404,
+        || api.call_as(&reader_token, Method::GET, &org_path, None),
+    )
+    .await;
+
+    // A role whose actions change drops the other services' caches too
+    // (`role.updated`): granted a custom role that reads the organization, the
+    // account reads it; once the role no longer holds that action, it does not.
+    let org_read = idp_model::authorization::seeded_id("organization:read");
+    let ui_read = idp_model::authorization::seeded_id("user-identity:read");
+    let (st, custom) = api
+        .call(
+            Method::POST,
+            "/auth/v1/roles",
+            Some(
+                json!({"name": "Readers", "organizationId": org, "resourceActionIds": [org_read]}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{custom}");
+    let custom_path = format!("/auth/v1/roles/{}", custom["id"].as_str().unwrap());
+    let (st, grant) = api
+        .call(
+            Method::POST,
+            "/auth/v1/identity-roles",
+            Some(json!({"identityId": reader, "roleId": custom["id"], "organizationId": org})),
+        )
+        .await;
+    assert_eq!(st, 201, "{grant}");
+    eventually(
+        "read through the custom role",
+        Duration::from_secs(5),
+        200,
+        || api.call_as(&reader_token, Method::GET, &org_path, None),
+    )
+    .await;
+    let (st, changed) = api
+        .call(
+            Method::PUT,
+            &custom_path,
+            Some(json!({"resourceActionIds": [ui_read]})),
+        )
+        .await;
+    assert_eq!(st, 200, "{changed}");
+    eventually(
+        "refused once the role lost the action",
         Duration::from_secs(5),
         404,
         || api.call_as(&reader_token, Method::GET, &org_path, None),

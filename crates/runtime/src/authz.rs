@@ -275,15 +275,22 @@ impl Authz {
         }
     }
 
-    /// Applies one grant event: drops the cached permissions of the identity it
-    /// names. Returns that identity.
-    pub fn apply_grant_event(&self, event: &Envelope) -> Option<IdentityId> {
-        if !GRANT_BINDINGS.contains(&event.kind.as_str()) {
-            return None;
+    /// Applies one grant event (drops the cached permissions of the identity it
+    /// names) or `role.updated` (a role's actions changed: every holder's
+    /// permissions did, so it drops everything). Answers what it dropped.
+    pub fn apply_grant_event(&self, event: &Envelope) -> Option<Dropped> {
+        match event.kind.as_str() {
+            types::ROLE_UPDATED => {
+                self.invalidate_all();
+                Some(Dropped::All)
+            }
+            types::GRANT_CREATED | types::GRANT_REVOKED => {
+                let id = IdentityId(uuid_of(&event.data, &["identityId"])?);
+                self.invalidate(id);
+                Some(Dropped::Identity(id))
+            }
+            _ => None,
         }
-        let id = IdentityId(uuid_of(&event.data, &["identityId"])?);
-        self.invalidate(id);
-        Some(id)
     }
 
     /// Subscribes this process to `grant.created` / `grant.revoked` (a broadcast
@@ -301,8 +308,8 @@ impl Authz {
             while let Some(delivery) = sub.next().await {
                 match delivery.envelope() {
                     Ok(event) => {
-                        if let Some(id) = authz.apply_grant_event(&event) {
-                            tracing::debug!(event_type = %event.kind, identity_id = %id, "cached permissions dropped");
+                        if let Some(dropped) = authz.apply_grant_event(&event) {
+                            tracing::debug!(event_type = %event.kind, ?dropped, "cached permissions dropped");
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "unreadable grant event ignored"),
@@ -313,8 +320,19 @@ impl Authz {
     }
 }
 
-/// The events that change an identity's permissions.
-pub const GRANT_BINDINGS: [&str; 2] = [types::GRANT_CREATED, types::GRANT_REVOKED];
+/// The events that change identities' permissions.
+pub const GRANT_BINDINGS: [&str; 3] = [
+    types::GRANT_CREATED,
+    types::GRANT_REVOKED,
+    types::ROLE_UPDATED,
+];
+
+/// What a grant or role event dropped from the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dropped {
+    Identity(IdentityId),
+    All,
+}
 
 #[cfg(test)]
 mod tests {
@@ -377,7 +395,7 @@ mod tests {
             .unwrap();
         authz.permissions(&me).await.unwrap();
         assert_eq!(source.0.load(Ordering::SeqCst), 1);
-        for kind in GRANT_BINDINGS {
+        for kind in [types::GRANT_CREATED, types::GRANT_REVOKED] {
             bus.publish(&grant_event(kind, me.identity_id()))
                 .await
                 .unwrap();
@@ -385,10 +403,20 @@ mod tests {
             authz.permissions(&me).await.unwrap();
             assert_eq!(source.0.load(Ordering::SeqCst), before + 1, "{kind}");
         }
-        // Other events are not grant events.
+        // A role's actions changed: every holder's permissions did, whoever the
+        // event names.
+        bus.publish(&grant_event(types::ROLE_UPDATED, other))
+            .await
+            .unwrap();
+        let before = source.0.load(Ordering::SeqCst);
+        authz.permissions(&me).await.unwrap();
+        assert_eq!(source.0.load(Ordering::SeqCst), before + 1, "role.updated");
+        // Other events change nothing.
         assert_eq!(
             authz.apply_grant_event(&grant_event(types::IDENTITY_CREATED, me.identity_id())),
             None
         );
+        authz.permissions(&me).await.unwrap();
+        assert_eq!(source.0.load(Ordering::SeqCst), before + 1);
     }
 }
