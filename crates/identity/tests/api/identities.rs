@@ -867,6 +867,14 @@ async fn identity_preferences_crud() {
     .await;
 }
 
+/// The status and, on 200, the access token of a client-credentials request.
+async fn issued(app: &TestApp, client_id: &str, secret: &str) -> (u16, Option<String>) {
+    let res = app.token_of(client_id, secret).await;
+    let status = res.status().as_u16();
+    let v: Value = res.json().await.unwrap();
+    (status, v["access_token"].as_str().map(str::to_string))
+}
+
 /// Two replicas of the service on one PostgreSQL database and one RabbitMQ
 /// exchange. Replica B remembers a client for the rest of the second in which it
 /// read it; replica A deactivates the account. A token B may still issue in that
@@ -913,27 +921,10 @@ async fn a_replica_remembering_a_client_issues_no_lasting_token_after_a_deactiva
         .to_string();
     let cid = created["clientId"].as_str().unwrap().to_string();
     let secret = created["password"].as_str().unwrap().to_string();
-    let token_from = |app: &TestApp| {
-        let (cid, secret) = (cid.clone(), secret.clone());
-        let app_url = app.url("/identity/v1/oauth/token");
-        let client = app.client.clone();
-        async move {
-            let res = client
-                .post(app_url)
-                .form(&[("grant_type", "client_credentials")])
-                .basic_auth(cid, Some(secret))
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            let v: Value = res.json().await.unwrap();
-            (status, v["access_token"].as_str().map(str::to_string))
-        }
-    };
 
     // Early in a second: B reads the client, A deactivates it, B is asked again.
     next_second().await;
-    let (s, _) = token_from(&b).await;
+    let (s, _) = issued(&b, &cid, &secret).await;
     assert_eq!(s, 200);
     let (s, _) = a
         .call(
@@ -944,7 +935,7 @@ async fn a_replica_remembering_a_client_issues_no_lasting_token_after_a_deactiva
         )
         .await;
     assert_eq!(s, 200);
-    let (s, late) = token_from(&b).await;
+    let (s, late) = issued(&b, &cid, &secret).await;
     match (s, late) {
         (401, _) => {}
         (200, Some(late)) => {
@@ -966,7 +957,7 @@ async fn a_replica_remembering_a_client_issues_no_lasting_token_after_a_deactiva
     }
     // From the next second on, B reads the account again and refuses it.
     next_second().await;
-    assert_eq!(token_from(&b).await.0, 401);
+    assert_eq!(issued(&b, &cid, &secret).await.0, 401);
 
     // Activated on A: B issues tokens that work again.
     let (s, _) = a
@@ -979,7 +970,7 @@ async fn a_replica_remembering_a_client_issues_no_lasting_token_after_a_deactiva
         .await;
     assert_eq!(s, 200);
     next_second().await;
-    let (s, fresh) = token_from(&b).await;
+    let (s, fresh) = issued(&b, &cid, &secret).await;
     assert_eq!(s, 200);
     let (s, me) = b
         .call(&fresh.unwrap(), Method::GET, "/identities/self", None)
