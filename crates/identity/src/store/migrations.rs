@@ -16,6 +16,9 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(
             crate::store::m0104::M0104IdentityProviderConnections,
         ));
+        m.push(Box::new(
+            crate::store::m0105::M0105DropIdentitiesOrganization,
+        ));
         m
     }
 }

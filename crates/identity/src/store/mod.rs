@@ -6,6 +6,7 @@ pub mod m0101;
 pub mod m0102;
 pub mod m0103;
 pub mod m0104;
+pub mod m0105;
 pub mod mapping;
 pub mod migrations;
 pub mod preference;
