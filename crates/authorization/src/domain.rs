@@ -2,14 +2,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use idp_model::authorization::{standard_roles, Grant};
 use idp_model::authz::EffectivePermission;
 use idp_model::events::{types, Envelope};
 use idp_model::{GrantId, IdentityId, OrganizationId, ResourceActionId, RoleId, Timestamp};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
+    IntoActiveModel, QueryFilter, QueryOrder, TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -269,13 +270,10 @@ fn grant_event(kind: &str, g: &Grant, now: DateTime<Utc>) -> Envelope {
     )
 }
 
-/// Inserts a grant and its `grant.created` event. A live grant of the same thing
-/// in the same scope makes this fail with a unique violation.
-pub async fn insert_grant<C: ConnectionTrait>(
-    txn: &C,
-    new: NewGrant,
-    now: DateTime<Utc>,
-) -> Result<grant::Model, DbErr> {
+/// The row of a new grant (not written yet). Its times are cut to microseconds, as
+/// the databases keep them, so the row, its event and every later read agree.
+fn grant_row(new: NewGrant, now: DateTime<Utc>) -> grant::Model {
+    let now = now.trunc_subsecs(6);
     let (role_id, action_id) = match new.target {
         Target::Role(r) => (Some(r), None),
         Target::Action(a) => (None, Some(a)),
@@ -287,57 +285,84 @@ pub async fn insert_grant<C: ConnectionTrait>(
         new.organization,
         &new.path,
     );
-    let model = grant::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        identity_id: Set(new.identity),
-        role_id: Set(role_id),
-        resource_action_id: Set(action_id),
-        organization_id: Set(new.organization),
-        path: Set(path_json(&new.path)),
-        is_immutable: Set(new.immutable),
-        created_by: Set(new.created_by),
-        created_at: Set(now),
-        last_modified: Set(now),
-        revoked_at: Set(None),
-        live_key: Set(Some(key)),
+    grant::Model {
+        id: Uuid::now_v7(),
+        identity_id: new.identity,
+        role_id,
+        resource_action_id: action_id,
+        organization_id: new.organization,
+        path: path_json(&new.path),
+        is_immutable: new.immutable,
+        created_by: new.created_by,
+        created_at: now,
+        last_modified: now,
+        revoked_at: None,
+        live_key: Some(key),
+    }
+}
+
+/// Writes `grant.created` for the row `g`. `role_name` names its role when the
+/// caller has it at hand; otherwise it is read.
+async fn grant_created<C: ConnectionTrait>(
+    txn: &C,
+    g: &grant::Model,
+    role_name: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let names = match (g.role_id, role_name) {
+        (Some(r), Some(n)) => HashMap::from([(r, n.to_string())]),
+        (Some(r), None) => role_names(txn, &[r]).await?,
+        (None, _) => HashMap::new(),
     };
-    let g = model.insert(txn).await?;
-    let names = role_names(txn, &role_id.into_iter().collect::<Vec<_>>()).await?;
     idp_runtime::outbox::enqueue(
         txn,
-        &grant_event(types::GRANT_CREATED, &view(&g, &names), now),
+        &grant_event(types::GRANT_CREATED, &view(g, &names), now),
     )
-    .await?;
+    .await
+}
+
+/// Inserts a grant and its `grant.created` event. A live grant of the same thing
+/// in the same scope makes this fail with a unique violation. `role_name`: as in
+/// [`ensure_grant`].
+pub async fn insert_grant<C: ConnectionTrait>(
+    txn: &C,
+    new: NewGrant,
+    role_name: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<grant::Model, DbErr> {
+    let g = grant_row(new, now);
+    grant::Entity::insert(g.clone().into_active_model())
+        .exec_without_returning(txn)
+        .await?;
+    grant_created(txn, &g, role_name, now).await?;
     Ok(g)
 }
 
 /// Inserts the grant unless a live one of the same thing and scope exists (event
-/// consumers: exactly once).
+/// consumers: exactly once), in one statement (`ON CONFLICT` on the live key, so
+/// a concurrent insert of the same grant is no error either). Answers whether it
+/// inserted. `role_name` is the role's name for the event, when the caller
+/// already read the role (one query fewer); `None` reads it.
 pub async fn ensure_grant<C: ConnectionTrait>(
     txn: &C,
     new: NewGrant,
+    role_name: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let (role_id, action_id) = match new.target {
-        Target::Role(r) => (Some(r), None),
-        Target::Action(a) => (None, Some(a)),
-    };
-    let key = live_key(
-        new.identity,
-        role_id,
-        action_id,
-        new.organization,
-        &new.path,
-    );
-    let exists = grant::Entity::find()
-        .filter(grant::Column::LiveKey.eq(key))
-        .one(txn)
-        .await?
-        .is_some();
-    if exists {
+    let g = grant_row(new, now);
+    let inserted = grant::Entity::insert(g.clone().into_active_model())
+        .on_conflict(
+            OnConflict::column(grant::Column::LiveKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .do_nothing()
+        .exec_without_returning(txn)
+        .await?;
+    if !matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
         return Ok(false);
     }
-    insert_grant(txn, new, now).await?;
+    grant_created(txn, &g, role_name, now).await?;
     Ok(true)
 }
 

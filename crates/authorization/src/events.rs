@@ -4,7 +4,6 @@
 //! (the role, once, to every live identity of the organization that lacks it).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use idp_model::authorization::standard_roles;
@@ -117,7 +116,7 @@ async fn grant_role<C: ConnectionTrait>(
             immutable: false,
             created_by: None,
         };
-        if ensure_grant(txn, new, now).await? {
+        if ensure_grant(txn, new, Some(&r.name), now).await? {
             granted.push(*id);
         }
     }
@@ -168,7 +167,7 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
                         immutable: true,
                         created_by: None,
                     };
-                    if ensure_grant(txn, new, now).await? {
+                    if ensure_grant(txn, new, Some(standard_roles::SUPER_ADMIN_NAME), now).await? {
                         tracing::info!(identity_id = %data.identity_id, "granted Super Admin (bootstrap)");
                         touched.push(data.identity_id);
                     }
@@ -281,11 +280,13 @@ pub async fn spawn(
             types::DEFAULT_ROLE_DELETED,
             types::DEFAULT_ROLE_GRANT_REQUESTED,
         ],
-    );
+    )
+    // The grant events commit with the consumer's transaction; they go out
+    // right after it.
+    .wake_after_commit(relay);
     let h = outbox::handler(move |event, txn| {
         let authz = authz.clone();
         let decider = decider.clone();
-        let relay = relay.clone();
         Box::pin(async move {
             let touched = on_event(txn, event).await?;
             if !touched.is_empty() {
@@ -295,12 +296,6 @@ pub async fn spawn(
                     authz.invalidate(idp_model::IdentityId(id));
                     decider.invalidate(idp_model::IdentityId(id));
                 }
-                // The grant events commit with this transaction; nudge the relay
-                // right after.
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    relay.wake();
-                });
             }
             Ok(())
         })

@@ -83,7 +83,8 @@ pub async fn spawn_consumers(
     outbox::spawn_consumer(
         st.db.clone(),
         bus,
-        ConsumerOptions::for_service(&settings.common.bus.exchange, "identity")?,
+        ConsumerOptions::for_service(&settings.common.bus.exchange, "identity")?
+            .wake_after_commit(st.relay.clone()),
         h,
         shutdown,
     )
@@ -107,17 +108,10 @@ pub async fn on_event(
         "organization" => on_organization(st, &event, action, txn, now).await,
         "identity-provider" => provider_seen::apply(&event, action, txn, now).await,
         "open-id-provider" => open_id_provider_seen::apply(&event, action, txn, now).await,
+        // The identity events it writes go out right after the commit (the
+        // consumer wakes the relay).
         "invitation" if event.kind == types::INVITATION_ACCEPTED => {
-            if on_invitation_accepted(st, &event, txn).await? {
-                // The identity events commit with this transaction; nudge the relay
-                // right after.
-                let relay = st.relay.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    relay.wake();
-                });
-            }
-            Ok(())
+            on_invitation_accepted(st, &event, txn).await.map(drop)
         }
         _ => Ok(()),
     }

@@ -187,6 +187,7 @@ pub async fn create_role_grant(
             immutable: false,
             created_by: Some(caller.identity_id().as_uuid()),
         },
+        Some(&r.name),
         st.clock.now(),
     )
     .await
@@ -223,6 +224,7 @@ pub async fn create_action_grant(
             immutable: false,
             created_by: Some(caller.identity_id().as_uuid()),
         },
+        None,
         st.clock.now(),
     )
     .await
@@ -320,6 +322,7 @@ pub async fn replace_role_grant(
             immutable: false,
             created_by: Some(caller.identity_id().as_uuid()),
         },
+        Some(&r.name),
         now,
     )
     .await

@@ -123,6 +123,7 @@ async fn same_answers_as_the_store_path(db: TestDatabase) {
             immutable: true,
             created_by: None,
         },
+        None,
         Utc::now(),
     )
     .await
@@ -154,7 +155,7 @@ async fn same_answers_as_the_store_path(db: TestDatabase) {
             created_by: None,
         };
         // The same grant twice in one scope is a unique violation: skip it.
-        if insert_grant(&conn, new, Utc::now()).await.is_ok() {
+        if insert_grant(&conn, new, None, Utc::now()).await.is_ok() {
             made += 1;
         }
     }

@@ -15,7 +15,7 @@ use idp_bus::{Delivery, Envelope, EventBus, Subscription};
 use idp_model::ids::EventId;
 
 use super::inbox::{apply, record, ApplyError};
-use super::Applied;
+use super::{Applied, RelayHandle};
 use crate::Shutdown;
 
 /// A service's event handler: does its work for one event inside the given
@@ -66,6 +66,10 @@ pub struct ConsumerOptions {
     /// [`ConsumerOptions::new`] takes it from the variable
     /// `IDP_FAULT_ABORT_AFTER_COMMIT` (an event type); unset by default.
     pub abort_after_commit: Option<String>,
+    /// The service's outbox relay, woken right after each commit, when the
+    /// handler writes events of its own (they go out at once rather than at the
+    /// relay's next poll). See [`ConsumerOptions::wake_after_commit`].
+    pub relay: Option<RelayHandle>,
 }
 
 /// The variable that arms [`ConsumerOptions::abort_after_commit`].
@@ -81,7 +85,15 @@ impl ConsumerOptions {
             abort_after_commit: std::env::var(ABORT_AFTER_COMMIT_VAR)
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
+            relay: None,
         }
+    }
+
+    /// Wakes `relay` after each transaction that applied events commits: for
+    /// handlers that enqueue events in the outbox.
+    pub fn wake_after_commit(mut self, relay: RelayHandle) -> Self {
+        self.relay = Some(relay);
+        self
     }
 
     pub fn max_attempts(mut self, n: u32) -> Self {
@@ -224,6 +236,9 @@ async fn handle_batch(
     }
     match apply_batch(db, &options.queue, &parsed, handler).await {
         Ok(outcomes) => {
+            if let Some(relay) = &options.relay {
+                relay.wake();
+            }
             let metrics = crate::metrics::outbox_metrics();
             for ((delivery, event), applied) in parsed.into_iter().zip(outcomes) {
                 failures.remove(&event.id);
@@ -358,6 +373,9 @@ async fn handle(
                     metrics.consumed(&options.queue, &kind, "duplicate", None);
                     tracing::debug!("already applied; acknowledging");
                 } else {
+                    if let Some(relay) = &options.relay {
+                        relay.wake();
+                    }
                     metrics.consumed(&options.queue, &kind, "applied", Some(occurred_at));
                     tracing::debug!("applied");
                     if abort {

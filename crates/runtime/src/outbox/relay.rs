@@ -295,6 +295,12 @@ pub struct RelayHandle {
     task: Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
 }
 
+impl std::fmt::Debug for RelayHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayHandle").finish_non_exhaustive()
+    }
+}
+
 impl RelayHandle {
     /// Nudges the relay to look now (call it right after committing events).
     pub fn wake(&self) {
