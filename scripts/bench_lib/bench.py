@@ -1049,6 +1049,32 @@ def b6_env(part, d, dbs, exchange):
     return env
 
 
+def servers_cpu_ticks():
+    """utime+stime of the machine's PostgreSQL and RabbitMQ processes (every process
+    whose command is postgres, or the Erlang VM), summed per server."""
+    out = {"postgres": 0, "rabbitmq": 0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as f:
+                comm = f.read().strip()
+            if comm == "postgres":
+                out["postgres"] += cpu_ticks(int(entry))
+            elif comm.startswith("beam"):
+                out["rabbitmq"] += cpu_ticks(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return out
+
+
+def b6_cpu_ticks(procs):
+    """CPU ticks so far of each B6 process, and of PostgreSQL and RabbitMQ."""
+    out = {name: cpu_ticks(p.pid) for name, p in procs.items()}
+    out.update(servers_cpu_ticks())
+    return out
+
+
 def bench_events(rows, raw):
     """B6: identity created → default-role grant visible, services as processes."""
     row = rows["B6"]
@@ -1117,11 +1143,18 @@ def bench_events(rows, raw):
         results = {}
         seconds = 3 if QUICK else 10
         factory = lambda: Conn(B6_PORTS["gateway"], token)  # noqa: E731
+        procs["gateway"] = gw
+        cpu_runs = []  # at 200/s: CPU µs per created user of each process
         for rate in B6_RATES:
             runs = []
             for i in range(RUNS):
+                before = b6_cpu_ticks(procs)
                 run = events.run_rate(factory, org, rate, seconds, poll_ms)
+                after = b6_cpu_ticks(procs)
                 lat, cm, fails = run["lat"], run["create_ms"], run["fails"]
+                if rate == 200 and lat:
+                    cpu_runs.append({k: (after[k] - before[k]) * 1e6 / CLK_TCK / len(lat)
+                                     for k in after})
                 if fails:
                     raise BenchError(f"B6 at {rate}/s: {len(fails)} failures, e.g. {fails[0]}")
                 runs.append({"p50": pct(lat, 50), "p99": pct(lat, 99), "max": max(lat),
@@ -1160,6 +1193,8 @@ def bench_events(rows, raw):
             "createP99MsAt200": round(m[200]["create_p99"], 1),
             "pollsPerUserAt200": round(m[200]["polls_per_user"], 1),
             "usersPerRun": {r: results[r][0]["n"] for r in results},
+            "cpuUsPerUserAt200": {k: round(med([c[k] for c in cpu_runs])) for k in cpu_runs[0]}
+            if cpu_runs else None,
             "p99Over1sAtPerS": over,
             "lastRateP99Within1sPerS": within,
             "steps": [{k: x.get(k) for k in ("rate", "p50Ms", "p99Ms", "achievedPerS",
@@ -1185,7 +1220,10 @@ def bench_events(rows, raw):
             f"{', '.join(map(str, steps)) or '(none in quick mode)'}/s until one is over: p99 above "
             f"{B6_LIMIT_MS} ms, a failure, or creates below 90% of the rate (p99Over1sAtPerS = "
             "that rate, lastRateP99Within1sPerS = the one before). PostgreSQL and RabbitMQ "
-            "are the machine's own servers (not pinned)")
+            "are the machine's own servers (not pinned). cpuUsPerUserAt200 = each process's "
+            "utime+stime over a 200/s run ÷ users created (median of the runs; postgres and "
+            "rabbitmq = all their processes, which also serve other clients of the machine, "
+            "if any); it includes the polls")
     finally:
         for p in list(STARTED):
             if p.name.startswith("b6-"):
