@@ -111,7 +111,7 @@ pub async fn on_event(
         // The identity events it writes go out right after the commit (the
         // consumer wakes the relay).
         "invitation" if event.kind == types::INVITATION_ACCEPTED => {
-            on_invitation_accepted(st, &event, txn).await.map(drop)
+            on_invitation_accepted(st, &event, txn).await
         }
         _ => Ok(()),
     }
@@ -133,33 +133,32 @@ pub async fn on_event(
 /// Emits `identity.created` (4) or `identity.updated` (1-3), both with
 /// `invitationId`. Applied once per invitation id (`invitation_acceptances`),
 /// whatever the number of deliveries. An acceptance without a login (the plain
-/// `PUT /invitations/{id}/accept`) maps nobody and is ignored. Answers whether
-/// events were written.
+/// `PUT /invitations/{id}/accept`) maps nobody and is ignored.
 pub async fn on_invitation_accepted(
     st: &AppState,
     event: &Envelope,
     txn: &DatabaseTransaction,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<()> {
     let d = &event.data;
     let (Some(invitation_id), Some(provider_id), Some(subject)) = (
         uuid_of(d, &["invitationId"]),
         uuid_of(d, &["openIdProviderId"]),
         str_of(d, "subject").filter(|s| !s.is_empty()),
     ) else {
-        return Ok(false);
+        return Ok(());
     };
     let Some(org) =
         uuid_of(d, &["organizationId", "toOrganizationId"]).or(event.organization_id.map(|o| o.0))
     else {
         tracing::warn!(%invitation_id, "invitation.accepted without an organization; ignored");
-        return Ok(false);
+        return Ok(());
     };
     if invitation_acceptance::Entity::find_by_id(invitation_id)
         .one(txn)
         .await?
         .is_some()
     {
-        return Ok(false);
+        return Ok(());
     }
     let email = str_of(d, "email")
         .or_else(|| str_of(d, "invitedEmailAddress"))
@@ -205,7 +204,7 @@ pub async fn on_invitation_accepted(
         None => {
             let Some(email) = email.clone() else {
                 tracing::warn!(%invitation_id, "invitation.accepted without an email; ignored");
-                return Ok(false);
+                return Ok(());
             };
             let first = str_of(d, "givenName").filter(|s| !s.trim().is_empty());
             let last = str_of(d, "familyName").filter(|s| !s.trim().is_empty());
@@ -292,7 +291,7 @@ pub async fn on_invitation_accepted(
         emit(txn, types::IDENTITY_UPDATED, &ident, extra, now).await?;
     }
     tracing::info!(%invitation_id, identity_id = %ident.id, created, "invitation accepted: user identity mapped");
-    Ok(true)
+    Ok(())
 }
 
 async fn on_organization(
