@@ -278,6 +278,7 @@ impl Platform {
         let authorization = idp_authorization::build(
             idp_authorization::Settings {
                 common: commons[3].clone(),
+                identity_url: format!("http://{}", addrs[0]),
             },
             deps(authorization_listener),
         );

@@ -111,23 +111,22 @@ async fn the_guide_grant_a_resource_action_works_verbatim() {
     let admin = admin_id(&stack).await;
     admin_permissions(&stack, &admin).await;
 
-    // 1. The account to grant to. The identity list belongs to the identity service;
-    //    fall back to a fresh id where it does not answer a list yet.
+    // 1. The account to grant to, found in the identity list as the guide does.
+    let (made, _) = api_account_token(&stack, "guide target").await;
     let res = stack
         .admin(Method::GET, "/identity/v1/identities")
         .await
         .send()
         .await
         .unwrap();
-    let account = if res.status() == 200 {
-        let list: Vec<Value> = res.json().await.unwrap_or_default();
-        list.iter()
-            .find(|i| i["id"] != admin.as_str())
-            .and_then(|i| i["id"].as_str().map(str::to_string))
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
-    } else {
-        uuid::Uuid::new_v4().to_string()
-    };
+    assert_eq!(res.status(), 200);
+    let list: Vec<Value> = res.json().await.unwrap();
+    let account = list
+        .iter()
+        .find(|i| i["name"] == "guide target")
+        .and_then(|i| i["id"].as_str().map(str::to_string))
+        .unwrap();
+    assert_eq!(account, made);
 
     // 2. The resource type `user-identity`.
     let res = stack
@@ -295,8 +294,11 @@ async fn an_organization_admin_of_a_stays_in_a() {
     let stack = start().await;
     let admin = admin_id(&stack).await;
     admin_permissions(&stack, &admin).await;
-    let (alice, alice_tok) = api_account_token(&stack, "alice").await;
-    let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let (a, b) = (
+        organization(&stack, "A").await,
+        organization(&stack, "B").await,
+    );
+    let (alice, alice_tok) = account_in(&stack, &a, "alice").await;
     let org_admin = idp_model::authorization::standard_roles::ORGANIZATION_ADMIN;
     let read_only = idp_model::authorization::standard_roles::ORGANIZATION_READ_ONLY;
     let res = stack
@@ -307,7 +309,7 @@ async fn an_organization_admin_of_a_stays_in_a() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let bob = uuid::Uuid::new_v4();
+    let (bob, _) = account_in(&stack, &b, "bob").await;
     let in_b: Value = stack
         .admin(Method::POST, "/auth/v1/identity-roles")
         .await
@@ -397,7 +399,7 @@ async fn an_organization_admin_of_a_stays_in_a() {
 
     // Within A, alice grants a path-scoped action; it does not reach outside its path.
     let ui_read = idp_model::authorization::seeded_id("user-identity:read");
-    let carol = uuid::Uuid::new_v4();
+    let (carol, _) = account_in(&stack, &a, "carol").await;
     let res = send(&stack, Method::POST, "/auth/v1/identity-resource-actions", &alice_tok,
                    Some(json!({"identityId": carol, "resourceActionId": ui_read, "organizationId": a, "path": ["team-1"]}))).await;
     assert_eq!(res.status(), 201);

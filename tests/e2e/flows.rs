@@ -93,11 +93,12 @@ async fn default_roles_flow(stack: &Stack) {
     let user_id = user["id"].as_str().unwrap().to_string();
     wait_for_role(stack, &user_id, sr::ORGANIZATION_READ_ONLY.0, 1).await;
 
-    // An API account without grantDefaultRoles gets nothing; with it, the role.
+    // An API account with grantDefaultRoles false gets nothing; with it (the
+    // reference's default when left out), the role.
     let plain = create_eventually(
         stack,
         "/identity/v1/api-account-identities",
-        json!({"organizationId": org_id, "name": "plain"}),
+        json!({"organizationId": org_id, "name": "plain", "grantDefaultRoles": false}),
     )
     .await;
     let plain_id = plain["apiAccountIdentity"]["id"]
@@ -107,7 +108,7 @@ async fn default_roles_flow(stack: &Stack) {
     let with = create_eventually(
         stack,
         "/identity/v1/api-account-identities",
-        json!({"organizationId": org_id, "name": "with", "grantDefaultRoles": true}),
+        json!({"organizationId": org_id, "name": "with"}),
     )
     .await;
     let with_id = with["apiAccountIdentity"]["id"]

@@ -3,6 +3,7 @@
 use idp_model::identity::BootstrapCredentials;
 use idp_platform::{Platform, PlatformSettings};
 use idp_runtime::Shutdown;
+use serde_json::{json, Value};
 
 pub struct Stack {
     pub platform: Platform,
@@ -168,4 +169,67 @@ impl Stack {
         self.platform.stop().await.unwrap();
         self.dir
     }
+}
+
+/// `POST` as the super admin, retried while the receiving service has not yet
+/// heard of a new organization.
+pub async fn admin_create(stack: &Stack, path: &str, body: Value) -> Value {
+    let token = stack.admin_token().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (st, v) = {
+            let res = stack
+                .client
+                .post(stack.url(path))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let st = res.status().as_u16();
+            let text = res.text().await.unwrap();
+            (
+                st,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)),
+            )
+        };
+        if st == 201 || st == 200 {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "{path}: {st} {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn organization(stack: &Stack, name: &str) -> String {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let o = admin_create(
+        stack,
+        "/identity/v1/organizations",
+        json!({"name": name, "label": format!("pv-{}", &tag[..12])}),
+    )
+    .await;
+    o["id"].as_str().unwrap().to_string()
+}
+
+/// An API account of `org` without roles, and its token.
+pub async fn account_in(stack: &Stack, org: &str, name: &str) -> (String, String) {
+    let a = admin_create(
+        stack,
+        "/identity/v1/api-account-identities",
+        json!({"organizationId": org, "name": name, "grantDefaultRoles": false}),
+    )
+    .await;
+    let res = stack
+        .token(
+            a["clientId"].as_str().unwrap(),
+            a["password"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let t: Value = res.json().await.unwrap();
+    (
+        a["apiAccountIdentity"]["id"].as_str().unwrap().to_string(),
+        t["access_token"].as_str().unwrap().to_string(),
+    )
 }

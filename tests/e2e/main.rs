@@ -12,3 +12,4 @@ mod helpers;
 mod identities;
 mod invitations;
 mod organizations;
+mod privilege;

@@ -2,6 +2,12 @@
 //! organization's default roles), `identity.deleted`, `default-role.created|deleted`
 //! (kept as the organizations' default roles) and `default-role.grant-requested`
 //! (the role, once, to every live identity of the organization that lacks it).
+//!
+//! Every grant made here has a requester (the identity's creator, the caller who
+//! asked for the grant to everyone) and is made only when the grant rule lets that
+//! requester give it ([`crate::grant_rule`]); it reaches only live identities of
+//! the organization. The services that emit these events applied the same rule
+//! when they were asked (`POST /auth/v1/grant-checks`).
 
 use std::sync::Arc;
 
@@ -16,6 +22,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::domain::{ensure_grant, NewGrant, Target};
+use crate::grant_rule::{self, EventRequesters};
 use crate::store::{known_default_role, known_identity, role};
 
 #[derive(Debug, Deserialize)]
@@ -32,6 +39,9 @@ struct IdentityCreated {
     /// explicit permissions, API accounts that ask for them).
     #[serde(default)]
     grant_default_roles: bool,
+    /// Who created it (the requester of its default roles); none: no default roles.
+    #[serde(default)]
+    created_by: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +55,9 @@ struct GrantRequested {
     include_identity_ids: Option<Vec<Uuid>>,
     #[serde(default)]
     exclude_identity_ids: Option<Vec<Uuid>>,
+    /// Who asked; none: nothing is granted.
+    #[serde(default)]
+    requested_by: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,7 +76,7 @@ struct IdentityRef {
 }
 
 /// The live default roles of `org`.
-async fn default_roles_of<C: ConnectionTrait>(txn: &C, org: Uuid) -> anyhow::Result<Vec<Uuid>> {
+pub async fn default_roles_of<C: ConnectionTrait>(txn: &C, org: Uuid) -> anyhow::Result<Vec<Uuid>> {
     use sea_orm::{ColumnTrait, QueryFilter};
     Ok(known_default_role::Entity::find()
         .filter(known_default_role::Column::OrganizationId.eq(org))
@@ -88,22 +101,38 @@ async fn identities_of<C: ConnectionTrait>(txn: &C, org: Uuid) -> anyhow::Result
         .collect())
 }
 
-/// Grants `role` in `org` to each identity that lacks it. Unknown or deleted roles,
-/// and custom roles of another organization, are skipped (logged): redelivery would
-/// not change them.
+/// Grants `role` in `org` to each identity that lacks it, when `requester` may
+/// give it there (the grant rule, on the requester's permissions now). Unknown or
+/// deleted roles, custom roles of another organization and roles the requester
+/// may not give are skipped (logged): redelivery would not change them.
 async fn grant_role<C: ConnectionTrait>(
     txn: &C,
+    requesters: &mut EventRequesters,
+    requester: Option<Uuid>,
     role_id: Uuid,
     org: Uuid,
     identities: &[Uuid],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Uuid>> {
+    if identities.is_empty() {
+        return Ok(Vec::new());
+    }
     let Some(r) = role::Entity::find_by_id(role_id).one(txn).await? else {
         tracing::warn!(%role_id, "default role names an unknown role; skipped");
         return Ok(Vec::new());
     };
     if r.deleted_at.is_some() || r.organization_id.is_some_and(|o| o != org) {
         tracing::warn!(%role_id, organization_id = %org, "default role cannot be granted in this organization; skipped");
+        return Ok(Vec::new());
+    }
+    let gives = grant_rule::role_gives(txn, r.id, &r.name).await?;
+    let allowed = requesters
+        .may_give(txn, requester, org, &gives)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the requester's permissions: {e:?}"))?;
+    if !allowed {
+        tracing::warn!(%role_id, organization_id = %org, requested_by = ?requester,
+            "the requester may not grant this role in this organization; not granted");
         return Ok(Vec::new());
     }
     let mut granted = Vec::new();
@@ -114,7 +143,7 @@ async fn grant_role<C: ConnectionTrait>(
             organization: Some(org),
             path: Vec::new(),
             immutable: false,
-            created_by: None,
+            created_by: requester,
         };
         if ensure_grant(txn, new, Some(&r.name), now).await? {
             granted.push(*id);
@@ -125,6 +154,7 @@ async fn grant_role<C: ConnectionTrait>(
 
 async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<Vec<Uuid>> {
     let now = Utc::now();
+    let mut requesters = EventRequesters::new();
     match event.kind.as_str() {
         types::IDENTITY_CREATED => {
             let data: IdentityCreated = serde_json::from_value(event.data)?;
@@ -136,6 +166,7 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
                     deleted: Set(false),
                     wants_default_roles: Set(data.grant_default_roles),
                     created_at: Set(Some(event.occurred_at)),
+                    created_by: Set(data.created_by),
                 })
                 .on_conflict(
                     OnConflict::column(known_identity::Column::IdentityId)
@@ -152,7 +183,18 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
                 roles.sort();
                 roles.dedup();
                 for role_id in &roles {
-                    touched.extend(grant_role(txn, *role_id, org, &[data.identity_id], now).await?);
+                    touched.extend(
+                        grant_role(
+                            txn,
+                            &mut requesters,
+                            data.created_by,
+                            *role_id,
+                            org,
+                            &[data.identity_id],
+                            now,
+                        )
+                        .await?,
+                    );
                 }
             }
             if data.bootstrap_super_admin {
@@ -177,18 +219,28 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
         }
         types::DEFAULT_ROLE_GRANT_REQUESTED => {
             let data: GrantRequested = serde_json::from_value(event.data)?;
-            let mut targets = match data.include_identity_ids {
-                Some(ids) if !ids.is_empty() => ids,
-                _ => identities_of(txn, data.organization_id).await?,
-            };
+            // Only live identities of the organization, whatever the request named.
+            let mut targets = identities_of(txn, data.organization_id).await?;
+            if let Some(ids) = data.include_identity_ids.filter(|ids| !ids.is_empty()) {
+                targets.retain(|i| ids.contains(i));
+            }
             let excluded = data.exclude_identity_ids.unwrap_or_default();
             targets.retain(|i| !excluded.contains(i));
-            grant_role(txn, data.role_id, data.organization_id, &targets, now).await
+            grant_role(
+                txn,
+                &mut requesters,
+                data.requested_by,
+                data.role_id,
+                data.organization_id,
+                &targets,
+                now,
+            )
+            .await
         }
         types::DEFAULT_ROLE_CREATED => {
             let data: DefaultRoleEvent = serde_json::from_value(event.data)?;
             // Identities created after this role whose own event came first.
-            let late: Vec<Uuid> = known_identity::Entity::find()
+            let late: Vec<(Uuid, Option<Uuid>)> = known_identity::Entity::find()
                 .filter(sea_orm::ColumnTrait::eq(
                     &known_identity::Column::OrganizationId,
                     data.organization_id,
@@ -208,9 +260,24 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
                 .all(txn)
                 .await?
                 .into_iter()
-                .map(|i| i.identity_id)
+                .map(|i| (i.identity_id, i.created_by))
                 .collect();
-            let touched = grant_role(txn, data.role_id, data.organization_id, &late, now).await?;
+            // Each checked against its own creator.
+            let mut touched = Vec::new();
+            for (identity, creator) in late {
+                touched.extend(
+                    grant_role(
+                        txn,
+                        &mut requesters,
+                        creator,
+                        data.role_id,
+                        data.organization_id,
+                        &[identity],
+                        now,
+                    )
+                    .await?,
+                );
+            }
             known_default_role::Entity::insert(known_default_role::ActiveModel {
                 id: Set(data.id),
                 organization_id: Set(data.organization_id),

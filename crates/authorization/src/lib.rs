@@ -4,6 +4,8 @@ pub mod catalog;
 pub mod decide;
 pub mod domain;
 pub mod events;
+pub mod grant_rule;
+pub mod identities;
 pub mod routes;
 pub mod settings;
 pub mod state;
@@ -41,6 +43,10 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         decider,
         clock: f.clock.clone(),
         relay: f.relay.clone(),
+        identities: identities::IdentityLookup::new(
+            &settings.identity_url,
+            std::time::Duration::from_millis(settings.common.authz.timeout_ms),
+        )?,
     };
     Ok(f.into_app(routes::router(state), Vec::new()))
 }

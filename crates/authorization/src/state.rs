@@ -27,6 +27,8 @@ pub struct AppState {
     pub decider: Decider,
     pub clock: SharedClock,
     pub relay: RelayHandle,
+    /// Which identities a grant may name.
+    pub identities: crate::identities::IdentityLookup,
 }
 
 impl AppState {

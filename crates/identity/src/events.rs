@@ -4,7 +4,7 @@
 //!
 //! Emitted (`source: "identity"`, envelope `organizationId` = the identity's):
 //! - `identity.created`: `identityId`, `organizationId`, `type`, `name`, `email`,
-//!   `grantDefaultRoles`
+//!   `createdBy` (the requester of its default roles), `grantDefaultRoles`
 //! - `identity.updated`, `identity.activated`, `identity.deactivated`,
 //!   `identity.deleted`: `identityId`, `organizationId`, `type`, `name`, `email`
 //!   (`identity.updated` for a reset of the second factor also carries
@@ -53,6 +53,7 @@ pub async fn emit<C: ConnectionTrait>(
         "type": m.kind,
         "name": m.name,
         "email": m.email,
+        "createdBy": m.created_by,
     });
     if let (Some(d), Value::Object(e)) = (data.as_object_mut(), extra) {
         d.extend(e);

@@ -24,6 +24,8 @@ pub struct AppState {
     pub relay: RelayHandle,
     /// Enforcement of resource actions.
     pub authz: Authz,
+    /// Whether a caller may give the roles a change would grant by event.
+    pub grant_checks: idp_runtime::grant_check::GrantChecks,
     /// OpenID providers' keys, for the token-exchange grant.
     pub jwks: Arc<crate::exchange::JwksCache>,
     /// Verifies `nfToken`s (authorize-initiate) that bind a login to an organization.

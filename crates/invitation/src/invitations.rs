@@ -249,6 +249,17 @@ pub async fn create(
     st.authz
         .require(&caller, "invitation", "create", Some(org))
         .await?;
+    if body.target_user_identity_id.is_none() {
+        // The invited person becomes a user with the organization's default
+        // roles, granted in the inviter's name: it must be able to grant them.
+        st.grant_checks
+            .require_default_roles(
+                &caller,
+                org,
+                "the invited person would get the organization's default roles and you cannot grant them",
+            )
+            .await?;
+    }
     let organization = organization_seen::Entity::find_by_id(org.as_uuid())
         .one(&st.db)
         .await?

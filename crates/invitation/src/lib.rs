@@ -53,6 +53,7 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         db: f.db.clone(),
         verifier: f.verifier.clone(),
         authz: f.authz.clone(),
+        grant_checks: idp_runtime::grant_check::GrantChecks::new(&settings.common.authz)?,
         clock: f.clock.clone(),
         relay: f.relay.clone(),
         mailer,

@@ -24,6 +24,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub verifier: Verifier,
     pub authz: Authz,
+    /// Whether a caller may give the default roles an acceptance grants.
+    pub grant_checks: idp_runtime::grant_check::GrantChecks,
     pub clock: SharedClock,
     pub relay: RelayHandle,
     pub mailer: Mailer,

@@ -204,6 +204,31 @@ pub struct NewRoleGrant {
     pub path: Option<Vec<String>>,
 }
 
+/// `POST /auth/v1/grant-checks`: may the caller give these roles in an
+/// organization? What a service asks before it makes a change that grants by
+/// event (a new identity's default roles, a default role granted to everyone),
+/// so that the answer to its caller is a 403 naming the role, not a grant that
+/// silently never comes.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantCheck {
+    pub organization_id: OrganizationId,
+    /// Roles to check.
+    #[serde(default)]
+    pub role_ids: Vec<RoleId>,
+    /// Also the organization's live default roles.
+    #[serde(default)]
+    pub default_roles: bool,
+}
+
+/// The answer of an allowed grant check: the roles it checked.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantCheckAllowed {
+    pub allowed: bool,
+    pub role_ids: Vec<RoleId>,
+}
+
 /// `PUT /identity-roles/{id}`: replaces the grant's role, keeping its scope.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

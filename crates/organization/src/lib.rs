@@ -72,6 +72,7 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
             .no_proxy()
             .timeout(Duration::from_millis(settings.common.authz.timeout_ms))
             .build()?,
+        grant_checks: idp_runtime::grant_check::GrantChecks::new(&settings.common.authz)?,
     };
     Ok(f.into_app(router(state), Vec::new()))
 }

@@ -31,6 +31,8 @@ pub struct AppState {
     /// Base URL of the authorization service (roles of default roles).
     pub authz_url: Arc<str>,
     pub http: reqwest::Client,
+    /// Whether a caller may give the role a default role grants in its name.
+    pub grant_checks: idp_runtime::grant_check::GrantChecks,
 }
 
 impl FromRef<AppState> for Verifier {

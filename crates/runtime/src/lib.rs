@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod flow_token;
+pub mod grant_check;
 pub mod metrics;
 pub mod outbox;
 pub mod paging;

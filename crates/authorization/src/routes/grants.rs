@@ -20,11 +20,11 @@ use uuid::Uuid;
 
 use super::{page, valid_path};
 use crate::domain::{
-    self, actions_with_types, holds, insert_grant, is_super_admin, live_grant, path_of,
-    role_action_ids, NewGrant, Target,
+    self, holds, insert_grant, is_super_admin, live_grant, path_of, NewGrant, Target,
 };
+use crate::grant_rule::{self, Change, Gives};
 use crate::state::AppState;
-use crate::store::{grant, known_identity, role, role_action};
+use crate::store::{grant, role, role_action};
 
 const G: &str = "grant";
 const SORTABLE: &[&str] = &[
@@ -69,80 +69,65 @@ async fn visible_grant(
     }
 }
 
-/// The scope of a new grant: as given; left out: the identity's organization, or
-/// the caller's when this service has not heard of the identity.
-async fn scope_of(
+/// The scope of a new grant and the check of the identity it names, in an order
+/// that tells a caller nothing about identities of organizations it has no say in:
+///
+/// - scope given: the rule first (it does not depend on the identity), then the
+///   identity must be live and, for an organization's grant, of that
+///   organization (an organization grants its rights to its own identities
+///   only; platform-wide grants, a super admin's, may name anyone);
+/// - scope left out: the identity's organization, when the identity is live and
+///   the caller holds anything there; else the same "no such identity".
+async fn scope_and_check(
     st: &AppState,
     caller: &Caller,
+    perms: &[EffectivePermission],
     identity: IdentityId,
     given: Option<Option<OrganizationId>>,
-) -> ApiResult<Option<OrganizationId>> {
-    if let Some(o) = given {
-        return Ok(o);
-    }
-    let known = known_identity::Entity::find_by_id(identity.as_uuid())
-        .one(&st.db)
-        .await?;
-    Ok(Some(
-        known
-            .map(|k| OrganizationId(k.organization_id))
-            .unwrap_or(caller.organization_id()),
-    ))
-}
-
-/// Who may grant: platform-wide only a super admin; otherwise `grant:create`
-/// covering the scope, and the caller must itself hold, in that scope, every
-/// action it gives.
-fn authorize_grant(
-    perms: &[EffectivePermission],
-    org: Option<OrganizationId>,
     path: &[String],
-    gives: &[(String, String)],
-) -> ApiResult<()> {
-    if org.is_none() {
-        if is_super_admin(perms) {
-            return Ok(());
+    gives: &Gives,
+) -> ApiResult<Option<OrganizationId>> {
+    let unknown =
+        || ApiError::invalid("identityId", "no such identity in the grant's organization");
+    if let Some(org) = given {
+        grant_rule::check(perms, Change::Give, org, path, gives)?;
+    }
+    let found = st
+        .identities
+        .find(&st.db, caller, identity.as_uuid())
+        .await?
+        .filter(|g| g.live)
+        .ok_or_else(unknown)?;
+    let home = OrganizationId(found.organization_id);
+    match given {
+        Some(Some(org)) if org != home => Err(unknown()),
+        Some(org) => Ok(org),
+        None => {
+            let has_say = is_super_admin(perms)
+                || perms
+                    .iter()
+                    .any(|p| p.organization_id.is_none_or(|o| o == home));
+            if !has_say {
+                return Err(unknown());
+            }
+            grant_rule::check(perms, Change::Give, Some(home), path, gives)?;
+            Ok(Some(home))
         }
-        return Err(ApiError::forbidden(
-            "only a super admin may grant platform-wide",
-        ));
     }
-    if !holds(perms, G, "create", org, path) {
-        return Err(ApiError::forbidden("not allowed to create grant here"));
-    }
-    if let Some((t, a)) = gives.iter().find(|(t, a)| !holds(perms, t, a, org, path)) {
-        return Err(ApiError::forbidden(format!(
-            "you can only grant what you hold in that scope; you do not hold {t}:{a}"
-        )));
-    }
-    Ok(())
-}
-
-/// The (type, action) codes a role gives.
-async fn role_gives(st: &AppState, role_id: Uuid) -> ApiResult<Vec<(String, String)>> {
-    let ids = role_action_ids(&st.db, &[role_id])
-        .await?
-        .remove(&role_id)
-        .unwrap_or_default();
-    Ok(actions_with_types(&st.db, &ids)
-        .await?
-        .into_values()
-        .map(|(a, t)| (t, a.code))
-        .collect())
 }
 
 /// A live role that may be granted in `org`, or a 400 naming `roleId`.
 async fn grantable_role(
     st: &AppState,
     role_id: RoleId,
-    org: Option<OrganizationId>,
+    org: Option<Option<OrganizationId>>,
 ) -> ApiResult<role::Model> {
     let r = role::Entity::find_by_id(role_id.as_uuid())
         .one(&st.db)
         .await?
         .filter(|r| r.deleted_at.is_none())
         .ok_or_else(|| ApiError::invalid("roleId", "no such role"))?;
-    if let Some(ro) = r.organization_id {
+    if let (Some(ro), Some(org)) = (r.organization_id, org) {
         if org.map(|o| o.as_uuid()) != Some(ro) {
             return Err(ApiError::invalid(
                 "roleId",
@@ -151,6 +136,28 @@ async fn grantable_role(
         }
     }
     Ok(r)
+}
+
+/// What an existing grant gives (for the rule when it is changed or revoked).
+async fn gives_of(st: &AppState, g: &grant::Model) -> ApiResult<Gives> {
+    match (g.role_id, g.resource_action_id) {
+        (Some(r), _) => {
+            let name = role::Entity::find_by_id(r)
+                .one(&st.db)
+                .await?
+                .map(|r| r.name)
+                .unwrap_or_default();
+            Ok(grant_rule::role_gives(&st.db, r, &name).await?)
+        }
+        (None, Some(a)) => Ok(grant_rule::action_gives(&st.db, a).await?.unwrap_or(Gives {
+            role_name: None,
+            actions: Vec::new(),
+        })),
+        (None, None) => Ok(Gives {
+            role_name: None,
+            actions: Vec::new(),
+        }),
+    }
 }
 
 fn created(g: &grant::Model, role_name: Option<String>) -> (StatusCode, axum::Json<Grant>) {
@@ -172,10 +179,27 @@ pub async fn create_role_grant(
 ) -> ApiResult<impl IntoResponse> {
     let path = body.path.unwrap_or_default();
     valid_path("path", &path)?;
-    let org = scope_of(&st, &caller, body.identity_id, body.organization_id).await?;
     let perms = st.authz.permissions(&caller).await?;
-    let r = grantable_role(&st, body.role_id, org).await?;
-    authorize_grant(&perms, org, &path, &role_gives(&st, r.id).await?)?;
+    let r = grantable_role(&st, body.role_id, body.organization_id).await?;
+    let gives = grant_rule::role_gives(&st.db, r.id, &r.name).await?;
+    let org = scope_and_check(
+        &st,
+        &caller,
+        &perms,
+        body.identity_id,
+        body.organization_id,
+        &path,
+        &gives,
+    )
+    .await?;
+    if let Some(ro) = r.organization_id {
+        if org.map(|o| o.as_uuid()) != Some(ro) {
+            return Err(ApiError::invalid(
+                "roleId",
+                "a custom role can only be granted in its own organization",
+            ));
+        }
+    }
     let txn = st.db.begin().await?;
     let g = insert_grant(
         &txn,
@@ -205,20 +229,27 @@ pub async fn create_action_grant(
 ) -> ApiResult<impl IntoResponse> {
     let path = body.path.unwrap_or_default();
     valid_path("path", &path)?;
-    let org = scope_of(&st, &caller, body.identity_id, body.organization_id).await?;
     let perms = st.authz.permissions(&caller).await?;
     let id = body.resource_action_id.as_uuid();
-    let (a, t) = actions_with_types(&st.db, &[id])
+    let gives = grant_rule::action_gives(&st.db, id)
         .await?
-        .remove(&id)
         .ok_or_else(|| ApiError::invalid("resourceActionId", "no such resource action"))?;
-    authorize_grant(&perms, org, &path, &[(t, a.code.clone())])?;
+    let org = scope_and_check(
+        &st,
+        &caller,
+        &perms,
+        body.identity_id,
+        body.organization_id,
+        &path,
+        &gives,
+    )
+    .await?;
     let txn = st.db.begin().await?;
     let g = insert_grant(
         &txn,
         NewGrant {
             identity: body.identity_id.as_uuid(),
-            target: Target::Action(a.id),
+            target: Target::Action(id),
             organization: org.map(|o| o.as_uuid()),
             path,
             immutable: false,
@@ -245,15 +276,13 @@ async fn revoke(
 ) -> ApiResult<StatusCode> {
     let perms = st.authz.permissions(caller).await?;
     let g = visible_grant(st, caller, &perms, id, role_grant).await?;
-    if !holds(
+    grant_rule::check(
         &perms,
-        G,
-        "delete",
+        Change::Take,
         g.organization_id.map(OrganizationId),
         &path_of(&g),
-    ) {
-        return Err(ApiError::forbidden("not allowed to delete grant here"));
-    }
+        &gives_of(st, &g).await?,
+    )?;
     if g.is_immutable {
         return Err(ApiError::conflict(
             "this grant is immutable (a system grant) and cannot be revoked",
@@ -295,9 +324,13 @@ pub async fn replace_role_grant(
     let old = visible_grant(&st, &caller, &perms, id.as_uuid(), Some(true)).await?;
     let org = old.organization_id.map(OrganizationId);
     let path = path_of(&old);
-    if !holds(&perms, G, "delete", org, &path) {
-        return Err(ApiError::forbidden("not allowed to delete grant here"));
-    }
+    grant_rule::check(
+        &perms,
+        Change::Take,
+        org,
+        &path,
+        &gives_of(&st, &old).await?,
+    )?;
     if old.is_immutable {
         return Err(ApiError::conflict(
             "this grant is immutable (a system grant) and cannot be replaced",
@@ -306,8 +339,14 @@ pub async fn replace_role_grant(
     if old.role_id == Some(body.role_id.as_uuid()) {
         return Err(ApiError::conflict("the grant already gives this role"));
     }
-    let r = grantable_role(&st, body.role_id, org).await?;
-    authorize_grant(&perms, org, &path, &role_gives(&st, r.id).await?)?;
+    let r = grantable_role(&st, body.role_id, Some(org)).await?;
+    grant_rule::check(
+        &perms,
+        Change::Give,
+        org,
+        &path,
+        &grant_rule::role_gives(&st.db, r.id, &r.name).await?,
+    )?;
     let identity = old.identity_id;
     let now = st.clock.now();
     let txn = st.db.begin().await?;

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod checks;
+pub mod grant_checks;
 pub mod grants;
 pub mod roles;
 
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/v1/grants", get(grants::list_grants))
         .route("/auth/v1/grants/{id}", get(grants::get_grant))
         .route("/auth/v1/checks", post(checks::check))
+        .route("/auth/v1/grant-checks", post(grant_checks::check))
         .route(
             "/auth/v1/identities/{id}/permissions",
             get(checks::permissions),

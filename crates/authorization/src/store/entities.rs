@@ -136,6 +136,8 @@ pub mod known_identity {
         pub wants_default_roles: bool,
         /// When the identity was created (its event's time).
         pub created_at: Option<DateTimeUtc>,
+        /// Who created it: the requester of its default roles.
+        pub created_by: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

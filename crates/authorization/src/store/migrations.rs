@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(M0100Authorization));
         m.push(Box::new(M0101DefaultRoles));
         m.push(Box::new(M0102DefaultRoleOrder));
+        m.push(Box::new(M0103IdentityCreator));
         m
     }
 }
@@ -452,6 +453,47 @@ impl MigrationTrait for M0102DefaultRoleOrder {
                     .table(KnownIdentitiesOrder::Table)
                     .add_column(
                         ColumnDef::new(KnownIdentitiesOrder::CreatedAt).timestamp_with_time_zone(),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum KnownIdentitiesCreator {
+    #[sea_orm(iden = "known_identities")]
+    Table,
+    CreatedBy,
+}
+
+/// Who created each identity: the requester of its default roles, which are
+/// granted only when that identity may grant them (the grant rule). A role that
+/// becomes a default role after the identity's event is checked against the
+/// same creator.
+pub struct M0103IdentityCreator;
+
+impl MigrationName for M0103IdentityCreator {
+    fn name(&self) -> &str {
+        "m0103_identity_creator"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0103IdentityCreator {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(KnownIdentitiesCreator::Table)
+                    .add_column(
+                        ColumnDef::new(KnownIdentitiesCreator::CreatedBy)
+                            .uuid()
+                            .null(),
                     )
                     .to_owned(),
             )

@@ -267,7 +267,7 @@ async fn check(h: &Harness, base: &str, tok: &str, body: Value) -> bool {
 async fn revocation_is_seen_at_once(h: Harness) {
     let replica = h.replica().await;
     let org = OrganizationId::new();
-    let bob = IdentityId::new();
+    let bob = h.identity(org).await;
     let bob_tok = token(bob, org);
     let read = crate::scenarios::action_id(&h, "user-identity", "read").await;
     let q = json!({"identityId": bob, "action": "read", "resourceType": "user-identity",

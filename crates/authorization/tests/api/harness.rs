@@ -71,6 +71,8 @@ impl Harness {
         settings.common.database = db.settings.clone();
         settings.common.verifier.issuer = ISS.into();
         settings.common.verifier.jwks_url = jwks_server().await;
+        // No identity service here: grants name identities made with `identity()`.
+        settings.identity_url = String::new();
         let bus = idp_bus::connect("", "test", 8).await.unwrap();
         let shutdown = Shutdown::new();
         let listener = idp_runtime::server::bind("127.0.0.1:0").await.unwrap();
@@ -136,6 +138,23 @@ impl Harness {
             chrono::Utc::now(),
         );
         self.bus.publish(&e).await.unwrap();
+    }
+
+    /// A new live identity of `org`, created by the super admin (its
+    /// `identity.created` applied: the in-process bus returns once the consumer
+    /// acknowledged it).
+    pub async fn identity(&self, org: OrganizationId) -> IdentityId {
+        let id = IdentityId::new();
+        let e = Envelope::new(
+            types::IDENTITY_CREATED,
+            "identity",
+            Some(org),
+            json!({"identityId": id, "organizationId": org, "type": "UserIdentity",
+                   "grantDefaultRoles": false, "createdBy": self.admin}),
+            chrono::Utc::now(),
+        );
+        self.bus.publish(&e).await.unwrap();
+        id
     }
 
     pub async fn wait_for_permissions(&self, id: IdentityId, token: &str) -> Vec<Value> {

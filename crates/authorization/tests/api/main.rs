@@ -7,6 +7,7 @@
 mod decisions;
 mod ensure;
 mod harness;
+mod privilege;
 mod scenarios;
 
 use idp_runtime::testing::{assert_common_routes, spawn_service, TestDatabase};

@@ -362,7 +362,9 @@ async fn roles(h: Harness) {
         h.admin(
             Method::POST,
             "/auth/v1/identity-roles",
-            Some(json!({"identityId": IdentityId::new(), "roleId": cid, "organizationId": org})),
+            Some(
+                json!({"identityId": h.identity(org).await, "roleId": cid, "organizationId": org}),
+            ),
         )
         .await,
         201,
@@ -412,11 +414,11 @@ async fn grant_role(
 
 async fn isolation(h: Harness) {
     let (a, b) = (OrganizationId::new(), OrganizationId::new());
-    let alice = IdentityId::new();
+    let alice = h.identity(a).await;
     let alice_tok = token(alice, a);
     grant_role(&h, alice, sr::ORGANIZATION_ADMIN, a).await;
     // Something in B, granted by the super admin.
-    let bob = IdentityId::new();
+    let bob = h.identity(b).await;
     let in_b = grant_role(&h, bob, sr::ORGANIZATION_READ_ONLY, b).await;
     let b_grant = in_b["id"].as_str().unwrap();
 
@@ -559,7 +561,7 @@ async fn isolation(h: Harness) {
         "alice does not hold the whole Super Admin role"
     );
     // Within A, alice manages grants (organization defaults to her own).
-    let carol = IdentityId::new();
+    let carol = h.identity(a).await;
     let g = json(
         h.call(
             Method::POST,
@@ -609,7 +611,7 @@ async fn isolation(h: Harness) {
 
 async fn grants_and_checks(h: Harness) {
     let org = OrganizationId::new();
-    let bob = IdentityId::new();
+    let bob = h.identity(org).await;
     let bob_tok = token(bob, org);
     let read = action_id(&h, "user-identity", "read").await;
 
@@ -856,7 +858,7 @@ async fn grants_and_checks(h: Harness) {
         Some(org),
         json!({"identityId": dave, "organizationId": org, "type": "UserIdentity",
                "grantDefaultRoles": true, "bootstrapSuperAdmin": false,
-               "defaultRoleIds": [sr::ORGANIZATION_READ_ONLY]}),
+               "defaultRoleIds": [sr::ORGANIZATION_READ_ONLY], "createdBy": h.admin}),
         chrono::Utc::now(),
     );
     h.bus.publish(&e).await.unwrap();
@@ -865,7 +867,8 @@ async fn grants_and_checks(h: Harness) {
         types::DEFAULT_ROLE_GRANT_REQUESTED,
         "organization",
         Some(org),
-        json!({"roleId": sr::ORGANIZATION_READ_ONLY, "organizationId": org, "identityIds": [dave, bob]}),
+        json!({"roleId": sr::ORGANIZATION_READ_ONLY, "organizationId": org, "identityIds": [dave, bob],
+               "requestedBy": h.admin}),
         chrono::Utc::now(),
     );
     h.bus.publish(&req).await.unwrap();
@@ -949,7 +952,8 @@ async fn default_roles_by_events(h: Harness) {
         json!({"id": default_role, "organizationId": org, "roleId": sr::ORGANIZATION_READ_ONLY, "roleType": "Standard"}),
     )
     .await;
-    let created = |id: IdentityId, grant: bool| json!({"identityId": id, "organizationId": org, "type": "UserIdentity", "grantDefaultRoles": grant});
+    let admin = h.admin;
+    let created = |id: IdentityId, grant: bool| json!({"identityId": id, "organizationId": org, "type": "UserIdentity", "grantDefaultRoles": grant, "createdBy": admin});
     let (alice, carl, dave) = (IdentityId::new(), IdentityId::new(), IdentityId::new());
     // Redelivered events change nothing (the second publish is a new event id on
     // purpose: the grant itself is unique too).
@@ -968,7 +972,7 @@ async fn default_roles_by_events(h: Harness) {
         json!({"identityId": dave}),
     )
     .await;
-    let request = json!({"defaultRoleId": uuid::Uuid::new_v4(), "organizationId": org, "roleId": sr::NETWORK_GROUP_ADMIN});
+    let request = json!({"defaultRoleId": uuid::Uuid::new_v4(), "organizationId": org, "roleId": sr::NETWORK_GROUP_ADMIN, "requestedBy": admin});
     publish(
         types::DEFAULT_ROLE_GRANT_REQUESTED,
         "organization",

@@ -40,12 +40,13 @@ pub struct Filter {
     pub provider: Option<String>,
 }
 
-fn check_provider(p: Option<&str>) -> ApiResult<bool> {
+/// The reference's providers: `Cognito`, and `Auth0` (deprecated, not removed).
+/// Every API account of this platform gets its tokens from the platform's own
+/// token endpoint, whichever is named, so both are accepted and mean the same.
+fn check_provider(p: Option<&str>) -> ApiResult<()> {
     match p {
-        None => Ok(true),
-        Some(p) if p.eq_ignore_ascii_case("cognito") => Ok(true),
-        // No Auth0 clients exist on this platform; the value is accepted in finds.
-        Some(p) if p.eq_ignore_ascii_case("auth0") => Ok(false),
+        None => Ok(()),
+        Some(p) if p.eq_ignore_ascii_case("cognito") || p.eq_ignore_ascii_case("auth0") => Ok(()),
         Some(_) => Err(ApiError::invalid(
             "provider",
             "must be one of [Auth0, Cognito]",
@@ -59,13 +60,10 @@ pub async fn find(
     Query(f): Query<Filter>,
     params: PageParams,
 ) -> ApiResult<Paged<ApiAccountIdentity>> {
-    let cognito = check_provider(f.provider.as_deref())?;
+    check_provider(f.provider.as_deref())?;
     let mut q = identity::Entity::find()
         .filter(identity::Column::Kind.eq(KIND.as_str()))
         .filter(access::read_condition(&st, &caller, &[KIND]).await?);
-    if !cognito {
-        q = q.filter(identity::Column::Id.is_null());
-    }
     if let Some(o) = f.organization_id.or(f.tenant_id) {
         q = q.filter(identity::Column::OrganizationId.eq(o));
     }
@@ -152,11 +150,21 @@ pub async fn create(
         Some(e) => Some(validate::email("contactEmail", e)?),
     };
     let description = validate::optional_text("description", req.description.as_deref(), 4000)?;
-    if !check_provider(req.provider.as_deref())? {
-        return Err(ApiError::invalid(
-            "provider",
-            "Auth0 is not available; use Cognito (the platform's own token endpoint)",
-        ));
+    check_provider(req.provider.as_deref())?;
+    // The reference's default: the organization's default roles, which the
+    // creator must be able to grant itself (else 403 naming the role; nothing is
+    // created).
+    let grant_default_roles = req.grant_default_roles.unwrap_or(true);
+    if grant_default_roles {
+        st.grant_checks
+            .require_default_roles(
+                &caller,
+                OrganizationId(req.organization_id),
+                "the organization's default roles would be granted to the new account \
+                 (grantDefaultRoles, true by default) and you cannot grant them; \
+                 create it with grantDefaultRoles: false or ask someone who holds them",
+            )
+            .await?;
     }
     let client_id = secrets::new_client_id()?;
     let secret = secrets::new_secret()?;
@@ -189,7 +197,7 @@ pub async fn create(
         &txn,
         types::IDENTITY_CREATED,
         &m,
-        serde_json::json!({ "grantDefaultRoles": req.grant_default_roles.unwrap_or(false) }),
+        serde_json::json!({ "grantDefaultRoles": grant_default_roles }),
         now,
     )
     .await?;

@@ -187,6 +187,15 @@ pub async fn create(
     let last = validate::text("lastName", &req.last_name, 255)?;
     let email = validate::email("email", &req.email)?;
     ensure_email_free(&st.db, req.organization_id, &email, None).await?;
+    // A user gets the organization's default roles, which its creator must be
+    // able to grant itself (else 403 naming the role; nothing is created).
+    st.grant_checks
+        .require_default_roles(
+            &caller,
+            OrganizationId(req.organization_id),
+            "a new user gets the organization's default roles and you cannot grant them",
+        )
+        .await?;
     let now = st.now();
     let m = identity::Model {
         id: idp_model::IdentityId::new().as_uuid(),

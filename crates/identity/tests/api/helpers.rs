@@ -57,41 +57,50 @@ impl AuthzStub {
     pub async fn start() -> AuthzStub {
         let restricted: Restrictions = Default::default();
         let r = restricted.clone();
-        let app = axum::Router::new().route(
-            "/auth/v1/identities/{id}/permissions",
-            axum::routing::get(move |axum::extract::Path(id): axum::extract::Path<Uuid>| {
-                let r = r.clone();
-                async move {
-                    let list: Vec<(String, String, Option<Uuid>)> = match r.lock().unwrap().get(&id)
-                    {
-                        Some(l) => l.clone(),
-                        None => TYPES
-                            .iter()
-                            .flat_map(|(t, acts)| {
-                                acts.iter().map(|a| (t.to_string(), a.to_string(), None))
+        // Grant checks are allowed here (the rule is the authorization service's,
+        // tested there and end to end through the gateway).
+        let app = axum::Router::new()
+            .route(
+                "/auth/v1/grant-checks",
+                axum::routing::post(|| async {
+                    axum::Json(serde_json::json!({"allowed": true, "roleIds": []}))
+                }),
+            )
+            .route(
+                "/auth/v1/identities/{id}/permissions",
+                axum::routing::get(move |axum::extract::Path(id): axum::extract::Path<Uuid>| {
+                    let r = r.clone();
+                    async move {
+                        let list: Vec<(String, String, Option<Uuid>)> =
+                            match r.lock().unwrap().get(&id) {
+                                Some(l) => l.clone(),
+                                None => TYPES
+                                    .iter()
+                                    .flat_map(|(t, acts)| {
+                                        acts.iter().map(|a| (t.to_string(), a.to_string(), None))
+                                    })
+                                    .collect(),
+                            };
+                        let perms: Vec<serde_json::Value> = list
+                            .into_iter()
+                            .map(|(t, a, org)| {
+                                serde_json::json!({
+                                    "identityId": id,
+                                    "resourceType": t,
+                                    "action": a,
+                                    "resourceActionId": Uuid::new_v4(),
+                                    "organizationId": org,
+                                    "path": [],
+                                    "grantId": Uuid::new_v4(),
+                                    "roleId": null,
+                                    "roleName": null,
+                                })
                             })
-                            .collect(),
-                    };
-                    let perms: Vec<serde_json::Value> = list
-                        .into_iter()
-                        .map(|(t, a, org)| {
-                            serde_json::json!({
-                                "identityId": id,
-                                "resourceType": t,
-                                "action": a,
-                                "resourceActionId": Uuid::new_v4(),
-                                "organizationId": org,
-                                "path": [],
-                                "grantId": Uuid::new_v4(),
-                                "roleId": null,
-                                "roleName": null,
-                            })
-                        })
-                        .collect();
-                    axum::Json(perms)
-                }
-            }),
-        );
+                            .collect();
+                        axum::Json(perms)
+                    }
+                }),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });

@@ -206,10 +206,35 @@ async fn api_accounts_lifecycle() {
             .await;
         assert_eq!(s, 200);
         assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
-        let (_, list) = app
+        // Auth0 is the reference's deprecated provider: accepted, and it means
+        // the same as Cognito here (the platform's own token endpoint).
+        let (_, cognito) = app
+            .call(&admin, Method::GET, "/api-account-identities?provider=Cognito", None)
+            .await;
+        let (_, auth0) = app
             .call(&admin, Method::GET, "/api-account-identities?provider=Auth0", None)
             .await;
-        assert_eq!(list.as_array().unwrap().len(), 0);
+        assert!(!cognito.as_array().unwrap().is_empty());
+        assert_eq!(auth0, cognito);
+        let (s, made) = app
+            .call(
+                &admin,
+                Method::POST,
+                "/api-account-identities",
+                Some(json!({"organizationId": root, "name": "Legacy", "provider": "Auth0"})),
+            )
+            .await;
+        assert_eq!(s, 201, "{made}");
+        assert!(made["authenticationUrl"].as_str().unwrap().ends_with("/oauth/token"));
+        let (s, _) = app
+            .call(
+                &admin,
+                Method::POST,
+                "/api-account-identities",
+                Some(json!({"organizationId": root, "name": "Other", "provider": "Okta"})),
+            )
+            .await;
+        assert_eq!(s, 400);
         let (s, _) = app
             .call(&admin, Method::GET, "/api-account-identities?active=maybe", None)
             .await;
@@ -256,7 +281,7 @@ async fn api_accounts_lifecycle() {
         // Events went through the outbox.
         app.wait_count(
             "SELECT COUNT(*) FROM outbox WHERE event_type IN ('identity.created','identity.updated','identity.deactivated','identity.activated')",
-            5,
+            6,
         )
         .await;
 

@@ -34,24 +34,31 @@ pub struct TestApp {
     _database: TestDatabase,
 }
 
-/// Answers every identity's permissions: every invitation action, platform-wide.
+/// Answers every identity's permissions: every invitation action, platform-wide;
+/// and every grant check (`POST /auth/v1/grant-checks`) as allowed (the rule is
+/// the authorization service's, tested there and end to end).
 async fn authz_stand_in() -> (String, tokio::task::JoinHandle<()>) {
-    let app = axum::Router::new().route(
-        "/auth/v1/identities/{id}/permissions",
-        axum::routing::get(
-            |axum::extract::Path(id): axum::extract::Path<Uuid>| async move {
-                let perms: Vec<Value> = ["create", "read", "update", "delete"]
-                    .iter()
-                    .map(|a| {
-                        json!({"identityId": id, "resourceType": "invitation", "action": a,
+    let app = axum::Router::new()
+        .route(
+            "/auth/v1/grant-checks",
+            axum::routing::post(|| async { axum::Json(json!({"allowed": true, "roleIds": []})) }),
+        )
+        .route(
+            "/auth/v1/identities/{id}/permissions",
+            axum::routing::get(
+                |axum::extract::Path(id): axum::extract::Path<Uuid>| async move {
+                    let perms: Vec<Value> = ["create", "read", "update", "delete"]
+                        .iter()
+                        .map(|a| {
+                            json!({"identityId": id, "resourceType": "invitation", "action": a,
                         "resourceActionId": Uuid::new_v4(), "organizationId": null, "path": [],
                         "grantId": Uuid::new_v4(), "roleId": null, "roleName": null})
-                    })
-                    .collect();
-                axum::Json(perms)
-            },
-        ),
-    );
+                        })
+                        .collect();
+                    axum::Json(perms)
+                },
+            ),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {

@@ -1,12 +1,7 @@
 //! What a default role needs from the authorization service: that the role exists
-//! (and its name), and that the caller may grant it.
-//!
-//! Decision (kept simple): the caller may grant a role when one of its effective
-//! permissions comes from a grant of that same role whose scope covers the
-//! organization (you can hand on what you hold), or when it holds `grant:create`
-//! platform-wide (a super admin).
+//! (and its name), and that the caller may grant it there (the authorization
+//! service's one grant rule, asked through `POST /auth/v1/grant-checks`).
 
-use idp_model::authz::EffectivePermission;
 use idp_model::organization::RoleType;
 use idp_model::Problem;
 use idp_model::{OrganizationId, RoleId};
@@ -82,87 +77,23 @@ pub fn check_role(role: &Role, role_type: RoleType, org: OrganizationId) -> ApiR
     Ok(())
 }
 
-/// Whether these permissions let their holder grant `role` in `org`.
-pub fn may_grant(perms: &[EffectivePermission], role: RoleId, org: OrganizationId) -> bool {
-    perms.iter().any(|p| {
-        let holds_role = p.role_id == Some(role)
-            && p.organization_id.is_none_or(|o| o == org)
-            && p.path.is_empty();
-        let super_grant = p.resource_type == "grant"
-            && p.action == "create"
-            && p.organization_id.is_none()
-            && p.path.is_empty();
-        holds_role || super_grant
-    })
-}
-
+/// 403 naming the role and what the caller lacks, unless the caller may grant
+/// `role` in `org` (a default role is granted in the caller's name: to every
+/// identity it creates, and to everyone by `POST /default-roles/{id}/grant`).
 pub async fn require_may_grant(
     s: &AppState,
     caller: &Caller,
     role: RoleId,
     org: OrganizationId,
 ) -> ApiResult<()> {
-    let perms = s.authz.permissions(caller).await?;
-    if may_grant(&perms, role, org) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("not allowed to grant this role"))
-    }
+    s.grant_checks
+        .require_roles(caller, org, &[role], "you cannot grant this role here")
+        .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use idp_model::{GrantId, IdentityId, ResourceActionId};
-
-    fn perm(
-        rt: &str,
-        action: &str,
-        org: Option<OrganizationId>,
-        role: Option<RoleId>,
-    ) -> EffectivePermission {
-        EffectivePermission {
-            identity_id: IdentityId::new(),
-            resource_type: rt.into(),
-            action: action.into(),
-            resource_action_id: ResourceActionId::new(),
-            organization_id: org,
-            path: vec![],
-            grant_id: GrantId::new(),
-            role_id: role,
-            role_name: None,
-        }
-    }
-
-    #[test]
-    fn grant_rules() {
-        let org = OrganizationId::new();
-        let other = OrganizationId::new();
-        let role = RoleId::new();
-        assert!(!may_grant(&[], role, org));
-        assert!(may_grant(&[perm("grant", "create", None, None)], role, org));
-        assert!(!may_grant(
-            &[perm("grant", "create", Some(org), None)],
-            role,
-            org
-        ));
-        assert!(may_grant(
-            &[perm("x", "read", Some(org), Some(role))],
-            role,
-            org
-        ));
-        assert!(may_grant(&[perm("x", "read", None, Some(role))], role, org));
-        assert!(!may_grant(
-            &[perm("x", "read", Some(other), Some(role))],
-            role,
-            org
-        ));
-        assert!(!may_grant(
-            &[perm("x", "read", Some(org), Some(RoleId::new()))],
-            role,
-            org
-        ));
-    }
 
     #[test]
     fn role_checks() {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use idp_model::events::types;
 use idp_model::organization::{parse_list, DefaultRole, RoleType};
-use idp_model::{DefaultRoleId, OrganizationId};
+use idp_model::{DefaultRoleId, OrganizationId, RoleId};
 use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
 use idp_runtime::extract::{parse_json, Json, PathId, Query};
@@ -183,6 +183,8 @@ pub async fn grant(
     let row = load(&s, id).await?;
     let org = OrganizationId(row.organization_id);
     s.require_change(&caller, RESOURCE, "update", org).await?;
+    // Granted in the caller's name: it must be able to grant the role itself.
+    roles::require_may_grant(&s, &caller, RoleId(row.role_id), org).await?;
     let narrow: GrantDefaultRole = if body.iter().all(u8::is_ascii_whitespace) {
         GrantDefaultRole::default()
     } else {

@@ -69,6 +69,49 @@ async fn role(State(f): State<Arc<Fake>>, Path(id): Path<RoleId>) -> axum::respo
     }
 }
 
+/// `POST /auth/v1/grant-checks` of the stand-in: allowed when the caller holds
+/// `grant:create` platform-wide or a permission that comes from each role named
+/// (a stand-in; the real rule is the authorization service's, tested there and
+/// end to end through the gateway).
+async fn grant_checks(
+    State(f): State<Arc<Fake>>,
+    headers: axum::http::HeaderMap,
+    axum::Json(body): axum::Json<serde_json::Value>,
+) -> axum::response::Response {
+    let caller = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| t.split('.').nth(1))
+        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
+        .and_then(|c| c["sub"].as_str().and_then(|s| s.parse::<IdentityId>().ok()));
+    let perms = caller
+        .and_then(|c| f.perms.lock().unwrap().get(&c).cloned())
+        .unwrap_or_default();
+    let roles: Vec<RoleId> = serde_json::from_value(body["roleIds"].clone()).unwrap_or_default();
+    let allowed = roles.iter().all(|r| {
+        perms.iter().any(|p| {
+            p.role_id == Some(*r)
+                || (p.resource_type == "grant"
+                    && p.action == "create"
+                    && p.organization_id.is_none())
+        })
+    });
+    if allowed {
+        axum::Json(serde_json::json!({"allowed": true, "roleIds": roles})).into_response()
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            axum::Json(
+                serde_json::json!({"type": "urn:problem:forbidden", "title": "Forbidden",
+                "status": 403, "detail": "the stand-in says: you do not hold the role"}),
+            ),
+        )
+            .into_response()
+    }
+}
+
 impl Harness {
     pub async fn start(db: TestDatabase) -> Harness {
         let der = RsaPrivate::generate(KeySize::Rsa2048)
@@ -88,6 +131,7 @@ impl Harness {
             .route("/jwks", get(jwks))
             .route("/auth/v1/identities/{id}/permissions", get(permissions))
             .route("/auth/v1/roles/{id}", get(role))
+            .route("/auth/v1/grant-checks", axum::routing::post(grant_checks))
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let fake_addr = listener.local_addr().unwrap();

@@ -1,0 +1,120 @@
+//! Asks the authorization service whether the caller may give roles in an
+//! organization (`POST /auth/v1/grant-checks`, with the caller's own token), before
+//! a change whose grants the authorization service makes later by event: a new
+//! identity's default roles, a default role granted to everyone. The rule itself
+//! lives in the authorization service alone; this is its client.
+
+use std::time::Duration;
+
+use idp_model::authorization::GrantCheck;
+use idp_model::{OrganizationId, Problem, RoleId};
+
+use crate::auth::Caller;
+use crate::authz::AuthzSettings;
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Clone)]
+pub struct GrantChecks {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl GrantChecks {
+    pub fn new(settings: &AuthzSettings) -> anyhow::Result<Self> {
+        Ok(GrantChecks {
+            url: format!(
+                "{}/auth/v1/grant-checks",
+                settings.url.trim_end_matches('/')
+            ),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_millis(settings.timeout_ms))
+                .build()?,
+        })
+    }
+
+    /// `Ok` when the caller may give the organization's default roles there;
+    /// else the authorization service's 403 (it names the role and what the
+    /// caller lacks), prefixed by `context`.
+    pub async fn require_default_roles(
+        &self,
+        caller: &Caller,
+        org: OrganizationId,
+        context: &str,
+    ) -> ApiResult<()> {
+        self.require(
+            caller,
+            &GrantCheck {
+                organization_id: org,
+                role_ids: Vec::new(),
+                default_roles: true,
+            },
+            context,
+        )
+        .await
+    }
+
+    /// `Ok` when the caller may give `roles` in `org`.
+    pub async fn require_roles(
+        &self,
+        caller: &Caller,
+        org: OrganizationId,
+        roles: &[RoleId],
+        context: &str,
+    ) -> ApiResult<()> {
+        self.require(
+            caller,
+            &GrantCheck {
+                organization_id: org,
+                role_ids: roles.to_vec(),
+                default_roles: false,
+            },
+            context,
+        )
+        .await
+    }
+
+    async fn require(&self, caller: &Caller, check: &GrantCheck, context: &str) -> ApiResult<()> {
+        let unavailable = || {
+            ApiError::from(Problem::service_unavailable(
+                "the authorization service is unavailable",
+            ))
+        };
+        let res = self
+            .http
+            .post(&self.url)
+            .bearer_auth(caller.token())
+            .json(check)
+            .send()
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "authorization service unreachable (grant check)");
+                unavailable()
+            })?;
+        let status = res.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let problem: Option<Problem> = res.json().await.ok();
+        match status {
+            reqwest::StatusCode::FORBIDDEN => {
+                let why = problem.and_then(|p| p.detail).unwrap_or_default();
+                Err(ApiError::forbidden(format!("{context}: {why}")))
+            }
+            // The caller has no say in that organization at all.
+            reqwest::StatusCode::NOT_FOUND => Err(ApiError::forbidden(format!(
+                "{context}: you may not grant roles in this organization"
+            ))),
+            reqwest::StatusCode::BAD_REQUEST => Err(ApiError::invalid(
+                "roleId",
+                problem
+                    .and_then(|p| p.detail)
+                    .unwrap_or_else(|| "no such role".into()),
+            )),
+            _ => {
+                tracing::error!(%status, "authorization service refused a grant check");
+                Err(unavailable())
+            }
+        }
+    }
+}
