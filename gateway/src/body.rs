@@ -3,6 +3,8 @@
 //! streamed body). Enums rather than boxed trait objects: no allocation per request.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -55,6 +57,9 @@ impl Body for GwBody {
 pub struct UpstreamBody {
     inner: Option<Incoming>,
     remaining: u64,
+    /// Set once the client's body has been read to its end (absent when it was
+    /// empty from the start): until then the client connection cannot be reused.
+    finished: Option<Arc<AtomicBool>>,
 }
 
 impl UpstreamBody {
@@ -62,13 +67,25 @@ impl UpstreamBody {
         UpstreamBody {
             inner: None,
             remaining: 0,
+            finished: None,
         }
     }
 
-    pub fn limited(inner: Incoming, limit: u64) -> UpstreamBody {
-        UpstreamBody {
+    /// The client's body, at most `limit` bytes of it; with the flag that says
+    /// when it was read to its end (`None`: it has no body to read).
+    pub fn limited(inner: Incoming, limit: u64) -> (UpstreamBody, Option<Arc<AtomicBool>>) {
+        let finished = (!inner.is_end_stream()).then(|| Arc::new(AtomicBool::new(false)));
+        let body = UpstreamBody {
             inner: Some(inner),
             remaining: limit,
+            finished: finished.clone(),
+        };
+        (body, finished)
+    }
+
+    fn mark_finished(&self) {
+        if let Some(f) = &self.finished {
+            f.store(true, Ordering::Release);
         }
     }
 }
@@ -104,10 +121,19 @@ impl Body for UpstreamBody {
                     }
                     this.remaining -= n;
                 }
+                if this.inner.as_ref().is_some_and(|b| b.is_end_stream()) {
+                    this.mark_finished();
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(Some(Err(e))) => {
+                this.inner = None;
+                Poll::Ready(Some(Err(e.into())))
+            }
+            Poll::Ready(None) => {
+                this.mark_finished();
+                Poll::Ready(None)
+            }
             Poll::Pending => Poll::Pending,
         }
     }

@@ -2,13 +2,16 @@
 //! services, on hyper directly (no framework, no database).
 //!
 //! Per request: a request id (taken from `X-Request-Id` when sane, else a UUID v4)
-//! echoed on every answer; the gateway's own `/healthz`, `/readyz`, `/metrics`; the
-//! longest matching route prefix; a token check unless the route is public (401
-//! problem with `WWW-Authenticate`, the upstream never contacted); a per-IP rate
-//! limit on the token endpoint; header hygiene (hop-by-hop and client-sent
-//! forwarding/internal headers stripped, `X-Forwarded-*` set, `Authorization`
-//! forwarded untouched); a bounded body; 502/503/504 problems when an upstream is
-//! down, unreachable or slow; an access log line and Prometheus metrics.
+//! echoed on every answer; ambiguous paths (dot-segments, `//`, encoded
+//! separators) refused with 400 before anything else; the gateway's own
+//! `/healthz`, `/readyz`, `/metrics`; the longest matching route prefix; per-IP
+//! rate limits (the token endpoint, `rate_limits`); a token check unless the
+//! route is public (401 problem with `WWW-Authenticate`, the upstream never
+//! contacted); header hygiene (hop-by-hop headers and client-sent forwarding,
+//! internal and identity headers stripped, `X-Forwarded-*` set, `Authorization`
+//! forwarded untouched); a bounded body (a broken one is 400); `Connection: close`
+//! on an answer given before the body was read; 502/503/504 problems when an
+//! upstream is down, unreachable or slow; an access log line and Prometheus metrics.
 //!
 //! ```no_run
 //! # async fn f() -> anyhow::Result<()> {
@@ -37,6 +40,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use http_body::Body as _;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -51,7 +55,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub use body::GwBody;
 pub use idp_bearer::VerifierSettings;
-pub use settings::{PublicRoute, Route, Settings};
+pub use settings::{PublicRoute, RateLimit, Route, Settings};
 
 use body::{UpstreamBody, UpstreamBodyError};
 use metrics::Metrics;
@@ -219,6 +223,12 @@ struct Upstream {
     base: String,
 }
 
+struct CompiledLimit {
+    method: Option<Method>,
+    prefix: String,
+    limiter: RateLimiter,
+}
+
 type HttpClient = Client<HttpConnector, UpstreamBody>;
 
 struct Shared {
@@ -229,7 +239,10 @@ struct Shared {
     routes: Vec<CompiledRoute>,
     public: Vec<CompiledPublic>,
     upstreams: Vec<Upstream>,
+    /// The token endpoint's limit.
     limiter: Option<RateLimiter>,
+    /// The further limits (`rate_limits`), the disabled ones left out.
+    limits: Vec<CompiledLimit>,
     metrics: Metrics,
     slot_gateway: usize,
     slot_unmatched: usize,
@@ -323,6 +336,27 @@ impl Shared {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut limits = Vec::with_capacity(settings.rate_limits.len());
+        for l in &settings.rate_limits {
+            anyhow::ensure!(
+                l.prefix.starts_with('/'),
+                "rate limit prefix {:?} must start with '/'",
+                l.prefix
+            );
+            let method = l
+                .method
+                .as_ref()
+                .map(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()))
+                .transpose()
+                .with_context(|| format!("rate limit {}: bad method", l.prefix))?;
+            if let Some(limiter) = RateLimiter::new(l.rate_per_sec, l.burst) {
+                limits.push(CompiledLimit {
+                    method,
+                    prefix: l.prefix.clone(),
+                    limiter,
+                });
+            }
+        }
         let slot_gateway = names.len();
         names.push("gateway".to_string());
         let slot_unmatched = names.len();
@@ -346,6 +380,7 @@ impl Shared {
             public,
             upstreams,
             limiter: RateLimiter::new(settings.token_rate_per_sec, settings.token_burst),
+            limits,
             metrics: Metrics::new(names),
             slot_gateway,
             slot_unmatched,
@@ -426,37 +461,63 @@ impl Shared {
             }
             _ => {}
         }
+        // Answers given without reading the body: the body still on the connection
+        // means hyper may close it after the answer; say so (`Connection: close`).
+        let unread = !req.body().is_end_stream();
+        let refuse = |r: Response<GwBody>, slot: usize| (closing_if(unread, r), slot);
+        // Before any routing or public/protected decision: a path whose meaning
+        // depends on who normalizes it is refused, never guessed at.
+        if let Some(why) = ambiguous_path(path) {
+            return refuse(
+                problem(Problem::bad_request(format!("the request path {why}")), rid),
+                self.slot_unmatched,
+            );
+        }
         let Some(route) = self.route(path) else {
-            return (
+            return refuse(
                 problem(Problem::not_found(format!("no route for {path}")), rid),
                 self.slot_unmatched,
             );
         };
         let slot = route.slot;
-        if let Some(limiter) = &self.limiter {
-            if prefix_matches(&self.settings.token_endpoint_prefix, path) && !limiter.allow(ip) {
-                let mut r = problem(
-                    Problem::too_many_requests(
-                        "too many requests to the token endpoint; retry later",
-                    ),
-                    rid,
-                );
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                return (r, slot);
-            }
+        if let Some(what) = self.rate_limited(req.method(), path, ip) {
+            let mut r = problem(
+                Problem::too_many_requests(format!("too many requests to {what}; retry later")),
+                rid,
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return refuse(r, slot);
         }
         if !self.is_public(req.method(), path) {
             if let Err(e) = self.authenticate(req.headers()).await {
-                return (unauthorized(e, rid), slot);
+                return refuse(unauthorized(e, rid), slot);
             }
         }
         if let Some(len) = content_length(req.headers()) {
             if len > self.settings.max_body_bytes {
-                return (self.too_large(rid), slot);
+                return refuse(self.too_large(rid), slot);
             }
         }
         (self.forward(route, req, xff, rid).await, slot)
+    }
+
+    /// The name of the limit `ip` has exhausted for this request, if any.
+    fn rate_limited(&self, method: &Method, path: &str, ip: IpAddr) -> Option<&'static str> {
+        if let Some(limiter) = &self.limiter {
+            if prefix_matches(&self.settings.token_endpoint_prefix, path) && !limiter.allow(ip) {
+                return Some("the token endpoint");
+            }
+        }
+        for l in &self.limits {
+            if l.method.as_ref().is_none_or(|m| m == method)
+                && prefix_matches(&l.prefix, path)
+                && !l.limiter.allow(ip)
+            {
+                return Some("this endpoint");
+            }
+        }
+        None
     }
 
     async fn authenticate(&self, headers: &HeaderMap) -> Result<(), TokenError> {
@@ -519,14 +580,12 @@ impl Shared {
         headers.insert(X_REQUEST_ID.clone(), rid.clone());
         parts.uri = uri;
         parts.version = Version::HTTP_11;
-        let upstream_req = Request::from_parts(
-            parts,
-            UpstreamBody::limited(body, self.settings.max_body_bytes),
-        );
+        let (body, finished) = UpstreamBody::limited(body, self.settings.max_body_bytes);
+        let upstream_req = Request::from_parts(parts, body);
 
         let result =
             tokio::time::timeout(self.request_timeout, self.client.request(upstream_req)).await;
-        match result {
+        let resp = match result {
             Ok(Ok(resp)) => {
                 let (mut parts, body) = resp.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
@@ -541,7 +600,11 @@ impl Shared {
                 )),
                 rid,
             ),
-        }
+        };
+        // An answer (the upstream's or ours) before the client's body was read to
+        // its end: the rest of it is still on the connection.
+        let unread = finished.is_some_and(|f| !f.load(std::sync::atomic::Ordering::Acquire));
+        closing_if(unread, resp)
     }
 
     fn upstream_error(
@@ -554,8 +617,20 @@ impl Shared {
         let mut source: Option<&(dyn StdError + 'static)> = e.source();
         let mut io_kind = None;
         while let Some(s) = source {
-            if let Some(UpstreamBodyError::TooLarge) = s.downcast_ref::<UpstreamBodyError>() {
-                return self.too_large(rid);
+            match s.downcast_ref::<UpstreamBodyError>() {
+                Some(UpstreamBodyError::TooLarge) => return self.too_large(rid),
+                // The client's body is broken (bad chunked framing, the client
+                // went away): the client's fault, not the upstream's.
+                Some(UpstreamBodyError::Client(e)) => {
+                    tracing::debug!(error = %e, request_id = rid.to_str().unwrap_or(""), "reading the request body failed");
+                    return problem(
+                        Problem::bad_request(
+                            "the request body could not be read (malformed or incomplete)",
+                        ),
+                        rid,
+                    );
+                }
+                None => {}
             }
             if let Some(io) = s.downcast_ref::<std::io::Error>() {
                 io_kind = Some(io.kind());
@@ -707,14 +782,128 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Names (lower case) of headers a client may not send: a service, a framework
+/// or a proxy could take them for who the caller is, where it comes from, or
+/// which path it asked for. The caller's identity reaches a service only in the
+/// bearer token (`Authorization`, forwarded untouched); `X-Forwarded-*` are set
+/// by the gateway itself.
+const CLIENT_FORBIDDEN: &[&str] = &[
+    "forwarded",
+    "remote-user",
+    "remote-addr",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "fastly-client-ip",
+    "x-cluster-client-ip",
+];
+
+/// Prefixes (lower case) of header names a client may not send, for the same
+/// reason: `x-` followed by a word about identity, tenancy, origin or routing.
+/// A prefix also covers longer words (`x-user` covers `x-user-id` and
+/// `x-username`, `x-org` covers `x-organization-id`).
+const CLIENT_FORBIDDEN_PREFIXES: &[&str] = &[
+    "x-forwarded",
+    "x-internal",
+    "x-identity",
+    "x-user",
+    "x-org",
+    "x-tenant",
+    "x-account",
+    "x-api-account",
+    "x-auth",
+    "x-remote",
+    "x-real",
+    "x-client",
+    "x-original",
+    "x-rewrite",
+    "x-principal",
+    "x-subject",
+    "x-role",
+    "x-group",
+    "x-permission",
+    "x-scope",
+    "x-email",
+    "x-ssl",
+    "x-jwt",
+    "x-token",
+    "x-impersonat",
+    "x-on-behalf",
+];
+
 fn is_client_internal(name: &str) -> bool {
-    name == "forwarded"
-        || name.starts_with("x-forwarded-")
-        || name.starts_with("x-internal-")
-        || name.starts_with("x-identity-")
+    // Fast path: most headers are not `x-*`.
+    if name.starts_with("x-") {
+        CLIENT_FORBIDDEN_PREFIXES
+            .iter()
+            .any(|p| name.starts_with(p))
+            || CLIENT_FORBIDDEN.contains(&name)
+    } else {
+        CLIENT_FORBIDDEN.contains(&name)
+    }
 }
 
-/// Removes forwarding and internal headers a client may have sent to spoof them.
+/// Why the path is refused, if it is: a dot-segment (`.` or `..`, also
+/// percent-encoded as `%2e`), an empty segment (`//`; one trailing `/` is
+/// allowed), or a separator inside a segment (`\`, `%2f`, `%5c`). Such a path
+/// means different things to different normalizers, so a prefix that looks
+/// public could reach a protected route; no route of the platform needs one.
+fn ambiguous_path(path: &str) -> Option<&'static str> {
+    let b = path.as_bytes();
+    // Fast path: nothing that could form one of those.
+    if !b.iter().any(|c| matches!(c, b'.' | b'%' | b'\\')) && !path.contains("//") {
+        return None;
+    }
+    if b.contains(&b'\\') {
+        return Some("contains a backslash");
+    }
+    let rest = path.strip_prefix('/').unwrap_or(path);
+    let mut segments = rest.split('/').peekable();
+    while let Some(seg) = segments.next() {
+        if seg.is_empty() && segments.peek().is_some() {
+            return Some("contains an empty segment (//)");
+        }
+        let sb = seg.as_bytes();
+        let (mut dots, mut other, mut i) = (0usize, false, 0usize);
+        while let Some(&c) = sb.get(i) {
+            match (c, sb.get(i + 1..i + 3)) {
+                (b'.', _) => {
+                    dots += 1;
+                    i += 1;
+                }
+                (b'%', Some(hex)) => {
+                    match hex.to_ascii_lowercase().as_slice() {
+                        b"2e" => dots += 1,
+                        b"2f" | b"5c" => return Some("contains an encoded separator (%2F or %5C)"),
+                        _ => other = true,
+                    }
+                    i += 3;
+                }
+                _ => {
+                    other = true;
+                    i += 1;
+                }
+            }
+        }
+        if !other && (dots == 1 || dots == 2) {
+            return Some("contains a dot-segment (. or ..)");
+        }
+    }
+    None
+}
+
+/// Adds `Connection: close` when `unread`: the request's body was not read to
+/// its end, so hyper will close the connection after this answer (it drains only
+/// what it has already buffered); the client must know not to reuse it.
+fn closing_if(unread: bool, mut r: Response<GwBody>) -> Response<GwBody> {
+    if unread {
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    r
+}
+
+/// Removes forwarding, internal and identity headers a client may have sent to
+/// spoof them (see [`CLIENT_FORBIDDEN`] and [`CLIENT_FORBIDDEN_PREFIXES`]).
 fn strip_client_internal(headers: &mut HeaderMap) {
     if !headers.keys().any(|k| is_client_internal(k.as_str())) {
         return;
@@ -940,13 +1129,94 @@ mod tests {
         h.insert("forwarded", "for=6.6.6.6".parse().unwrap());
         h.insert("x-internal-user", "admin".parse().unwrap());
         h.insert("x-identity-id", "x".parse().unwrap());
+        for spoof in [
+            "x-organization-id",
+            "x-tenant-id",
+            "x-user-id",
+            "x-real-ip",
+            "x-forwarded-user",
+            "x-remote-user",
+            "remote-user",
+            "true-client-ip",
+        ] {
+            h.insert(HeaderName::from_static(spoof), "x".parse().unwrap());
+        }
         h.insert("authorization", "Bearer t".parse().unwrap());
         h.insert("accept", "*/*".parse().unwrap());
+        h.insert("x-request-id", "r".parse().unwrap());
+        h.insert("x-custom", "c".parse().unwrap());
         strip_hop_by_hop(&mut h);
         strip_client_internal(&mut h);
         let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
         left.sort();
-        assert_eq!(left, vec!["accept", "authorization"]);
+        assert_eq!(
+            left,
+            vec!["accept", "authorization", "x-custom", "x-request-id"]
+        );
+    }
+
+    #[test]
+    fn ambiguous_paths_are_recognized() {
+        for bad in [
+            "/a/../b",
+            "/a/./b",
+            "/a/..",
+            "/a/.",
+            "/..",
+            "/a/%2e%2e/b",
+            "/a/%2E%2e/b",
+            "/a/.%2e/b",
+            "/a/%2e./b",
+            "/a/%2e",
+            "/a//b",
+            "//a",
+            "/a%2fb",
+            "/a/%2F",
+            "/a/%5cb",
+            "/a\\b",
+        ] {
+            assert!(ambiguous_path(bad).is_some(), "{bad}");
+        }
+        for good in [
+            "/",
+            "/a/b",
+            "/a/b/",
+            "/a/b.json",
+            "/.well-known/jwks.json",
+            "/a/...",
+            "/a/.x",
+            "/a/x.",
+            "/a/%20b",
+            "/a/%2",
+            "/a/%",
+            "/a/%2e%2e%2e",
+            "/a/%252e%252e",
+        ] {
+            assert_eq!(ambiguous_path(good), None, "{good}");
+        }
+    }
+
+    #[test]
+    fn default_rate_limits_cover_the_token_endpoint_and_authorize_initiate() {
+        let s = shared(settings::default_routes());
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let path = "/identity/v1/organizations/authorize-initiate";
+        let burst = settings::default_rate_limits()[0].burst;
+        assert!((0..burst).all(|_| s.rate_limited(&Method::POST, path, ip).is_none()));
+        assert!(s.rate_limited(&Method::POST, path, ip).is_some());
+        assert!(
+            s.rate_limited(&Method::GET, path, ip).is_none(),
+            "POST only"
+        );
+        let other: IpAddr = "10.0.0.2".parse().unwrap();
+        assert!(s.rate_limited(&Method::POST, path, other).is_none());
+        assert!(s
+            .rate_limited(&Method::POST, "/identity/v1/organizations", ip)
+            .is_none());
+        let token = "/identity/v1/oauth/token";
+        let burst = Settings::default().token_burst;
+        assert!((0..burst).all(|_| s.rate_limited(&Method::POST, token, ip).is_none()));
+        assert!(s.rate_limited(&Method::POST, token, ip).is_some());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! A token bucket per client IP (used on the token endpoint).
+//! A token bucket per client IP (the token endpoint's limit and `rate_limits`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -45,6 +45,10 @@ pub struct Settings {
     /// The path prefix the token-endpoint rate limit applies to.
     /// Default: `/identity/v1/oauth/token`.
     pub token_endpoint_prefix: String,
+    /// Further per-client-IP limits, each its own token bucket. Default: `POST
+    /// /identity/v1/organizations/authorize-initiate` (public, and it tells
+    /// whether a label exists) at 5 per second, burst 20.
+    pub rate_limits: Vec<RateLimit>,
     /// Log format and level. Default: `json`, `info,...`.
     pub telemetry: TelemetrySettings,
     /// RabbitMQ URL the gateway listens on for revocations (identity or
@@ -71,6 +75,42 @@ pub struct Route {
     pub rewrite: Option<String>,
     /// Name for metrics, logs and readiness (several routes may share one).
     pub name: String,
+}
+
+/// A per-client-IP token bucket on requests matching `method` (any if absent)
+/// and a path prefix (matched as route prefixes are); 429 when it is empty.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    pub prefix: String,
+    /// Requests per second (refill rate); `0` disables this limit.
+    pub rate_per_sec: u32,
+    /// Requests allowed at once.
+    pub burst: u32,
+}
+
+impl RateLimit {
+    pub fn new(method: Option<&str>, prefix: &str, rate_per_sec: u32, burst: u32) -> RateLimit {
+        RateLimit {
+            method: method.map(str::to_string),
+            prefix: prefix.to_string(),
+            rate_per_sec,
+            burst,
+        }
+    }
+}
+
+/// The embedded platform's further rate limits: authorize-initiate, public and
+/// answering whether an organization label exists.
+pub fn default_rate_limits() -> Vec<RateLimit> {
+    vec![RateLimit::new(
+        Some("POST"),
+        "/identity/v1/organizations/authorize-initiate",
+        5,
+        20,
+    )]
 }
 
 /// Requests that need no token: `method` (any if absent) and a path prefix.
@@ -176,6 +216,7 @@ impl Default for Settings {
             token_rate_per_sec: 50,
             token_burst: 100,
             token_endpoint_prefix: "/identity/v1/oauth/token".to_string(),
+            rate_limits: default_rate_limits(),
             telemetry: TelemetrySettings::default(),
             amqp_url: idp_common::Secret::new(String::new()),
             exchange: "idp.events".to_string(),

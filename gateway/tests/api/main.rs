@@ -4,6 +4,7 @@
 //! JWKS), real HTTP clients.
 
 mod events;
+mod hardening;
 mod support;
 
 use std::time::Duration;
