@@ -11,17 +11,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 async fn call(stack: &Stack, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = stack.admin(method, path).await;
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    call_as(stack, &stack.admin_token().await, method, path, body).await
 }
 
 /// Retries `POST` until the receiving service has learned (by event) what it needs.

@@ -171,28 +171,45 @@ impl Stack {
     }
 }
 
+/// A request through the gateway with `token`: the status and the body (JSON, or
+/// the text as a JSON string).
+pub async fn call_as(
+    stack: &Stack,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = stack
+        .client
+        .request(method, stack.url(path))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
 /// `POST` as the super admin, retried while the receiving service has not yet
 /// heard of a new organization.
 pub async fn admin_create(stack: &Stack, path: &str, body: Value) -> Value {
     let token = stack.admin_token().await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let (st, v) = {
-            let res = stack
-                .client
-                .post(stack.url(path))
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let st = res.status().as_u16();
-            let text = res.text().await.unwrap();
-            (
-                st,
-                serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)),
-            )
-        };
+        let (st, v) = call_as(
+            stack,
+            &token,
+            reqwest::Method::POST,
+            path,
+            Some(body.clone()),
+        )
+        .await;
         if st == 201 || st == 200 {
             return v;
         }

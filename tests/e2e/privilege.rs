@@ -8,32 +8,9 @@ use std::time::{Duration, Instant};
 
 use idp_model::authorization::{seeded_id, standard_roles as sr};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::*;
-
-async fn call(
-    stack: &Stack,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = stack
-        .client
-        .request(method, stack.url(path))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 async fn give_role(stack: &Stack, who: &str, role: uuid::Uuid, org: &str) -> String {
     let g = admin_create(
@@ -59,7 +36,7 @@ async fn give_actions(stack: &Stack, who: &str, org: &str, actions: &[&str]) {
 /// Every live grant of the platform, as (identity, role or action, organization).
 async fn all_grants(stack: &Stack) -> Vec<String> {
     let token = stack.admin_token().await;
-    let (st, g) = call(
+    let (st, g) = call_as(
         stack,
         &token,
         Method::GET,
@@ -87,7 +64,7 @@ async fn wait_for_grant(stack: &Stack, who: &str, role: uuid::Uuid) {
     let token = stack.admin_token().await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (_, g) = call(
+        let (_, g) = call_as(
             stack,
             &token,
             Method::GET,
@@ -106,7 +83,7 @@ async fn wait_for_grant(stack: &Stack, who: &str, role: uuid::Uuid) {
 /// Whether `name` names an identity of the platform (as the super admin sees).
 async fn exists(stack: &Stack, name: &str) -> bool {
     let token = stack.admin_token().await;
-    let (_, list) = call(
+    let (_, list) = call_as(
         stack,
         &token,
         Method::GET,
@@ -204,7 +181,7 @@ async fn privilege_matrix(stack: &Stack) {
         (&b, &c.admin, 403),
     ] {
         let name = format!("account-{}", uuid::Uuid::new_v4().simple());
-        let (st, p) = call(
+        let (st, p) = call_as(
             stack,
             tok,
             Method::POST,
@@ -216,7 +193,7 @@ async fn privilege_matrix(stack: &Stack) {
         assert!(!p.to_string().contains("password"), "{p}");
         assert!(!exists(stack, &name).await, "{name} was created");
     }
-    let (_, p) = call(
+    let (_, p) = call_as(
         stack,
         &c.creator,
         Method::POST,
@@ -230,7 +207,7 @@ async fn privilege_matrix(stack: &Stack) {
         "{detail}"
     );
     //    Without the default roles the creator may create it.
-    let (st, made) = call(
+    let (st, made) = call_as(
         stack,
         &c.creator,
         Method::POST,
@@ -247,7 +224,7 @@ async fn privilege_matrix(stack: &Stack) {
     // 2. A user (users always get the default roles), and an invitation (the
     //    invited person would).
     let email = format!("u-{}@example.com", uuid::Uuid::new_v4().simple());
-    let (st, p) = call(
+    let (st, p) = call_as(
         stack,
         &c.creator,
         Method::POST,
@@ -257,7 +234,7 @@ async fn privilege_matrix(stack: &Stack) {
     .await;
     assert_eq!(st, 403, "{p}");
     assert!(!exists(stack, &email).await);
-    let (st, p) = call(
+    let (st, p) = call_as(
         stack,
         &c.creator,
         Method::POST,
@@ -276,7 +253,7 @@ async fn privilege_matrix(stack: &Stack) {
         (&dr_b, &c.default_roles, 404),
         (&dr_b, &c.admin, 404),
     ] {
-        let (st, p) = call(
+        let (st, p) = call_as(
             stack,
             tok,
             Method::POST,
@@ -290,7 +267,7 @@ async fn privilege_matrix(stack: &Stack) {
     // 4. Another identity's stronger grant, changed or revoked by a narrow
     //    grant manager (or by callers without any grant action).
     for tok in [&c.grants, &c.creator, &c.default_roles] {
-        let (st, p) = call(
+        let (st, p) = call_as(
             stack,
             tok,
             Method::PUT,
@@ -299,7 +276,7 @@ async fn privilege_matrix(stack: &Stack) {
         )
         .await;
         assert!(st == 403 || st == 404, "{st} {p}");
-        let (st, p) = call(
+        let (st, p) = call_as(
             stack,
             tok,
             Method::DELETE,
@@ -316,7 +293,7 @@ async fn privilege_matrix(stack: &Stack) {
         json!({"identityId": uuid::Uuid::new_v4(), "roleId": sr::ORGANIZATION_READ_ONLY, "organizationId": a}),
         json!({"identityId": member_b, "roleId": sr::ORGANIZATION_READ_ONLY}),
     ] {
-        let (st, p) = call(
+        let (st, p) = call_as(
             stack,
             &c.admin,
             Method::POST,
@@ -330,7 +307,7 @@ async fn privilege_matrix(stack: &Stack) {
             "{p}"
         );
     }
-    let (st, _) = call(
+    let (st, _) = call_as(
         stack,
         &c.grants,
         Method::POST,
@@ -343,7 +320,7 @@ async fn privilege_matrix(stack: &Stack) {
     // Let any event a refused request might have caused land (a grant by an
     // allowed caller passes through the same consumer after them), then nothing
     // but that grant and the plain account's absence of roles changed.
-    let (st, p) = call(
+    let (st, p) = call_as(
         stack,
         &c.admin,
         Method::POST,
@@ -367,7 +344,7 @@ async fn privilege_matrix(stack: &Stack) {
     );
 
     // The Organization Admin of A may do what it could do directly.
-    let (st, made) = call(
+    let (st, made) = call_as(
         stack,
         &c.admin,
         Method::POST,
@@ -382,7 +359,7 @@ async fn privilege_matrix(stack: &Stack) {
         sr::ORGANIZATION_ADMIN.0,
     )
     .await;
-    let (st, p) = call(
+    let (st, p) = call_as(
         stack,
         &c.admin,
         Method::PUT,

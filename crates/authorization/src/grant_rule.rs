@@ -154,9 +154,8 @@ impl EventRequesters {
         let Some(r) = requester else {
             return Ok(false);
         };
-        if !self.perms.contains_key(&r) {
-            let p = effective_permissions(txn, IdentityId(r)).await?;
-            self.perms.insert(r, p);
+        if let std::collections::hash_map::Entry::Vacant(e) = self.perms.entry(r) {
+            e.insert(effective_permissions(txn, IdentityId(r)).await?);
         }
         let perms = self.perms.get(&r).map(Vec::as_slice).unwrap_or_default();
         Ok(check(perms, Change::Give, Some(OrganizationId(org)), &[], gives).is_ok())

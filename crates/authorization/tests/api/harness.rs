@@ -224,3 +224,26 @@ pub async fn json(res: Response, status: u16) -> Value {
         serde_json::from_str(&body).unwrap()
     }
 }
+
+/// A test on SQLite and one on PostgreSQL (skipped without it outside CI).
+macro_rules! both {
+    ($name:ident, $pg:ident, $body:ident) => {
+        #[tokio::test]
+        async fn $name() {
+            $body(
+                $crate::harness::Harness::start(
+                    ::idp_runtime::testing::TestDatabase::sqlite().unwrap(),
+                )
+                .await,
+            )
+            .await;
+        }
+        #[tokio::test]
+        async fn $pg() {
+            if let Some(db) = ::idp_runtime::testing::TestDatabase::postgres().await {
+                $body($crate::harness::Harness::start(db).await).await;
+            }
+        }
+    };
+}
+pub(crate) use both;

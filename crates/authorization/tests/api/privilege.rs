@@ -6,27 +6,11 @@
 use idp_model::authorization::standard_roles as sr;
 use idp_model::events::{types, Envelope};
 use idp_model::{IdentityId, OrganizationId};
-use idp_runtime::testing::TestDatabase;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{json, token, Harness};
-use crate::scenarios::action_id;
-
-macro_rules! both {
-    ($name:ident, $pg:ident, $body:ident) => {
-        #[tokio::test]
-        async fn $name() {
-            $body(Harness::start(TestDatabase::sqlite().unwrap()).await).await;
-        }
-        #[tokio::test]
-        async fn $pg() {
-            if let Some(db) = TestDatabase::postgres().await {
-                $body(Harness::start(db).await).await;
-            }
-        }
-    };
-}
+use crate::harness::{both, json, token, Harness};
+use crate::scenarios::{action_id, grant_role};
 
 both!(
     events_grant_only_what_the_requester_may_on_sqlite,
@@ -64,24 +48,6 @@ async fn give_actions(h: &Harness, who: IdentityId, org: OrganizationId, actions
         )
         .await;
     }
-}
-
-async fn give_role(
-    h: &Harness,
-    who: IdentityId,
-    role: impl serde::Serialize,
-    org: OrganizationId,
-) -> Value {
-    json(
-        h.admin(
-            Method::POST,
-            "/auth/v1/identity-roles",
-            Some(json!({"identityId": who, "roleId": role, "organizationId": org})),
-        )
-        .await,
-        201,
-    )
-    .await
 }
 
 /// The role ids `who` holds (live role grants), sorted.
@@ -151,7 +117,7 @@ async fn events_grant_only_what_the_requester_may(h: Harness) {
     let creator = h.identity(a).await;
     give_actions(&h, creator, a, &[("api-account-identity", "create")]).await;
     let admin_a = h.identity(a).await;
-    give_role(&h, admin_a, sr::ORGANIZATION_ADMIN, a).await;
+    grant_role(&h, admin_a, sr::ORGANIZATION_ADMIN, a).await;
     // A manager of default roles only.
     let dr_manager = h.identity(a).await;
     give_actions(
@@ -293,10 +259,10 @@ async fn the_api_takes_away_only_what_the_caller_holds(h: Harness) {
     .await;
     // It holds everything the weaker role gives, so the replacement's new side
     // is its to give; the old side (Organization Admin) is not its to take.
-    give_role(&h, manager, sr::ORGANIZATION_READ_ONLY, a).await;
+    grant_role(&h, manager, sr::ORGANIZATION_READ_ONLY, a).await;
     let manager_tok = token(manager, a);
     let strong = h.identity(a).await;
-    let g = give_role(&h, strong, sr::ORGANIZATION_ADMIN, a).await;
+    let g = grant_role(&h, strong, sr::ORGANIZATION_ADMIN, a).await;
     let gid = g["id"].as_str().unwrap();
     let before = roles_of(&h, strong).await;
     let res = h
@@ -327,7 +293,7 @@ async fn the_api_takes_away_only_what_the_caller_holds(h: Harness) {
     assert_eq!(roles_of(&h, strong).await, before, "nothing changed");
     // An admin of A may do both.
     let admin = h.identity(a).await;
-    give_role(&h, admin, sr::ORGANIZATION_ADMIN, a).await;
+    grant_role(&h, admin, sr::ORGANIZATION_ADMIN, a).await;
     let admin_tok = token(admin, a);
     let replaced = json(
         h.call(
@@ -383,7 +349,7 @@ async fn the_api_takes_away_only_what_the_caller_holds(h: Harness) {
 async fn grants_name_live_identities_of_their_organization(h: Harness) {
     let (a, b) = (OrganizationId::new(), OrganizationId::new());
     let admin = h.identity(a).await;
-    give_role(&h, admin, sr::ORGANIZATION_ADMIN, a).await;
+    grant_role(&h, admin, sr::ORGANIZATION_ADMIN, a).await;
     let tok = token(admin, a);
     let in_a = h.identity(a).await;
     let in_b = h.identity(b).await;
@@ -477,7 +443,7 @@ async fn grant_checks_answer_by_the_rule(h: Harness) {
     )
     .await;
     let admin = h.identity(a).await;
-    give_role(&h, admin, sr::ORGANIZATION_ADMIN, a).await;
+    grant_role(&h, admin, sr::ORGANIZATION_ADMIN, a).await;
     let check = |who: IdentityId, body: Value| {
         let h = &h;
         async move {

@@ -4,26 +4,10 @@
 use idp_model::authorization::standard_roles as sr;
 use idp_model::events::{types, Envelope};
 use idp_model::{IdentityId, OrganizationId, ROOT_ORGANIZATION_ID};
-use idp_runtime::testing::TestDatabase;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{json, token, Harness};
-
-macro_rules! both {
-    ($name:ident, $pg:ident, $body:ident) => {
-        #[tokio::test]
-        async fn $name() {
-            $body(Harness::start(TestDatabase::sqlite().unwrap()).await).await;
-        }
-        #[tokio::test]
-        async fn $pg() {
-            if let Some(db) = TestDatabase::postgres().await {
-                $body(Harness::start(db).await).await;
-            }
-        }
-    };
-}
+use crate::harness::{both, json, token, Harness};
 
 both!(catalog_on_sqlite, catalog_on_postgres, catalog);
 both!(roles_on_sqlite, roles_on_postgres, roles);
@@ -394,7 +378,7 @@ async fn roles(h: Harness) {
     h.stop().await;
 }
 
-async fn grant_role(
+pub(crate) async fn grant_role(
     h: &Harness,
     who: IdentityId,
     role: impl serde::Serialize,
