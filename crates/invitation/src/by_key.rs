@@ -104,10 +104,12 @@ pub async fn accept_initiate(
     if !body.iter().all(u8::is_ascii_whitespace) {
         let req: AcceptInitiate = parse_json(&body)?;
         if let Some(u) = req.intermediate_return_url.as_deref() {
-            if !(u.is_empty() || u.starts_with("https://") || u.starts_with("http://")) {
+            if !(u.is_empty() || u.starts_with("https://") || u.starts_with("http://"))
+                || u.chars().count() > 2048
+            {
                 return Err(ApiError::invalid(
                     "intermediateReturnUrl",
-                    "must be an http(s) URL",
+                    "must be an http(s) URL of at most 2048 characters",
                 ));
             }
         }

@@ -90,6 +90,12 @@ pub async fn create(
             "at most 50 messages",
         ));
     }
+    if let Some(i) = errors.iter().position(|e| e.chars().count() > 4000) {
+        return Err(ApiError::invalid(
+            &format!("recentErrorMessages[{i}]"),
+            "at most 4000 characters",
+        ));
+    }
     let (identity_id, organization_id) = match &caller {
         Some(c) => {
             if let Some(i) = identity_seen::Entity::find_by_id(c.identity_id().as_uuid())

@@ -5,8 +5,7 @@
 #![allow(dead_code)]
 
 use idp_model::authorization::{
-    AclEntry, Grant, NewActionGrant, NewResourceAction, NewResourceType, NewRole, NewRoleGrant,
-    ResourceAction, ResourceType, Role, RoleGrantReplacement, RoleUpdate,
+    AclEntry, Grant, ResourceAction, ResourceType, Role, RoleGrantReplacement,
 };
 use idp_model::authz::EffectivePermission;
 use utoipa::OpenApi;

@@ -3,9 +3,7 @@
 // Each function stands for one operation; only its attribute matters.
 #![allow(dead_code)]
 
-use idp_model::invitation::{
-    AcceptInitiate, CreateInvitation, FlowInitiated, Invitation, InvitationByKey, SupportRequest,
-};
+use idp_model::invitation::{FlowInitiated, Invitation, InvitationByKey};
 use utoipa::OpenApi;
 
 use crate::schemas::*;

@@ -11,6 +11,8 @@
 
 use idp_model::organization::{Auth0ConnectionType, RoleType};
 use idp_model::{IdentityId, OrganizationId, RoleId};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -88,9 +90,16 @@ pub struct FindApiAccountIdentities {
 #[schema(rename_all = "camelCase")]
 pub struct CreateUserIdentity {
     organization_id: OrganizationId,
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     first_name: String,
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     last_name: String,
     /// Unique among the organization's live user identities (409).
+    #[schema(
+        min_length = 3,
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    )]
     email: String,
 }
 
@@ -98,8 +107,15 @@ pub struct CreateUserIdentity {
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct UpdateUserIdentity {
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     first_name: Option<String>,
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     last_name: Option<String>,
+    #[schema(
+        min_length = 3,
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    )]
     email: Option<String>,
 }
 
@@ -108,6 +124,7 @@ pub struct UpdateUserIdentity {
 #[schema(rename_all = "camelCase")]
 pub struct CreateIdentityMapping {
     /// The subject at the identity provider.
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     auth0_user_id: String,
     /// An identity provider of the identity's organization.
     identity_provider_id: Uuid,
@@ -118,8 +135,14 @@ pub struct CreateIdentityMapping {
 #[schema(rename_all = "camelCase")]
 pub struct CreateApiAccountIdentity {
     organization_id: OrganizationId,
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     name: String,
+    #[schema(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    )]
     contact_email: Option<String>,
+    #[schema(max_length = 4000)]
     description: Option<String>,
     /// Grant the organization's default roles (also done when the account is
     /// created without explicit permissions).
@@ -132,8 +155,14 @@ pub struct CreateApiAccountIdentity {
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct UpdateApiAccountIdentity {
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     name: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    )]
     contact_email: Option<String>,
+    #[schema(max_length = 4000)]
     description: Option<String>,
 }
 
@@ -255,6 +284,7 @@ pub struct AuthorizeInitiateRequest {
     /// The organization's label.
     #[schema(pattern = "^[-a-zA-Z0-9]{1,63}$")]
     label: String,
+    #[schema(max_length = 2048)]
     intermediate_return_url: Option<String>,
 }
 
@@ -426,8 +456,92 @@ pub struct FindInvitations {
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct AcceptComplete {
+    #[schema(min_length = 1, max_length = 20000)]
     nf_token: String,
+    #[schema(min_length = 1, max_length = 20000)]
     id_token: String,
+}
+
+/// `POST /invitations`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CreateInvitation {
+    to_organization_id: Option<OrganizationId>,
+    /// Deprecated alias of `toOrganizationId`.
+    to_tenant_id: Option<OrganizationId>,
+    #[schema(
+        min_length = 3,
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    )]
+    invited_email_address: String,
+    /// The link of the email: `{key}` is replaced by the invitation's key (else
+    /// `key=` is appended).
+    #[schema(max_length = 2048, pattern = r"^https?://[!-~]*$")]
+    invitation_url: Option<String>,
+    target_user_identity_id: Option<IdentityId>,
+}
+
+/// `POST /invitations/key/{key}/accept-initiate`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct AcceptInitiate {
+    #[schema(max_length = 2048, pattern = "^(https?://.*)?$")]
+    intermediate_return_url: Option<String>,
+}
+
+/// `POST /nfconsole/support/requests`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SupportRequest {
+    /// Required without a token.
+    #[schema(max_length = 200)]
+    name: Option<String>,
+    /// Required without a token.
+    #[schema(max_length = 254)]
+    email: Option<String>,
+    #[schema(max_length = 64)]
+    selected_organization_id: Option<String>,
+    #[schema(max_length = 64)]
+    selected_network_id: Option<String>,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+    subject: String,
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
+    comment: String,
+    /// Default `question`.
+    #[schema(rename = "type", pattern = "^(problem|incident|question|task)$")]
+    kind: Option<String>,
+    /// Default `normal`.
+    #[schema(pattern = "^(urgent|high|normal|low)$")]
+    priority: Option<String>,
+    /// Default `Severity3`.
+    #[schema(pattern = "^(Severity1|Severity2|Severity3)$")]
+    severity: Option<String>,
+    #[schema(max_items = 50)]
+    recent_error_messages: Option<Vec<ErrorMessage>>,
+}
+
+/// One of a support request's recent error messages: at most 4000 characters.
+pub struct ErrorMessage;
+
+impl utoipa::PartialSchema for ErrorMessage {
+    fn schema() -> RefOr<Schema> {
+        bounded_string(0, 4000, None)
+    }
+}
+
+impl ToSchema for ErrorMessage {}
+
+/// A string schema of `min`..=`max` characters, matching `pattern` when given.
+fn bounded_string(min: usize, max: usize, pattern: Option<&str>) -> RefOr<Schema> {
+    let mut b = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(max))
+        .pattern(pattern);
+    if min > 0 {
+        b = b.min_length(Some(min));
+    }
+    RefOr::T(Schema::Object(b.build()))
 }
 
 // ---------------------------------------------------------------- authorization service
@@ -481,11 +595,142 @@ pub struct AclQuery {
     action: Option<String>,
 }
 
+/// A resource id, as an element of a path: 1-200 characters, not blank.
+#[derive(serde::Serialize)]
+pub struct ResourceId;
+
+impl utoipa::PartialSchema for ResourceId {
+    fn schema() -> RefOr<Schema> {
+        bounded_string(1, 200, Some(r"\S"))
+    }
+}
+
+impl ToSchema for ResourceId {}
+
+/// A batch of checks given as an array: at most 1000.
+#[derive(serde::Serialize)]
+pub struct CheckList;
+
+impl utoipa::PartialSchema for CheckList {
+    fn schema() -> RefOr<Schema> {
+        RefOr::T(Schema::Array(
+            ArrayBuilder::new()
+                .items(Ref::from_schema_name("CheckRequest"))
+                .max_items(Some(1000))
+                .build(),
+        ))
+    }
+}
+
+impl ToSchema for CheckList {}
+
+/// `POST /resource-types`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct NewResourceType {
+    /// Lower-case letters, digits, `-`, `_`, `.`; unique (409).
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,99}$")]
+    code: String,
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
+    name: String,
+    #[schema(max_length = 4000)]
+    description: Option<String>,
+}
+
+/// `POST /resource-actions`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct NewResourceAction {
+    resource_type_id: idp_model::ResourceTypeId,
+    /// Lower-case letters, digits, `-`, `_`, `.`; unique within the resource type (409).
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,99}$")]
+    code: String,
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
+    name: String,
+    #[schema(max_length = 4000)]
+    description: Option<String>,
+}
+
+/// `POST /roles`: a custom role of an organization.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct NewRole {
+    /// Trimmed; unique in the organization, case-insensitively (409).
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
+    name: String,
+    /// Default: the caller's organization.
+    organization_id: Option<OrganizationId>,
+    /// Start from this role's actions (usually a standard role).
+    base_role_id: Option<RoleId>,
+    #[schema(max_length = 4000)]
+    description: Option<String>,
+    /// Added to the base role's actions.
+    #[schema(required = false)]
+    resource_action_ids: Vec<idp_model::ResourceActionId>,
+}
+
+/// `PUT /roles/{id}`: fields given replace the role's.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct RoleUpdate {
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
+    name: Option<String>,
+    #[schema(max_length = 4000)]
+    description: Option<String>,
+    resource_action_ids: Option<Vec<idp_model::ResourceActionId>>,
+}
+
+/// `POST /identity-roles`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct NewRoleGrant {
+    identity_id: IdentityId,
+    role_id: RoleId,
+    /// Left out: the identity's organization (or the caller's when unknown);
+    /// `null`: platform-wide (super admins only).
+    organization_id: Option<OrganizationId>,
+    /// Resource ids narrowing the scope, outermost first.
+    #[schema(max_items = 32)]
+    path: Option<Vec<ResourceId>>,
+}
+
+/// `POST /identity-resource-actions`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct NewActionGrant {
+    identity_id: IdentityId,
+    resource_action_id: idp_model::ResourceActionId,
+    /// As for `NewRoleGrant.organizationId`.
+    organization_id: Option<OrganizationId>,
+    #[schema(max_items = 32)]
+    path: Option<Vec<ResourceId>>,
+}
+
+/// One permission check.
+#[derive(ToSchema, serde::Serialize)]
+#[schema(rename_all = "camelCase")]
+pub struct CheckRequest {
+    identity_id: IdentityId,
+    /// Action code, e.g. `read`.
+    #[schema(min_length = 1, max_length = 100)]
+    action: String,
+    /// Resource type code, e.g. `user-identity`.
+    #[schema(min_length = 1, max_length = 100)]
+    resource_type: String,
+    /// None: a platform-level resource.
+    organization_id: Option<OrganizationId>,
+    #[schema(min_length = 1, max_length = 200)]
+    resource_id: Option<String>,
+    /// Where the resource sits inside its organization (resource ids, outermost first).
+    #[schema(max_items = 32, required = false)]
+    path: Vec<ResourceId>,
+}
+
 /// A batch of checks: `{"checks": [...]}`.
 #[derive(ToSchema, serde::Serialize)]
 pub struct CheckBatchRequest {
     #[schema(max_items = 1000)]
-    checks: Vec<idp_model::authorization::CheckRequest>,
+    checks: Vec<CheckRequest>,
 }
 
 /// The answer to a batch given as `{"checks": [...]}`, in the same order.
@@ -499,8 +744,8 @@ pub struct CheckBatchResult {
 #[derive(ToSchema, serde::Serialize)]
 #[serde(untagged)]
 pub enum CheckInput {
-    One(idp_model::authorization::CheckRequest),
-    Many(Vec<idp_model::authorization::CheckRequest>),
+    One(CheckRequest),
+    Many(CheckList),
     Wrapped(CheckBatchRequest),
 }
 

@@ -34,7 +34,7 @@ where
             .unwrap_or(false);
         let body = Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+            .map_err(body_rejection)?;
         if !is_json {
             return Err(ApiError::Problem(Box::new(idp_model::Problem::new(
                 415,
@@ -47,16 +47,39 @@ where
     }
 }
 
-/// Parses JSON bytes into `T`, mapping errors to a problem that names the field.
-/// A string holding U+0000 is refused (PostgreSQL cannot store it in text).
+/// The longest string (value or object key) any JSON body may hold, in characters.
+/// Fields have smaller documented maximums, checked by the services; this bound
+/// holds for every field of every body, also those without one of their own (the
+/// values inside preference objects, say).
+pub const MAX_JSON_STRING: usize = 20_000;
+
+/// Maps a failure to read the body: over the body limit is a 413, anything else a
+/// 400 (the connection broke, say).
+pub fn body_rejection(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        idp_model::Problem::payload_too_large("the request body is larger than allowed").into()
+    } else {
+        ApiError::bad_request("could not read the body")
+    }
+}
+
+/// Parses JSON bytes into `T`, mapping errors to a problem that names the field and
+/// the expected type, never quoting the refused value. Refused besides what `T`
+/// refuses: a string holding U+0000 (PostgreSQL cannot store it in text), a string
+/// longer than [`MAX_JSON_STRING`], and an array where `T` is a struct or map (serde
+/// would read a struct from a JSON array of its fields in order).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.windows(5).any(|w| w.eq_ignore_ascii_case(b"u0000")) {
+    let may_hold_nul = body.windows(5).any(|w| w.eq_ignore_ascii_case(b"u0000"));
+    if may_hold_nul || body.len() > MAX_JSON_STRING {
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
-            if let Some(path) = nul_in(&v, String::new()) {
+            if let Some((path, why)) = bad_string(&v, String::new()) {
                 let field = if path.is_empty() { "." } else { path.as_str() };
-                return Err(ApiError::invalid(field, "must not contain U+0000"));
+                return Err(ApiError::invalid(field, why));
             }
         }
+    }
+    if wants_object::<T>() && first_byte(body) == Some(b'[') {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -73,15 +96,117 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             };
             ApiError::invalid(&field, "is required")
         } else if path == "." || path.is_empty() {
-            ApiError::bad_request(msg)
+            ApiError::bad_request(format!("the body {}", without_value(&msg)))
         } else {
-            ApiError::invalid(&path, msg)
+            ApiError::invalid(&path, without_value(&msg))
         }
     })
 }
 
-/// The path of the first string (value or key) of `v` that holds U+0000.
-fn nul_in(v: &serde_json::Value, path: String) -> Option<String> {
+fn first_byte(body: &[u8]) -> Option<u8> {
+    body.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+/// Rewrites a deserialization error so that it says what was expected and never
+/// quotes the value: serde's `invalid type: string "…", expected a boolean`
+/// becomes `expected a boolean`. Messages of the platform's own types (which do
+/// not quote values) stay; a long one of some other type becomes a generic one.
+fn without_value(msg: &str) -> String {
+    const QUOTING: [&str; 4] = [
+        "invalid type:",
+        "invalid value:",
+        "invalid length",
+        "unknown variant",
+    ];
+    if QUOTING.iter().any(|p| msg.starts_with(p)) {
+        // The value comes first, what was expected last.
+        if let Some(i) = msg.rfind(", expected ") {
+            return msg[i + 2..].to_string();
+        }
+        return "has a value of the wrong type".into();
+    }
+    if msg.starts_with("unknown field") {
+        return match msg.rfind(", expected ") {
+            Some(i) => format!("holds an unknown field; {}", &msg[i + 2..]),
+            None => "holds an unknown field".into(),
+        };
+    }
+    if msg.starts_with("UUID parsing failed") || msg.contains("UUID") {
+        return "expected a UUID".into();
+    }
+    if msg.contains('"') || msg.contains('`') || msg.contains('\'') || msg.chars().count() > 200 {
+        return "has an invalid value".into();
+    }
+    msg.to_string()
+}
+
+/// Whether `T` deserializes as a struct or map (then a JSON array is refused).
+fn wants_object<T: DeserializeOwned>() -> bool {
+    matches!(T::deserialize(Probe), Err(Probed::Object))
+}
+
+/// A deserializer that answers only which kind of value `T` asked for.
+struct Probe;
+
+#[derive(Debug)]
+enum Probed {
+    Object,
+    Other,
+}
+
+impl std::fmt::Display for Probed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("probed")
+    }
+}
+
+impl std::error::Error for Probed {}
+
+impl serde::de::Error for Probed {
+    fn custom<M: std::fmt::Display>(_msg: M) -> Self {
+        Probed::Other
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for Probe {
+    type Error = Probed;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _v: V) -> Result<V::Value, Probed> {
+        Err(Probed::Other)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        _v: V,
+    ) -> Result<V::Value, Probed> {
+        Err(Probed::Object)
+    }
+
+    fn deserialize_map<V: serde::de::Visitor<'de>>(self, _v: V) -> Result<V::Value, Probed> {
+        Err(Probed::Object)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct enum identifier ignored_any
+    }
+}
+
+/// The path of the first string (value or key) of `v` that holds U+0000 or is
+/// longer than [`MAX_JSON_STRING`], with what is wrong with it.
+fn bad_string(v: &serde_json::Value, path: String) -> Option<(String, String)> {
+    let why = |s: &str| {
+        if s.contains('\0') {
+            Some("must not contain U+0000".to_string())
+        } else if s.len() > MAX_JSON_STRING && s.chars().count() > MAX_JSON_STRING {
+            Some(format!("must be at most {MAX_JSON_STRING} characters"))
+        } else {
+            None
+        }
+    };
     let join = |k: &str| {
         if path.is_empty() {
             k.to_string()
@@ -90,16 +215,23 @@ fn nul_in(v: &serde_json::Value, path: String) -> Option<String> {
         }
     };
     match v {
-        serde_json::Value::String(s) if s.contains('\0') => Some(path),
+        serde_json::Value::String(s) => why(s).map(|w| (path, w)),
         serde_json::Value::Array(items) => items
             .iter()
             .enumerate()
-            .find_map(|(i, x)| nul_in(x, format!("{path}[{i}]"))),
+            .find_map(|(i, x)| bad_string(x, format!("{path}[{i}]"))),
         serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
-            if k.contains('\0') {
-                Some(join(k))
+            if k.chars().count() > MAX_JSON_STRING {
+                // Too long to be a field's name: the object holding it is named.
+                let at = if path.is_empty() { "." } else { path.as_str() };
+                Some((
+                    at.to_string(),
+                    format!("holds a key longer than {MAX_JSON_STRING} characters"),
+                ))
+            } else if let Some(w) = why(k) {
+                Some((join(k), w))
             } else {
-                nul_in(x, join(k))
+                bad_string(x, join(k))
             }
         }),
         _ => None,
@@ -155,9 +287,9 @@ where
                 if let Some(field) = missing_field(&msg) {
                     ApiError::invalid(&field, "is required")
                 } else if path == "." || path.is_empty() {
-                    ApiError::bad_request(msg)
+                    ApiError::bad_request(format!("the query {}", without_value(&msg)))
                 } else {
-                    ApiError::invalid(&path, msg)
+                    ApiError::invalid(&path, without_value(&msg))
                 }
             })
     }
@@ -262,5 +394,131 @@ mod tests {
         // A literal backslash followed by u0000 is no NUL.
         let body = format!(r#"{{"organizationId":"{id}","name":"\\u0000"}}"#);
         assert_eq!(parse_json::<Body>(body.as_bytes()).unwrap().name, "\\u0000");
+    }
+
+    fn problem_of<T: std::fmt::Debug>(r: Result<T, ApiError>) -> idp_model::Problem {
+        match r {
+            Err(ApiError::Problem(p)) => *p,
+            other => panic!("not a problem: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_wrong_typed_value_is_not_echoed() {
+        let id = uuid::Uuid::new_v4();
+        let secret = format!("eyJhbGciOiJSUzI1NiJ9.{}.sig", "c2VjcmV0".repeat(40));
+        for (body, field) in [
+            (
+                format!(r#"{{"organizationId":"{id}","name":"x","inner":{{"flag":"{secret}"}}}}"#),
+                "inner.flag",
+            ),
+            (
+                format!(r#"{{"organizationId":"{secret}","name":"x"}}"#),
+                "organizationId",
+            ),
+            (
+                format!(r#"{{"organizationId":"{id}","name":["{secret}"]}}"#),
+                "name",
+            ),
+        ] {
+            let p = problem_of(parse_json::<Body>(body.as_bytes()));
+            assert_eq!(p.status, 400);
+            let text = serde_json::to_string(&p).unwrap();
+            assert!(!text.contains("c2VjcmV0"), "the value is echoed: {text}");
+            assert_eq!(p.errors[0].field, field, "{text}");
+        }
+        let p = problem_of(parse_json::<Body>(
+            format!(r#"{{"organizationId":"{id}","name":"x","inner":{{"flag":"{secret}"}}}}"#)
+                .as_bytes(),
+        ));
+        assert_eq!(p.errors[0].message, "expected a boolean");
+        // An enum: what is allowed, not what was sent.
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct E {
+            kind: Kind,
+        }
+        #[derive(Debug, Deserialize)]
+        enum Kind {
+            A,
+            B,
+        }
+        let p = problem_of(parse_json::<E>(
+            format!(r#"{{"kind":"{secret}"}}"#).as_bytes(),
+        ));
+        assert!(!serde_json::to_string(&p).unwrap().contains("c2VjcmV0"));
+        assert_eq!(p.errors[0].field, "kind");
+        assert!(p.errors[0].message.contains("`A`"), "{:?}", p.errors);
+        let _ = (Kind::A, Kind::B);
+    }
+
+    #[test]
+    fn a_query_value_of_the_wrong_type_is_not_echoed() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct F {
+            active: Option<bool>,
+            id: Option<uuid::Uuid>,
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for (q, field) in [
+            ("active=sekrit-value-123", "active"),
+            ("id=sekrit-value-123", "id"),
+        ] {
+            let req = axum::http::Request::get(format!("/x?{q}"))
+                .body(())
+                .unwrap();
+            let (mut parts, _) = req.into_parts();
+            let r = rt.block_on(Query::<F>::from_request_parts(&mut parts, &()));
+            let p = problem_of(r.map(|q| q.0));
+            assert_eq!(p.errors[0].field, field);
+            assert!(
+                !serde_json::to_string(&p).unwrap().contains("sekrit"),
+                "{p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_array_is_no_struct() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Update {
+            name: Option<String>,
+            description: Option<String>,
+        }
+        let p = problem_of(parse_json::<Update>(br#"["x", "y"]"#));
+        assert_eq!(p.status, 400);
+        assert!(parse_json::<Update>(br#"{"name":"x"}"#).is_ok());
+        // Where an array is what is asked for, it still is one.
+        assert_eq!(parse_json::<Vec<u8>>(b" [1, 2]").unwrap(), vec![1, 2]);
+        assert!(parse_json::<serde_json::Value>(b"[1]").is_ok());
+    }
+
+    #[test]
+    fn no_string_is_longer_than_the_bound() {
+        let id = uuid::Uuid::new_v4();
+        let long = "x".repeat(MAX_JSON_STRING + 1);
+        let p = problem_of(parse_json::<Body>(
+            format!(r#"{{"organizationId":"{id}","name":"{long}"}}"#).as_bytes(),
+        ));
+        assert_eq!(p.errors[0].field, "name");
+        assert!(!serde_json::to_string(&p).unwrap().contains(&long[..100]));
+        // Inside a free-form object too, and keys.
+        let p = problem_of(parse_json::<serde_json::Value>(
+            format!(r#"{{"prefs":{{"a":["{long}"]}}}}"#).as_bytes(),
+        ));
+        assert_eq!(p.errors[0].field, "prefs.a[0]");
+        let p = problem_of(parse_json::<serde_json::Value>(
+            format!(r#"{{"prefs":{{"{long}":1}}}}"#).as_bytes(),
+        ));
+        assert_eq!(p.errors[0].field, "prefs");
+        // At the bound, and multi-byte characters count as one.
+        let at = "é".repeat(MAX_JSON_STRING);
+        let ok: Body =
+            parse_json(format!(r#"{{"organizationId":"{id}","name":"{at}"}}"#).as_bytes()).unwrap();
+        assert_eq!(ok.name.chars().count(), MAX_JSON_STRING);
     }
 }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures::future::BoxFuture;
+use idp_model::problem::PROBLEM_CONTENT_TYPE;
 use idp_model::Problem;
 use tokio::net::TcpListener;
 
@@ -138,10 +139,30 @@ pub fn finish_observed(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn(problem_for_plain_413))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             crate::request_id::layer,
         ))
+}
+
+/// Handlers that read a raw body (`Bytes`) get axum's plain-text 413 when it is over
+/// the limit; every service answers the problem body instead (as the JSON extractor).
+async fn problem_for_plain_413(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let res = next.run(req).await;
+    let is_problem = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_CONTENT_TYPE.as_bytes()));
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_problem {
+        return problem_response(&Problem::payload_too_large(
+            "the request body is larger than allowed",
+        ));
+    }
+    res
 }
 
 /// Binds the listen address (port 0 picks a free port).
@@ -186,5 +207,67 @@ pub async fn serve_with_grace(
             "requests still in flight {} ms after shutdown started; dropped",
             grace.as_millis()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::post;
+    use tower::ServiceExt;
+
+    async fn send(app: Router, path: &str, body: Vec<u8>, chunked: bool) -> (u16, String, String) {
+        let mut req = axum::http::Request::post(path).header("content-type", "application/json");
+        let body = if chunked {
+            let chunks = futures::stream::iter(
+                body.chunks(100)
+                    .map(|c| Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(c)))
+                    .collect::<Vec<_>>(),
+            );
+            axum::body::Body::from_stream(chunks)
+        } else {
+            req = req.header("content-length", body.len());
+            axum::body::Body::from(body)
+        };
+        let res = app.oneshot(req.body(body).unwrap()).await.unwrap();
+        let status = res.status().as_u16();
+        let ct = res
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, ct, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_are_413_problems() {
+        let routes = Router::new()
+            .route(
+                "/json",
+                post(
+                    |crate::extract::Json(v): crate::extract::Json<serde_json::Value>| async move {
+                        axum::Json(v)
+                    },
+                ),
+            )
+            .route(
+                "/raw",
+                post(|b: bytes::Bytes| async move { b.len().to_string() }),
+            );
+        let app = finish(routes, Vec::new(), 1024);
+        let big = format!(r#"{{"name":"{}"}}"#, "x".repeat(2000)).into_bytes();
+        for path in ["/json", "/raw"] {
+            for chunked in [false, true] {
+                let (status, ct, body) = send(app.clone(), path, big.clone(), chunked).await;
+                assert_eq!(status, 413, "{path} chunked={chunked}: {body}");
+                assert_eq!(ct, PROBLEM_CONTENT_TYPE, "{path} chunked={chunked}");
+                assert!(body.contains("payload-too-large"), "{body}");
+            }
+            let (status, _, _) = send(app.clone(), path, br#"{"name":"x"}"#.to_vec(), false).await;
+            assert_eq!(status, 200, "{path}");
+        }
     }
 }

@@ -97,8 +97,12 @@ fn valid_code(code: &str) -> ApiResult<()> {
 }
 
 fn valid_name(name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() || name.len() > 200 {
-        Err(ApiError::invalid("name", "1-200 characters"))
+    use super::roles::MAX_NAME;
+    if name.trim().is_empty() || name.chars().count() > MAX_NAME {
+        Err(ApiError::invalid(
+            "name",
+            format!("1-{MAX_NAME} characters"),
+        ))
     } else {
         Ok(())
     }
@@ -146,6 +150,7 @@ pub async fn create_type(
     require_write(&st, &caller).await?;
     valid_code(&body.code)?;
     valid_name(&body.name)?;
+    super::roles::valid_description(body.description.as_deref())?;
     let m = resource_type::ActiveModel {
         id: Set(Uuid::now_v7()),
         code: Set(body.code),
@@ -241,6 +246,7 @@ pub async fn create_action(
     require_write(&st, &caller).await?;
     valid_code(&body.code)?;
     valid_name(&body.name)?;
+    super::roles::valid_description(body.description.as_deref())?;
     let t = resource_type::Entity::find_by_id(body.resource_type_id.as_uuid())
         .one(&st.db)
         .await?

@@ -33,9 +33,53 @@ fn resource_path(c: &CheckRequest) -> Vec<String> {
     p
 }
 
+/// The longest action or resource type code a check may name (as the catalog's codes).
+const MAX_CODE: usize = 100;
+/// The longest resource id (as a path element).
+const MAX_RESOURCE_ID: usize = 200;
+
+/// How the checks came: the field of an error names check `i` as the body does.
+#[derive(Clone, Copy)]
+enum Shape {
+    One,
+    Array,
+    Wrapped,
+}
+
+impl Shape {
+    fn field(self, i: usize, name: &str) -> String {
+        match self {
+            Shape::One => name.to_string(),
+            Shape::Array => format!("[{i}].{name}"),
+            Shape::Wrapped => format!("checks[{i}].{name}"),
+        }
+    }
+}
+
+/// Bounds the text fields of check `i` (they are echoed in its result).
+fn valid_check(shape: Shape, i: usize, c: &CheckRequest) -> ApiResult<()> {
+    let bounded = |field: &str, v: &str, max: usize| {
+        if v.is_empty() || v.chars().count() > max {
+            Err(ApiError::invalid(
+                &shape.field(i, field),
+                format!("1-{max} characters"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    bounded("action", &c.action, MAX_CODE)?;
+    bounded("resourceType", &c.resource_type, MAX_CODE)?;
+    if let Some(r) = &c.resource_id {
+        bounded("resourceId", r, MAX_RESOURCE_ID)?;
+    }
+    valid_path(&shape.field(i, "path"), &c.path)
+}
+
 async fn run_checks(
     st: &AppState,
     caller: &Caller,
+    shape: Shape,
     checks: Vec<CheckRequest>,
 ) -> ApiResult<Vec<CheckResult>> {
     if checks.len() > MAX_BATCH {
@@ -50,7 +94,7 @@ async fn run_checks(
     let mut snaps: HashMap<IdentityId, Arc<Snapshot>> = HashMap::new();
     let mut out = Vec::with_capacity(checks.len());
     for (i, c) in checks.into_iter().enumerate() {
-        valid_path(&format!("checks[{i}].path"), &c.path)?;
+        valid_check(shape, i, &c)?;
         let path = resource_path(&c);
         if c.identity_id != me {
             let m = match &mine {
@@ -99,16 +143,16 @@ pub async fn check(
     match &body {
         Value::Array(_) => {
             let checks: Vec<CheckRequest> = parse_json(&bytes)?;
-            Ok(axum::Json(run_checks(&st, &caller, checks).await?).into_response())
+            Ok(axum::Json(run_checks(&st, &caller, Shape::Array, checks).await?).into_response())
         }
         Value::Object(o) if o.contains_key("checks") => {
             let batch: CheckBatch<CheckRequest> = parse_json(&bytes)?;
-            let checks = run_checks(&st, &caller, batch.checks).await?;
+            let checks = run_checks(&st, &caller, Shape::Wrapped, batch.checks).await?;
             Ok(axum::Json(CheckBatch { checks }).into_response())
         }
         _ => {
             let one: CheckRequest = parse_json(&bytes)?;
-            let mut r = run_checks(&st, &caller, vec![one]).await?;
+            let mut r = run_checks(&st, &caller, Shape::One, vec![one]).await?;
             let r = r
                 .pop()
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no check result")))?;

@@ -189,12 +189,31 @@ async fn require_holds_all(
     Ok(())
 }
 
+/// The longest name of a role, resource type or resource action, in characters.
+pub const MAX_NAME: usize = 255;
+/// The longest description of a role, resource type or resource action.
+pub const MAX_DESCRIPTION: usize = 4000;
+
 fn valid_name(name: &str) -> ApiResult<String> {
     let n = name.trim();
-    if n.is_empty() || n.len() > 200 {
-        Err(ApiError::invalid("name", "1-200 characters"))
+    if n.is_empty() || n.chars().count() > MAX_NAME {
+        Err(ApiError::invalid(
+            "name",
+            format!("1-{MAX_NAME} characters"),
+        ))
     } else {
         Ok(n.to_string())
+    }
+}
+
+/// A description of at most [`MAX_DESCRIPTION`] characters (400 naming `description`).
+pub fn valid_description(d: Option<&str>) -> ApiResult<()> {
+    match d {
+        Some(d) if d.chars().count() > MAX_DESCRIPTION => Err(ApiError::invalid(
+            "description",
+            format!("at most {MAX_DESCRIPTION} characters"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -244,6 +263,7 @@ pub async fn create(
         return Err(ApiError::forbidden("not allowed to create role here"));
     }
     let name = valid_name(&body.name)?;
+    valid_description(body.description.as_deref())?;
     let mut actions: HashSet<Uuid> = check_actions(&st, &body.resource_action_ids)
         .await?
         .into_iter()
@@ -318,6 +338,7 @@ pub async fn update(
         Some(n) => Some(valid_name(n)?),
         None => None,
     };
+    valid_description(body.description.as_deref())?;
     if let (Some(n), Some(o)) = (&name, r.organization_id) {
         if name_taken(&st, o, n, Some(r.id)).await? {
             return Err(ApiError::conflict(

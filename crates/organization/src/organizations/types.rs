@@ -37,5 +37,24 @@ pub struct FindOrganizations {
 pub struct AuthorizeInitiateRequest {
     pub label: Label,
     #[allow(dead_code)]
-    pub intermediate_return_url: Option<String>,
+    pub intermediate_return_url: Option<ReturnUrl>,
+}
+
+/// A return URL of the login flow: at most [`MAX_URL_LEN`] characters (it is
+/// not used by this service, only bounded).
+///
+/// [`MAX_URL_LEN`]: crate::open_id_providers::types::MAX_URL_LEN
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ReturnUrl(#[allow(dead_code)] String);
+
+impl TryFrom<String> for ReturnUrl {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        use crate::open_id_providers::types::MAX_URL_LEN;
+        if s.chars().count() > MAX_URL_LEN {
+            return Err(format!("must be at most {MAX_URL_LEN} characters long"));
+        }
+        Ok(ReturnUrl(s))
+    }
 }

@@ -128,6 +128,18 @@ async fn organizations_on(db: TestDatabase) {
     .await;
     assert_eq!(st, 200, "{ai}");
     assert_eq!(ai["auth0ConnectionIds"], json!(["auth0-opaque-connection"]));
+    // The return URL is bounded (2048 characters), and a refused one is not echoed.
+    let long = format!("https://x.example/{}", "u".repeat(2048));
+    let (st, bad) = send(
+        h.svc
+            .client
+            .post(h.svc.url("/identity/v1/organizations/authorize-initiate"))
+            .json(&json!({"label": label, "intermediateReturnUrl": long})),
+    )
+    .await;
+    assert_eq!(st, 400, "{bad}");
+    assert_eq!(bad["errors"][0]["field"], "intermediateReturnUrl");
+    assert!(!bad.to_string().contains("uuuuuuuu"), "{bad}");
     let tokens = idp_runtime::flow_token::FlowTokens::new(
         b"flow-secret",
         std::time::Duration::from_secs(60),
