@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use idp_model::authorization::{
-    AclEntry, Grant, ResourceAction, ResourceType, Role, RoleGrantReplacement,
+    AclEntry, Grant, GrantCheck, GrantCheckAllowed, ResourceAction, ResourceType, Role, RoleGrantReplacement,
 };
 use idp_model::authz::EffectivePermission;
 use utoipa::OpenApi;
@@ -40,6 +40,7 @@ use crate::schemas::*;
         check,
         permissions,
         acl,
+        grant_check,
         crate::docs::authorization_document,
         crate::docs::authorization_page,
     ),
@@ -425,3 +426,18 @@ fn permissions() {}
     security(("bearer" = []))
 )]
 fn acl() {}
+
+#[utoipa::path(
+    post, path = "/auth/v1/grant-checks", tag = "checks", operation_id = "grantCheck",
+    summary = "May the caller give these roles in an organization?",
+    description = "By the grant rule (`crates/authorization/ENDPOINT_ACTIONS.md`): giving needs `grant:create` and every action of the role in the organization. `defaultRoles: true` adds the organization's live default roles. The other services ask it before a change whose grants follow by event (a new identity's default roles, a default role granted to everyone).",
+    request_body = GrantCheck,
+    responses(
+        (status = 200, description = "Allowed: the roles checked", body = GrantCheckAllowed),
+        (status = 400, description = "A missing or invalid field, an unknown role, or more than 100 roles"),
+        (status = 403, description = "Not allowed: names the role and what the caller lacks"),
+        (status = 404, description = "An organization where the caller holds nothing"),
+    ),
+    security(("bearer" = []))
+)]
+fn grant_check() {}

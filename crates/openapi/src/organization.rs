@@ -174,6 +174,7 @@ fn add_identity_provider() {}
         (status = 200, description = "The flow token and connections", body = AuthorizeInitiate),
         (status = 400, description = "A missing or invalid field"),
         (status = 404, description = "No active organization has this label"),
+        (status = 429, description = "Too many requests from this client (the gateway's per-client limit; `Retry-After` says when to try again)"),
     )
 )]
 fn authorize_initiate() {}
