@@ -271,7 +271,12 @@ impl Platform {
                     support_to: settings.support_to.clone(),
                     ..Default::default()
                 },
-                ..Default::default()
+                // The invitation page is served behind this platform's gateway,
+                // wherever that listens or is published.
+                invitations: idp_invitation::settings::InvitationSettings {
+                    default_url: format!("{public_url}/invitation"),
+                    ..Default::default()
+                },
             },
             deps(invitation_listener),
         );

@@ -877,3 +877,72 @@ async fn invitations_on_servers() {
         stack.stop().await;
     }
 }
+
+/// Invites someone (no `invitationUrl`) into a new organization as the
+/// super-admin; answers the text of the invitation mail and its key.
+async fn default_link_mail(stack: &Stack) -> (String, String) {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (st, org) = call(
+        stack,
+        Method::POST,
+        "/identity/v1/organizations",
+        Some(json!({"name": "Link Org", "label": format!("lnk-{}", &tag[..10])})),
+    )
+    .await;
+    assert_eq!(st, 201, "{org}");
+    let email = format!("link-{tag}@acme.com");
+    create_eventually(
+        stack,
+        "/identity/v1/invitations",
+        json!({"toOrganizationId": org["id"], "invitedEmailAddress": email}),
+    )
+    .await;
+    let key = key_from_mail(stack, &email).await;
+    let text = std::fs::read_dir(stack.dir.path().join("data/mail"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .find(|t| t.contains(&format!("To: {email}\r\n")))
+        .unwrap();
+    (text, key)
+}
+
+/// The link of an invitation that names no `invitationUrl` points at this
+/// platform's gateway: its bound address (`PLATFORM__LISTEN`, here a free port,
+/// never 8080), or `PLATFORM__PUBLIC_URL` when set; and the mail names the
+/// bootstrap super-admin who sent it.
+#[tokio::test]
+async fn the_default_invitation_link_follows_the_platform_address() {
+    let stack = start().await;
+    assert_ne!(stack.platform.gateway_addr.port(), 8080);
+    let (text, key) = default_link_mail(&stack).await;
+    let want = format!("http://{}/invitation?key=", stack.platform.gateway_addr);
+    assert!(text.contains(&want), "{want} in {text}");
+    assert!(
+        text.contains("Platform Super Admin invited you"),
+        "the inviter is named: {text}"
+    );
+    let (st, by_key) = send(
+        stack
+            .client
+            .get(stack.url(&format!("/identity/v1/invitations/key/{key}"))),
+    )
+    .await;
+    assert_eq!(st, 200, "{by_key}");
+    assert_eq!(
+        by_key["fromIdentity"]["name"], "Platform Super Admin",
+        "{by_key}"
+    );
+    stack.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings_in(dir.path());
+    settings.public_url = "https://idp.example.test/".into();
+    let stack = start_in(dir, settings).await;
+    let (text, _) = default_link_mail(&stack).await;
+    assert!(
+        text.contains("\r\nhttps://idp.example.test/invitation?key="),
+        "{text}"
+    );
+    stack.stop().await;
+}

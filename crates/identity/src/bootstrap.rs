@@ -4,13 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use idp_model::events::{types, Envelope};
+use idp_model::events::types;
 use idp_model::identity::BootstrapCredentials;
 use idp_model::token::IdentityType;
 use idp_model::{IdentityId, ROOT_ORGANIZATION_ID};
-use sea_orm::{ActiveValue::Set, EntityTrait};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+use sea_orm::{EntityTrait, IntoActiveModel};
 
+use crate::events;
 use crate::files;
 use crate::secrets;
 use crate::settings::BootstrapSettings;
@@ -63,30 +64,35 @@ pub async fn ensure_super_admin(st: &AppState, settings: &BootstrapSettings) -> 
     let id = IdentityId::new();
     let now = st.clock.now();
     let txn = st.db.begin().await?;
-    identity::Entity::insert(identity::ActiveModel {
-        id: Set(id.as_uuid()),
-        organization_id: Set(ROOT_ORGANIZATION_ID.as_uuid()),
-        kind: Set(IdentityType::ApiAccountIdentity.as_str().into()),
-        name: Set(settings.admin_name.clone()),
-        first_name: Set(None),
-        last_name: Set(None),
-        email: Set(None),
-        description: Set(Some(
-            "created on first start; holds the Super Admin role".into(),
-        )),
-        client_id: Set(Some(client_id)),
-        secret_hash: Set(Some(st.hasher.hash(&secret))),
-        active: Set(true),
-        created_at: Set(now),
-        updated_at: Set(None),
-        deleted_at: Set(None),
-        created_by: Set(None),
-        mfa_enrolled: Set(false),
-        mfa_reset_at: Set(None),
-        mfa_reset_by: Set(None),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    // Shown wherever the account is named (e.g. as the inviter in invitation
+    // mails): never blank.
+    let name = match settings.admin_name.trim() {
+        "" => BootstrapSettings::default().admin_name,
+        n => n.to_string(),
+    };
+    let admin = identity::Model {
+        id: id.as_uuid(),
+        organization_id: ROOT_ORGANIZATION_ID.as_uuid(),
+        kind: IdentityType::ApiAccountIdentity.as_str().into(),
+        name,
+        first_name: None,
+        last_name: None,
+        email: None,
+        description: Some("created on first start; holds the Super Admin role".into()),
+        client_id: Some(client_id),
+        secret_hash: Some(st.hasher.hash(&secret)),
+        active: true,
+        created_at: now,
+        updated_at: None,
+        deleted_at: None,
+        created_by: None,
+        mfa_enrolled: false,
+        mfa_reset_at: None,
+        mfa_reset_by: None,
+    };
+    identity::Entity::insert(admin.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
     txn.execute(Statement::from_sql_and_values(
         backend,
         match backend {
@@ -98,20 +104,20 @@ pub async fn ensure_super_admin(st: &AppState, settings: &BootstrapSettings) -> 
         [SUPER_ADMIN.into(), id.as_uuid().into(), now.into()],
     ))
     .await?;
-    let event = Envelope::new(
+    // The event every other account's creation sends (identity id, organization,
+    // type, name, email) plus the bootstrap flag: its consumers learn the name
+    // (the inviter in invitation mails and views) like any other.
+    events::emit(
+        &txn,
         types::IDENTITY_CREATED,
-        "identity",
-        Some(ROOT_ORGANIZATION_ID),
+        &admin,
         serde_json::json!({
-            "identityId": id,
-            "organizationId": ROOT_ORGANIZATION_ID,
-            "type": IdentityType::ApiAccountIdentity,
             "grantDefaultRoles": false,
             "bootstrapSuperAdmin": true,
         }),
         now,
-    );
-    idp_runtime::outbox::enqueue(&txn, &event).await?;
+    )
+    .await?;
     if let Err(e) = txn.commit().await {
         let _ = std::fs::remove_file(&pending);
         return Err(e.into());

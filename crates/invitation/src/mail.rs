@@ -28,7 +28,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use idp_runtime::clock::SharedClock;
 use idp_runtime::Shutdown;
-use lettre::message::header::ContentType;
+use lettre::message::SinglePart;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -278,8 +278,11 @@ fn build_message(from: &str, m: &mail::Model) -> Result<lettre::Message, String>
         .subject(header(&m.subject))
         .date(date)
         .message_id(Some(format!("<{}@idp.invitation>", m.id)))
-        .header(ContentType::TEXT_PLAIN)
-        .body(m.body.clone())
+        // A MIME body (not `.body()`, which writes a bare RFC 5322 message
+        // without `MIME-Version`, so readers need not honour its Content-Type
+        // and charset): `MIME-Version: 1.0`, text/plain in UTF-8, and the
+        // transfer encoding lettre picks for the text.
+        .singlepart(SinglePart::plain(m.body.clone()))
         .map_err(|_| "the message could not be built".to_string())
 }
 

@@ -329,3 +329,48 @@ async fn health_and_readiness_answer() {
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     app.stop().await;
 }
+
+/// The bootstrap super-admin's `identity.created` names the account (as every
+/// other account's does), so its consumers can show it, e.g. as the inviter of
+/// the invitations it sends; a blank configured name falls back to the default.
+#[tokio::test]
+async fn the_bootstrap_admin_is_created_with_its_name_in_the_event() {
+    for (configured, expected) in [("Ops Root", "Ops Root"), ("  ", "Platform Super Admin")] {
+        let db = std::sync::Arc::new(idp_runtime::testing::TestDatabase::sqlite().unwrap());
+        let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+        let mut settings = settings_for(&db, dir.path());
+        settings.bootstrap.admin_name = configured.into();
+        let app = spawn_with(settings, db.clone(), dir.clone()).await;
+        let rows = app
+            .db
+            .query_all(Statement::from_string(
+                app.backend,
+                "SELECT payload FROM outbox WHERE event_type = 'identity.created'",
+            ))
+            .await
+            .unwrap();
+        let created: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| serde_json::from_str(&r.try_get::<String>("", "payload").unwrap()).unwrap())
+            .collect();
+        assert_eq!(created.len(), 1, "{created:?}");
+        let data = &created[0]["data"];
+        assert_eq!(data["bootstrapSuperAdmin"], true, "{data}");
+        assert_eq!(data["name"], expected, "{data}");
+        assert_eq!(data["type"], "ApiAccountIdentity", "{data}");
+        // The account itself has the same name.
+        let token = app.admin_token().await;
+        let me: serde_json::Value = app
+            .client
+            .get(app.url("/identity/v1/identities/self"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["name"], expected, "{me}");
+        app.stop().await;
+    }
+}

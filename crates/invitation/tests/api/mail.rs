@@ -153,3 +153,57 @@ async fn two_senders_deliver_each_message_once() {
     assert_eq!(to.len(), 20);
     assert_eq!(smtp.received().len(), 20);
 }
+
+/// A message delivered by SMTP is a MIME message: `MIME-Version: 1.0` and a
+/// UTF-8 text/plain body with a transfer encoding, so that readers honour the
+/// charset (a message without `MIME-Version` is plain RFC 5322 text, whose
+/// Content-Type readers may ignore).
+#[tokio::test]
+async fn smtp_messages_are_mime_with_a_utf8_text_body() {
+    let db = idp_runtime::testing::TestDatabase::sqlite().unwrap();
+    let conn =
+        idp_runtime::db::connect_and_migrate::<idp_invitation::store::Migrator>(&db.settings)
+            .await
+            .unwrap();
+    let clock = idp_runtime::clock::system();
+    idp_invitation::mail::enqueue(
+        &conn,
+        idp_invitation::mail::Message {
+            recipient: "zoe@b.co".into(),
+            subject: "Invitation".into(),
+            body: "Grüße from Zoë".into(),
+        },
+        clock.now(),
+    )
+    .await
+    .unwrap();
+    let smtp = SmtpServer::start("127.0.0.1:0").await;
+    let delivery =
+        idp_invitation::mail::Delivery::from_settings(&idp_invitation::settings::MailSettings {
+            smtp_url: idp_common::Secret::new(smtp.url()),
+            from: "from@x.y".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(delivery.deliver_pending(&conn, &clock).await.unwrap(), 1);
+    let m = smtp.wait_for("zoe@b.co").await;
+    let (head, _) = m.data.split_once("\r\n\r\n").unwrap();
+    let headers: Vec<(String, String)> = head
+        .split("\r\n")
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let get = |name: &str| -> Vec<&str> {
+        headers
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    assert_eq!(get("mime-version"), ["1.0"], "{}", m.data);
+    let ct = get("content-type");
+    assert_eq!(ct.len(), 1, "{}", m.data);
+    let ct = ct[0].to_ascii_lowercase().replace(' ', "");
+    assert!(ct.starts_with("text/plain;charset=utf-8"), "{}", m.data);
+    assert_eq!(get("content-transfer-encoding").len(), 1, "{}", m.data);
+}
