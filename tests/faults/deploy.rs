@@ -258,6 +258,12 @@ impl Deployment {
             if part == "identity" {
                 env.push(("IDENTITY__TOKEN__PUBLIC_URL".to_string(), gateway));
             }
+            if part == "authorization" {
+                env.push((
+                    "AUTHORIZATION__IDENTITY_URL".to_string(),
+                    format!("http://127.0.0.1:{}", self.ports["identity"]),
+                ));
+            }
         }
         if let Some(extra) = self.extra.get(part) {
             env.extend(extra.iter().cloned());
