@@ -116,11 +116,13 @@ pub enum TokenError {
     Revoked,
     #[error("the signing keys are unavailable")]
     JwksUnavailable,
+    #[error("the revocations are not known yet")]
+    RevocationsUnavailable,
 }
 
 impl TokenError {
     /// Every variant, in a stable order (for metrics tables).
-    pub const ALL: [TokenError; 11] = [
+    pub const ALL: [TokenError; 12] = [
         TokenError::Missing,
         TokenError::Malformed,
         TokenError::UnknownKey,
@@ -132,6 +134,7 @@ impl TokenError {
         TokenError::WrongAudience,
         TokenError::Revoked,
         TokenError::JwksUnavailable,
+        TokenError::RevocationsUnavailable,
     ];
 
     /// The value of a `WWW-Authenticate` header for a 401 answer (RFC 6750 §3).
@@ -156,6 +159,7 @@ impl TokenError {
             TokenError::WrongAudience => "wrong_audience",
             TokenError::Revoked => "revoked",
             TokenError::JwksUnavailable => "jwks_unavailable",
+            TokenError::RevocationsUnavailable => "revocations_unavailable",
         }
     }
 
@@ -164,10 +168,14 @@ impl TokenError {
         *self as usize
     }
 
-    /// True when the fault is on the server side (the keys could not be fetched),
-    /// not in the token: callers may answer 503 instead of 401.
+    /// True when the fault is on the server side (the keys could not be fetched,
+    /// the revocations are not known yet), not in the token: callers may answer
+    /// 503 instead of 401.
     pub fn is_server_error(&self) -> bool {
-        matches!(self, TokenError::JwksUnavailable)
+        matches!(
+            self,
+            TokenError::JwksUnavailable | TokenError::RevocationsUnavailable
+        )
     }
 }
 
@@ -215,6 +223,9 @@ struct Inner {
     cache_misses: AtomicU64,
     revoked_any: AtomicBool,
     revocations: RwLock<Revocations>,
+    /// False from the moment a revocation listener starts until it has applied
+    /// every revocation its log held: no token is accepted meanwhile.
+    revocations_known: AtomicBool,
 }
 
 /// The revocations in force: for an identity or an organization, the latest
@@ -294,6 +305,7 @@ impl Verifier {
                     organizations: HashMap::new(),
                     prune_at: PRUNE_MIN,
                 }),
+                revocations_known: AtomicBool::new(true),
             }),
         }
     }
@@ -310,6 +322,9 @@ impl Verifier {
         }
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
+        }
+        if !self.inner.revocations_known.load(Ordering::Acquire) {
+            return Err(TokenError::RevocationsUnavailable);
         }
         let now = now_secs();
         let key = TokenKey::of(token);
@@ -424,6 +439,18 @@ impl Verifier {
     /// grows; the revocation listener also calls this now and then.
     pub fn prune_expired_revocations(&self) {
         self.inner.prune(self.inner.horizon(now_secs()));
+    }
+
+    /// Whether the revocations are known: `false` makes every [`Verifier::verify`]
+    /// answer [`TokenError::RevocationsUnavailable`]. The revocation listener sets
+    /// it `false` when it subscribes and `true` once it has applied the replay of
+    /// the log ([`crate::revocation::listen`]).
+    pub fn set_revocations_known(&self, known: bool) {
+        self.inner.revocations_known.store(known, Ordering::Release);
+    }
+
+    pub fn revocations_known(&self) -> bool {
+        self.inner.revocations_known.load(Ordering::Acquire)
     }
 
     /// How many revocations are held (identities and organizations).

@@ -406,6 +406,23 @@ async fn revocations_are_forgotten_once_their_tokens_expired() {
 }
 
 #[tokio::test]
+async fn no_token_is_accepted_while_the_revocations_are_not_known() {
+    let (_jwks, v) = setup().await;
+    let t = sign(&claims());
+    assert!(v.verify(&t).await.is_ok());
+    v.set_revocations_known(false);
+    // Cached or not: refused as a server-side condition (503), not a bad token.
+    assert_eq!(v.verify(&t).await, Err(TokenError::RevocationsUnavailable));
+    assert_eq!(
+        v.verify(&sign(&claims())).await,
+        Err(TokenError::RevocationsUnavailable)
+    );
+    assert!(TokenError::RevocationsUnavailable.is_server_error());
+    v.set_revocations_known(true);
+    assert!(v.verify(&t).await.is_ok());
+}
+
+#[tokio::test]
 async fn revoked_organization_is_refused() {
     let (_jwks, v) = setup().await;
     let t = sign(&claims());
