@@ -123,6 +123,8 @@ pub struct Platform {
     gateway_task: JoinHandle<anyhow::Result<()>>,
     service_tasks: Vec<JoinHandle<anyhow::Result<()>>>,
     grace: std::time::Duration,
+    /// Closed last, once every part stopped.
+    bus: std::sync::Arc<dyn idp_bus::EventBus>,
 }
 
 const SERVICES: [&str; 4] = ["identity", "organization", "invitation", "authorization"];
@@ -327,6 +329,7 @@ impl Platform {
             gateway_task,
             service_tasks,
             grace: std::time::Duration::from_secs(settings.shutdown_grace_secs),
+            bus,
         })
     }
 
@@ -362,6 +365,9 @@ impl Platform {
                 )),
             }
         }
+        // While the runtime still runs: a clean stop logs no error of the broker's
+        // client library.
+        self.bus.shutdown().await;
         if failures.is_empty() {
             tracing::info!(
                 elapsed_ms = started.elapsed().as_millis() as u64,

@@ -28,11 +28,18 @@ async fn main() -> anyhow::Result<()> {
     let amqp_url = std::env::var("AMQP_URL").unwrap_or_else(|_| settings.amqp_url.expose().clone());
     let exchange = settings.exchange.clone();
     let gateway = idp_gateway::build(settings).await?;
+    let mut bus = None;
     if !amqp_url.is_empty() {
-        let bus = idp_bus::connect(&amqp_url, &exchange, 16).await?;
-        gateway.listen_for_revocations(bus).await?;
+        let b = idp_bus::connect(&amqp_url, &exchange, 16).await?;
+        gateway.listen_for_revocations(b.clone()).await?;
+        bus = Some(b);
     }
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
-    gateway.run(shutdown).await
+    let ran = gateway.run(shutdown).await;
+    // Closed while the runtime still runs (a clean stop logs no error).
+    if let Some(b) = bus {
+        b.shutdown().await;
+    }
+    ran
 }

@@ -355,3 +355,162 @@ async fn identities_created_while_the_authorization_service_is_stopped_get_their
     d.api.assert_exact_grants(&org, &roles, &expected).await;
     d.stop().await;
 }
+
+/// Polls `f` until it answers `want` (at most `within`); answers the last body.
+async fn until_status<F, Fut>(what: &str, within: Duration, want: u16, mut f: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = (u16, Value)>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        let (st, v) = f().await;
+        if st == want {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: {st} {v}, not {want}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A gateway and a service restarted while the broker is unreachable (cut through
+/// the proxy) cannot replay the revocation log: they accept no token (503, as
+/// their `/readyz` says) instead of accepting a deactivated account's token; once
+/// the broker is back and they replayed the log, the revoked token is refused
+/// (401) and the others work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_restarted_while_the_broker_is_away_accept_no_token_before_the_replay() {
+    let Some((_pg, amqp)) = servers().await else {
+        return;
+    };
+    let proxy = crate::proxy::Proxy::start(amqp_addr(&amqp)).await;
+    let mut d = Deployment::start(Options {
+        amqp_url: amqp_via(&amqp, proxy.addr()),
+        broker_url: amqp.clone(),
+        extra: vec![],
+    })
+    .await;
+    let org = d.api.organization_with_default_roles(&[]).await;
+    let (victim, client_id, secret) = d.api.create_api_account(&org, false).await;
+    let token = d.api.token_of(&client_id, &secret).await;
+    let admin = d.api.admin_token().await;
+    let org_path = format!("/identity/v1/organizations/{org}");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let at_gateway = d.api.url(&org_path);
+    let at_service = d.service_url("organization", &org_path);
+    // Accepted (no grant: the organization is not visible to it).
+    let (st, v) = get(&client, &at_gateway, &token).await;
+    assert_eq!(st, 404, "{v}");
+
+    // A burst of 10,000 revocations (of other identities) ahead in the log.
+    let bus = idp_bus::AmqpBus::connect(&amqp, &d.events.exchange, 16)
+        .await
+        .unwrap();
+    bus.wait_connected(Duration::from_secs(10)).await.unwrap();
+    let burst: Vec<idp_model::events::Envelope> = (0..10_000)
+        .map(|_| {
+            idp_model::events::Envelope::new(
+                idp_model::events::types::IDENTITY_DEACTIVATED,
+                "identity",
+                None,
+                json!({"identityId": uuid::Uuid::new_v4()}),
+                chrono::Utc::now(),
+            )
+        })
+        .collect();
+    for chunk in burst.chunks(1000) {
+        let (n, e) = idp_bus::EventBus::publish_batch(&bus, chunk).await;
+        assert_eq!(n, chunk.len(), "{e:?}");
+    }
+    bus.close();
+    // A deactivation behind the burst is refused at the gateway within a second
+    // or so (it took 8-9 s when the replay logged every event).
+    let (st, v) = d
+        .api
+        .call(
+            Method::PUT,
+            &format!("/identity/v1/api-account-identities/{victim}/deactivate"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let deactivated = Instant::now();
+    until_status(
+        "revoked at the gateway",
+        Duration::from_secs(5),
+        401,
+        || get(&client, &at_gateway, &token),
+    )
+    .await;
+    let took = deactivated.elapsed();
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+
+    // A gateway restarted behind that burst forwards no token before it applied
+    // the replay: the revoked token is never accepted (404), only 503 then 401.
+    d.stop_part("gateway").await;
+    d.spawn_part("gateway", &[]);
+    d.wait_healthy("gateway").await;
+    let restarted = Instant::now();
+    loop {
+        let (st, v) = get(&client, &at_gateway, &token).await;
+        assert!(st == 503 || st == 401, "restarted gateway: {st} {v}");
+        if st == 401 {
+            break;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(20),
+            "never replayed"
+        );
+    }
+    println!(
+        "the restarted gateway replayed the log in {:?}",
+        restarted.elapsed()
+    );
+    until_status(
+        "revoked at the service",
+        Duration::from_secs(5),
+        401,
+        || get(&client, &at_service, &token),
+    )
+    .await;
+
+    proxy.cut();
+    for part in ["gateway", "organization"] {
+        d.stop_part(part).await;
+        d.spawn_part(part, &[]);
+        d.wait_healthy(part).await;
+    }
+    // Give them time to try: still nothing to replay from.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for url in [&at_gateway, &at_service] {
+        let (st, v) = get(&client, url, &token).await;
+        assert_eq!(
+            st, 503,
+            "{url}: the revoked token while the log cannot be read: {v}"
+        );
+        let (st, v) = get(&client, url, &admin).await;
+        assert_eq!(
+            st, 503,
+            "{url}: any token while the log cannot be read: {v}"
+        );
+    }
+
+    proxy.restore();
+    for url in [&at_gateway, &at_service] {
+        until_status(
+            "the revoked token after the replay",
+            Duration::from_secs(30),
+            401,
+            || get(&client, url, &token),
+        )
+        .await;
+        until_status(
+            "another token after the replay",
+            Duration::from_secs(30),
+            200,
+            || get(&client, url, &admin),
+        )
+        .await;
+    }
+    d.stop().await;
+}

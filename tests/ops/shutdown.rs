@@ -182,6 +182,11 @@ async fn sigterm_under_load_fails_no_accepted_request_and_loses_no_event() {
         took < Duration::from_secs(GRACE_SECS),
         "took {took:?}, longer than the grace period"
     );
+    let errors = error_lines(&lines);
+    assert!(
+        errors.is_empty(),
+        "a clean shutdown logged errors: {errors:#?}"
+    );
 
     // Requests that got no answer: fine only if the platform never saw them
     // (closed in the accept queue when the listener closed); a request id the
@@ -250,4 +255,110 @@ async fn sigterm_under_load_fails_no_accepted_request_and_loses_no_event() {
     p.sigterm();
     let (status, _) = p.wait_exit(Duration::from_secs(GRACE_SECS + 30));
     assert!(status.success());
+}
+
+/// The lines logged at level ERROR.
+fn error_lines(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| match serde_json::from_str::<serde_json::Value>(l) {
+            Ok(v) => v["level"].as_str() == Some("ERROR"),
+            Err(_) => l.contains("ERROR"),
+        })
+        .cloned()
+        .collect()
+}
+
+/// A token like `token` (same key, subject and organization) issued `ahead`
+/// seconds in the future, signed with the platform's key from its data directory.
+fn issued_in_the_future(dir: &std::path::Path, token: &str, ahead: i64) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut parts = token.split('.');
+    let header: serde_json::Value =
+        serde_json::from_slice(&b64.decode(parts.next().unwrap()).unwrap()).unwrap();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&b64.decode(parts.next().unwrap()).unwrap()).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    claims["iat"] = json!(now + ahead);
+    claims["exp"] = json!(now + ahead + 300);
+    claims["jti"] = json!(uuid::Uuid::new_v4().to_string());
+    if let Some(c) = claims.as_object_mut() {
+        c.remove("nbf");
+    }
+    let pem = std::fs::read(dir.join("data/identity-signing-key.pem")).unwrap();
+    let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    h.kid = header["kid"].as_str().map(str::to_string);
+    jsonwebtoken::encode(
+        &h,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap(),
+    )
+    .unwrap()
+}
+
+/// On RabbitMQ: a token issued in the future (signed with the platform's own key)
+/// is refused; SIGTERM stops the platform with exit 0 and no ERROR line (the
+/// broker connection used to be closed while the runtime shut down, and lapin
+/// logged two errors on every clean stop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_sigterm_on_rabbitmq_logs_no_error_and_future_tokens_are_refused() {
+    let amqp = idp_runtime::testing::amqp_url();
+    let probe = idp_bus::AmqpBus::connect(&amqp, "idp.test.probe", 1).await;
+    let reachable = match &probe {
+        Ok(bus) => bus.wait_connected(Duration::from_secs(3)).await.is_ok(),
+        Err(_) => false,
+    };
+    if let Ok(bus) = probe {
+        bus.close();
+    }
+    if !reachable {
+        idp_runtime::testing::skip_or_fail("RabbitMQ", &format!("not reachable at {amqp}"));
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exchange = format!("idp.test.ops.{}", uuid::Uuid::new_v4().simple());
+    let env = [
+        ("AMQP_URL", amqp.as_str()),
+        ("PLATFORM__EXCHANGE", exchange.as_str()),
+    ];
+    let mut p = Platform::start(dir.path(), &env);
+    let c = crate::child::client();
+    let creds = p.credentials();
+    let admin = token(
+        &c,
+        &p.url("/identity/v1/oauth/token"),
+        creds["clientId"].as_str().unwrap(),
+        creds["password"].as_str().unwrap(),
+    )
+    .await;
+    let me = p.url("/identity/v1/identities/self");
+    let (st, _) = crate::child::send(c.get(&me).bearer_auth(&admin)).await;
+    assert_eq!(st, 200);
+    // Within the leeway: clock skew, accepted. Beyond it: refused.
+    let skewed = issued_in_the_future(dir.path(), &admin, 3);
+    let (st, body) = crate::child::send(c.get(&me).bearer_auth(&skewed)).await;
+    assert_eq!(st, 200, "{body}");
+    let future = issued_in_the_future(dir.path(), &admin, 120);
+    let (st, body) = crate::child::send(c.get(&me).bearer_auth(&future)).await;
+    assert_eq!(st, 401, "{body}");
+
+    p.sigterm();
+    let (p, (status, took)) = tokio::task::spawn_blocking(move || {
+        let r = p.wait_exit(Duration::from_secs(30));
+        (p, r)
+    })
+    .await
+    .unwrap();
+    let lines = p.log_lines();
+    assert!(
+        status.success(),
+        "exit {status:?} after {took:?}:\n{}",
+        lines.join("\n")
+    );
+    let errors = error_lines(&lines);
+    assert!(
+        errors.is_empty(),
+        "a clean shutdown logged errors: {errors:#?}"
+    );
 }

@@ -6,15 +6,20 @@
 //! - algorithm allow-list: RS256 only (`none`, HMAC — including the "HMAC keyed with
 //!   the public key" confusion — and everything else are refused before any key is
 //!   looked up); a `kid` is required;
-//! - `exp` required, `nbf` honoured, both with a small leeway; `iss` must equal the
-//!   configured issuer, `aud` must be one of the configured audiences;
+//! - `exp` required, `nbf` honoured, both with a small leeway; an `iat` in the future
+//!   (beyond the leeway) is refused too, since no revocation (`iat <= revoked_before`)
+//!   could ever cover such a token; so is a token that lives (`exp - iat`) longer than
+//!   `max_token_lifetime_secs`; `iss` must equal the configured issuer, `aud` must be
+//!   one of the configured audiences;
 //! - the JWKS is fetched lazily and cached; an unknown `kid` triggers a refetch,
 //!   rate-limited (concurrent misses share one fetch);
 //! - tokens already verified are kept in a bounded, sharded cache keyed by the
 //!   SHA-256 of the token (the raw token is never stored), so the hot path is a hash,
 //!   a read lock on one shard and an `Arc` clone, without JSON parsing or RSA;
 //! - revocations (an identity's or an organization's tokens issued up to a moment)
-//!   are checked on every call, also for cached tokens.
+//!   are checked on every call, also for cached tokens; a revocation is forgotten
+//!   once every token it covers has expired (older than the longest token lifetime
+//!   plus the leeway), so the memory holds about one token lifetime of revocations.
 //!
 //! No database, no web framework: the gateway (hyper) and the services (axum) wrap it.
 
@@ -38,6 +43,9 @@ const SHARDS: usize = 64;
 /// After a failed JWKS fetch, the next attempt waits at most this long (even when
 /// `jwks_min_refetch_secs` is longer), so a gateway started before the issuer heals fast.
 const FAILED_FETCH_BACKOFF: Duration = Duration::from_secs(1);
+/// The revocation memory is pruned when it reaches this many entries (and then
+/// again whenever it doubled since the last pruning).
+const PRUNE_MIN: usize = 1024;
 
 /// How to verify tokens.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +68,12 @@ pub struct VerifierSettings {
     pub jwks_min_refetch_secs: u64,
     /// Timeout of one JWKS fetch, in milliseconds. Default: `2000`.
     pub jwks_timeout_ms: u64,
+    /// The longest lifetime (`exp - iat`) of an accepted token, in seconds: longer
+    /// lived tokens are refused, and revocations older than this (plus the leeway)
+    /// are forgotten, as every token they cover has expired. At least the identity
+    /// service's `token.lifetime_secs`. Default: `86400` (the revocation log's
+    /// retention).
+    pub max_token_lifetime_secs: u64,
 }
 
 impl Default for VerifierSettings {
@@ -72,6 +86,7 @@ impl Default for VerifierSettings {
             cache_capacity: 100_000,
             jwks_min_refetch_secs: 10,
             jwks_timeout_ms: 2000,
+            max_token_lifetime_secs: 86_400,
         }
     }
 }
@@ -101,11 +116,13 @@ pub enum TokenError {
     Revoked,
     #[error("the signing keys are unavailable")]
     JwksUnavailable,
+    #[error("the revocations are not known yet")]
+    RevocationsUnavailable,
 }
 
 impl TokenError {
     /// Every variant, in a stable order (for metrics tables).
-    pub const ALL: [TokenError; 11] = [
+    pub const ALL: [TokenError; 12] = [
         TokenError::Missing,
         TokenError::Malformed,
         TokenError::UnknownKey,
@@ -117,6 +134,7 @@ impl TokenError {
         TokenError::WrongAudience,
         TokenError::Revoked,
         TokenError::JwksUnavailable,
+        TokenError::RevocationsUnavailable,
     ];
 
     /// The value of a `WWW-Authenticate` header for a 401 answer (RFC 6750 §3).
@@ -141,6 +159,7 @@ impl TokenError {
             TokenError::WrongAudience => "wrong_audience",
             TokenError::Revoked => "revoked",
             TokenError::JwksUnavailable => "jwks_unavailable",
+            TokenError::RevocationsUnavailable => "revocations_unavailable",
         }
     }
 
@@ -149,10 +168,14 @@ impl TokenError {
         *self as usize
     }
 
-    /// True when the fault is on the server side (the keys could not be fetched),
-    /// not in the token: callers may answer 503 instead of 401.
+    /// True when the fault is on the server side (the keys could not be fetched,
+    /// the revocations are not known yet), not in the token: callers may answer
+    /// 503 instead of 401.
     pub fn is_server_error(&self) -> bool {
-        matches!(self, TokenError::JwksUnavailable)
+        matches!(
+            self,
+            TokenError::JwksUnavailable | TokenError::RevocationsUnavailable
+        )
     }
 }
 
@@ -199,8 +222,32 @@ struct Inner {
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
     revoked_any: AtomicBool,
-    revoked_identities: RwLock<HashMap<IdentityId, i64>>,
-    revoked_organizations: RwLock<HashMap<OrganizationId, i64>>,
+    revocations: RwLock<Revocations>,
+    /// False from the moment a revocation listener starts until it has applied
+    /// every revocation its log held: no token is accepted meanwhile.
+    revocations_known: AtomicBool,
+}
+
+/// The revocations in force: for an identity or an organization, the latest
+/// `issued_before` (epoch seconds).
+struct Revocations {
+    identities: HashMap<IdentityId, i64>,
+    organizations: HashMap<OrganizationId, i64>,
+    /// The number of entries at which the next insertion prunes first.
+    prune_at: usize,
+}
+
+impl Revocations {
+    fn len(&self) -> usize {
+        self.identities.len() + self.organizations.len()
+    }
+
+    /// Forgets the revocations older than `horizon`.
+    fn prune(&mut self, horizon: i64) {
+        self.identities.retain(|_, t| *t >= horizon);
+        self.organizations.retain(|_, t| *t >= horizon);
+        self.prune_at = (self.len() * 2).max(PRUNE_MIN);
+    }
 }
 
 #[derive(Default)]
@@ -253,8 +300,12 @@ impl Verifier {
                 cache_hits: AtomicU64::new(0),
                 cache_misses: AtomicU64::new(0),
                 revoked_any: AtomicBool::new(false),
-                revoked_identities: RwLock::new(HashMap::new()),
-                revoked_organizations: RwLock::new(HashMap::new()),
+                revocations: RwLock::new(Revocations {
+                    identities: HashMap::new(),
+                    organizations: HashMap::new(),
+                    prune_at: PRUNE_MIN,
+                }),
+                revocations_known: AtomicBool::new(true),
             }),
         }
     }
@@ -271,6 +322,9 @@ impl Verifier {
         }
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
+        }
+        if !self.inner.revocations_known.load(Ordering::Acquire) {
+            return Err(TokenError::RevocationsUnavailable);
         }
         let now = now_secs();
         let key = TokenKey::of(token);
@@ -293,9 +347,11 @@ impl Verifier {
         }
         let kid = header.kid.ok_or(TokenError::Malformed)?;
         let key = self.key_for(&kid).await?;
-        jsonwebtoken::decode::<AccessClaims>(token, &key, &self.inner.validation)
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key, &self.inner.validation)
             .map(|data| data.claims)
-            .map_err(|e| map_jwt_error(e.kind()))
+            .map_err(|e| map_jwt_error(e.kind()))?;
+        self.inner.check_times(&claims, now_secs())?;
+        Ok(claims)
     }
 
     async fn key_for(&self, kid: &str) -> Result<Arc<DecodingKey>, TokenError> {
@@ -360,28 +416,46 @@ impl Verifier {
     /// Refuses every token of `identity` whose `iat <= issued_before` (epoch seconds),
     /// including tokens already in the verified cache.
     pub fn revoke_identity(&self, identity: IdentityId, issued_before: i64) {
-        let mut map = write(&self.inner.revoked_identities);
-        let e = map.entry(identity).or_insert(issued_before);
-        *e = (*e).max(issued_before);
-        self.inner.revoked_any.store(true, Ordering::Release);
+        self.inner
+            .revoke(Target::Identity(identity), issued_before, now_secs());
     }
 
     /// Refuses every token of an identity of `organization` whose `iat <= issued_before`.
     pub fn revoke_organization(&self, organization: OrganizationId, issued_before: i64) {
-        let mut map = write(&self.inner.revoked_organizations);
-        let e = map.entry(organization).or_insert(issued_before);
-        *e = (*e).max(issued_before);
-        self.inner.revoked_any.store(true, Ordering::Release);
+        self.inner.revoke(
+            Target::Organization(organization),
+            issued_before,
+            now_secs(),
+        );
     }
 
-    /// Forgets revocations whose `issued_before` is older than `epoch_secs` (call it
-    /// with `now - maximum token lifetime - leeway`: the tokens they covered have expired).
+    /// Forgets revocations whose `issued_before` is older than `epoch_secs`.
     pub fn prune_revocations(&self, epoch_secs: i64) {
-        write(&self.inner.revoked_identities).retain(|_, t| *t >= epoch_secs);
-        write(&self.inner.revoked_organizations).retain(|_, t| *t >= epoch_secs);
-        let any = !read(&self.inner.revoked_identities).is_empty()
-            || !read(&self.inner.revoked_organizations).is_empty();
-        self.inner.revoked_any.store(any, Ordering::Release);
+        self.inner.prune(epoch_secs);
+    }
+
+    /// Forgets the revocations whose tokens have all expired (older than
+    /// `max_token_lifetime_secs` plus the leeway). Insertions prune as the memory
+    /// grows; the revocation listener also calls this now and then.
+    pub fn prune_expired_revocations(&self) {
+        self.inner.prune(self.inner.horizon(now_secs()));
+    }
+
+    /// Whether the revocations are known: `false` makes every [`Verifier::verify`]
+    /// answer [`TokenError::RevocationsUnavailable`]. The revocation listener sets
+    /// it `false` when it subscribes and `true` once it has applied the replay of
+    /// the log ([`crate::revocation::listen`]).
+    pub fn set_revocations_known(&self, known: bool) {
+        self.inner.revocations_known.store(known, Ordering::Release);
+    }
+
+    pub fn revocations_known(&self) -> bool {
+        self.inner.revocations_known.load(Ordering::Acquire)
+    }
+
+    /// How many revocations are held (identities and organizations).
+    pub fn revocation_count(&self) -> usize {
+        read(&self.inner.revocations).len()
     }
 
     pub fn stats(&self) -> VerifierStats {
@@ -446,22 +520,67 @@ impl Inner {
         }
     }
 
+    /// What the JWT library does not check: an `iat` in the future (a revocation,
+    /// `iat <= issued_before`, could never cover it, and pruning assumes tokens end
+    /// within `max_token_lifetime_secs` of their `iat`), and that lifetime.
+    fn check_times(&self, claims: &AccessClaims, now: i64) -> Result<(), TokenError> {
+        let leeway = i64::try_from(self.settings.leeway_secs).unwrap_or(i64::MAX);
+        if claims.iat > now.saturating_add(leeway) {
+            return Err(TokenError::NotYetValid);
+        }
+        let max = i64::try_from(self.settings.max_token_lifetime_secs).unwrap_or(i64::MAX);
+        if claims.exp.saturating_sub(claims.iat) > max {
+            return Err(TokenError::Malformed);
+        }
+        Ok(())
+    }
+
+    /// Revocations older than this cover only expired tokens at `now`.
+    fn horizon(&self, now: i64) -> i64 {
+        let max = i64::try_from(self.settings.max_token_lifetime_secs).unwrap_or(i64::MAX);
+        let leeway = i64::try_from(self.settings.leeway_secs).unwrap_or(i64::MAX);
+        now.saturating_sub(max).saturating_sub(leeway)
+    }
+
+    fn revoke(&self, target: Target, issued_before: i64, now: i64) {
+        let horizon = self.horizon(now);
+        if issued_before < horizon {
+            return; // every token it covers has expired
+        }
+        let mut r = write(&self.revocations);
+        if r.len() >= r.prune_at {
+            r.prune(horizon);
+        }
+        let e = match target {
+            Target::Identity(id) => r.identities.entry(id).or_insert(issued_before),
+            Target::Organization(id) => r.organizations.entry(id).or_insert(issued_before),
+        };
+        *e = (*e).max(issued_before);
+        self.revoked_any.store(true, Ordering::Release);
+    }
+
+    fn prune(&self, horizon: i64) {
+        let mut r = write(&self.revocations);
+        r.prune(horizon);
+        self.revoked_any.store(r.len() > 0, Ordering::Release);
+    }
+
     fn is_revoked(&self, sub: IdentityId, org: OrganizationId, iat: i64) -> bool {
         if !self.revoked_any.load(Ordering::Acquire) {
             return false;
         }
-        if let Some(&before) = read(&self.revoked_identities).get(&sub) {
-            if iat <= before {
-                return true;
-            }
-        }
-        if let Some(&before) = read(&self.revoked_organizations).get(&org) {
-            if iat <= before {
-                return true;
-            }
-        }
-        false
+        let r = read(&self.revocations);
+        r.identities.get(&sub).is_some_and(|&before| iat <= before)
+            || r.organizations
+                .get(&org)
+                .is_some_and(|&before| iat <= before)
     }
+}
+
+#[derive(Clone, Copy)]
+enum Target {
+    Identity(IdentityId),
+    Organization(OrganizationId),
 }
 
 fn map_jwt_error(kind: &ErrorKind) -> TokenError {

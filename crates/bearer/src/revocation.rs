@@ -9,13 +9,22 @@
 //! (re)started after a deactivation still refuses the tokens issued before it.
 //! Replaying is idempotent: a revocation only refuses tokens issued before its
 //! event, so an identity activated later gets working tokens again.
+//!
+//! A process accepts no token before it has applied the replay: the verifier
+//! answers [`crate::TokenError::RevocationsUnavailable`] (503) from the moment the
+//! listener subscribes until the subscription says it caught up
+//! ([`idp_bus::Subscription::caught_up`]). Events are applied in batches (what the
+//! subscription holds, up to [`BATCH`]), acknowledged together, with one log line
+//! per batch.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use idp_bus::EventBus;
 use idp_model::events::payload::uuid_of;
 use idp_model::events::{types, Envelope};
 use idp_model::{IdentityId, OrganizationId};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::Verifier;
@@ -60,26 +69,95 @@ pub fn apply(verifier: &Verifier, event: &Envelope) -> bool {
     }
 }
 
+/// The most events applied (and acknowledged) together.
+pub const BATCH: usize = 1000;
+/// How often the listener forgets revocations whose tokens all expired.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
 /// Subscribes this process to the revoking events (the log [`LOG`]: every process
 /// reads every event, first those retained from before it started) and applies
 /// them until the bus closes. Subscribes before returning, so no event published
-/// after this returns is missed.
+/// after this returns is missed. From then until the replay is applied the
+/// verifier accepts no token.
 pub async fn listen(
     bus: Arc<dyn EventBus>,
     verifier: Verifier,
 ) -> Result<JoinHandle<()>, idp_bus::BusError> {
-    let mut sub = bus.subscribe_log(LOG, &BINDINGS).await?;
+    verifier.set_revocations_known(false);
+    let mut sub = match bus.subscribe_log(LOG, &BINDINGS).await {
+        Ok(s) => s,
+        Err(e) => {
+            verifier.set_revocations_known(true);
+            return Err(e);
+        }
+    };
+    let mut caught_up = sub.caught_up();
     Ok(tokio::spawn(async move {
-        while let Some(delivery) = sub.next().await {
-            match delivery.envelope() {
-                Ok(event) => {
-                    if apply(&verifier, &event) {
-                        tracing::info!(event_type = %event.kind, event_id = %event.id, "tokens revoked");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "unreadable revocation event ignored"),
+        let started = Instant::now();
+        let mut replayed = 0usize;
+        let mut known = false;
+        let mut last_prune = Instant::now();
+        let caught_up_now = |known: &mut bool, replayed: usize, rx: &mut watch::Receiver<bool>| {
+            if !*known && *rx.borrow_and_update() {
+                *known = true;
+                verifier.set_revocations_known(true);
+                tracing::info!(
+                    events = replayed,
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "revocation log replayed; tokens are accepted"
+                );
             }
-            delivery.ack().await;
+        };
+        // The in-process bus has no history: caught up from the start.
+        caught_up_now(&mut known, replayed, &mut caught_up);
+        loop {
+            // The flag turns inside `next` (cancel-safe), once every earlier
+            // delivery was handed out, and each is applied before asking for more.
+            let step = tokio::select! {
+                d = sub.next() => Some(d),
+                _ = caught_up.changed(), if !known => None,
+            };
+            let first = match step {
+                None => {
+                    caught_up_now(&mut known, replayed, &mut caught_up);
+                    continue;
+                }
+                Some(None) => break, // the bus closed
+                Some(Some(d)) => d,
+            };
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match sub.try_next() {
+                    Some(d) => batch.push(d),
+                    None => break,
+                }
+            }
+            let mut revoked = 0usize;
+            for delivery in &batch {
+                match delivery.envelope() {
+                    Ok(event) => {
+                        if apply(&verifier, &event) {
+                            revoked += 1;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "unreadable revocation event ignored"),
+                }
+            }
+            let n = batch.len();
+            idp_bus::Delivery::ack_all(batch).await;
+            if known {
+                if revoked > 0 {
+                    tracing::info!(events = n, revoked, "tokens revoked");
+                }
+            } else {
+                replayed += n;
+                tracing::debug!(events = n, revoked, "revocation log replay batch applied");
+            }
+            caught_up_now(&mut known, replayed, &mut caught_up);
+            if last_prune.elapsed() >= PRUNE_EVERY {
+                last_prune = Instant::now();
+                verifier.prune_expired_revocations();
+            }
         }
     }))
 }
@@ -94,6 +172,14 @@ mod tests {
         let bus: Arc<dyn EventBus> = Arc::new(idp_bus::MemoryBus::new());
         let verifier = Verifier::new(crate::VerifierSettings::default());
         let _task = listen(bus.clone(), verifier.clone()).await.unwrap();
+        // The in-process bus has no history to replay: tokens are accepted at once.
+        for _ in 0..100 {
+            if verifier.revocations_known() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(verifier.revocations_known());
         let id = IdentityId::new();
         let org = OrganizationId::new();
         let ev = Envelope::new(

@@ -77,6 +77,7 @@ fn settings(url: &str) -> VerifierSettings {
         cache_capacity: 1000,
         jwks_min_refetch_secs: 10,
         jwks_timeout_ms: 1000,
+        max_token_lifetime_secs: 3600,
     }
 }
 
@@ -332,6 +333,92 @@ async fn revoked_identity_is_refused_even_when_cached() {
     // Another identity is not affected.
     assert!(v.verify(&sign(&self::claims())).await.is_ok());
     v.prune_revocations(claims.iat + 1);
+    assert!(v.verify(&t).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_token_issued_in_the_future_is_refused() {
+    let (_jwks, v) = setup().await;
+    let now = now_secs();
+    // Within the leeway (clock skew): accepted.
+    let mut c = claims();
+    c["iat"] = json!(now + 4);
+    assert!(v.verify(&sign(&c)).await.is_ok());
+    // Beyond it: refused, cached or not, and no revocation would ever cover it.
+    let mut c = claims();
+    c["iat"] = json!(now + 120);
+    c["exp"] = json!(now + 600);
+    let t = sign(&c);
+    assert_eq!(v.verify(&t).await, Err(TokenError::NotYetValid));
+    assert_eq!(v.verify(&t).await, Err(TokenError::NotYetValid));
+    assert_eq!(v.stats().cached_tokens, 1, "only the first token is cached");
+    // A token that lives longer than the longest lifetime is refused too (pruning
+    // revocations relies on that bound).
+    let mut c = claims();
+    c["exp"] = json!(now + 3600 + 10);
+    assert_eq!(v.verify(&sign(&c)).await, Err(TokenError::Malformed));
+}
+
+#[tokio::test]
+async fn revocations_are_forgotten_once_their_tokens_expired() {
+    let (_jwks, v) = setup().await;
+    let t0 = now_secs();
+    // max lifetime 3600 + leeway 5: a revocation lasts until 3605 s after it.
+    let window = 3605;
+    let old: Vec<IdentityId> = (0..PRUNE_MIN).map(|_| IdentityId::new()).collect();
+    for id in &old {
+        v.inner.revoke(Target::Identity(*id), t0, t0);
+    }
+    assert_eq!(v.revocation_count(), PRUNE_MIN);
+    // One window later, a new revocation (inside the window) prunes the old ones
+    // as the memory is full.
+    let later = t0 + window + 1;
+    let recent = IdentityId::new();
+    let org = OrganizationId::new();
+    v.inner.revoke(Target::Identity(recent), later - 10, later);
+    v.inner
+        .revoke(Target::Organization(org), later - window, later);
+    assert_eq!(
+        v.revocation_count(),
+        2,
+        "the expired revocations are pruned"
+    );
+    assert!(v.is_revoked(recent, OrganizationId::new(), later - 10));
+    assert!(!v.is_revoked(recent, OrganizationId::new(), later - 9));
+    assert!(v.is_revoked(IdentityId::new(), org, later - window));
+    assert!(!v.is_revoked(old[0], OrganizationId::new(), t0));
+    // A revocation that covers only expired tokens is not even kept.
+    v.inner.revoke(
+        Target::Identity(IdentityId::new()),
+        later - window - 1,
+        later,
+    );
+    assert_eq!(v.revocation_count(), 2);
+    // Pruning by the clock keeps what is inside the window.
+    v.inner.prune(v.inner.horizon(later + 9));
+    assert_eq!(v.revocation_count(), 1);
+    assert!(v.is_revoked(recent, OrganizationId::new(), later - 10));
+    v.prune_expired_revocations();
+    assert_eq!(v.revocation_count(), 1, "nothing expired at the real now");
+    v.inner.prune(v.inner.horizon(later + window));
+    assert_eq!(v.revocation_count(), 0);
+    assert!(!v.is_revoked(recent, OrganizationId::new(), later - 10));
+}
+
+#[tokio::test]
+async fn no_token_is_accepted_while_the_revocations_are_not_known() {
+    let (_jwks, v) = setup().await;
+    let t = sign(&claims());
+    assert!(v.verify(&t).await.is_ok());
+    v.set_revocations_known(false);
+    // Cached or not: refused as a server-side condition (503), not a bad token.
+    assert_eq!(v.verify(&t).await, Err(TokenError::RevocationsUnavailable));
+    assert_eq!(
+        v.verify(&sign(&claims())).await,
+        Err(TokenError::RevocationsUnavailable)
+    );
+    assert!(TokenError::RevocationsUnavailable.is_server_error());
+    v.set_revocations_known(true);
     assert!(v.verify(&t).await.is_ok());
 }
 

@@ -38,7 +38,7 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Exchange
 use tokio::sync::{mpsc, watch, Notify};
 
 use crate::{
-    dead_letter_queue, validate_queue, BusError, DeadLetter, Delivery, Envelope, EventBus,
+    dead_letter_queue, validate_queue, BusError, DeadLetter, Delivery, Envelope, EventBus, LogItem,
     QueueSpec, Settle, Subscription, DEATH_REASON_HEADER, LOG_RETENTION,
     ORIGINAL_ROUTING_KEY_HEADER,
 };
@@ -53,6 +53,12 @@ const OP_TIMEOUT: Duration = Duration::from_secs(10);
 const LOG_SEGMENT_BYTES: i64 = 1_000_000;
 /// The header RabbitMQ puts on each message of a stream: its offset.
 const STREAM_OFFSET: &str = "x-stream-offset";
+/// The header of the marker a log subscriber appends to its log when it starts
+/// consuming: once it reads its own marker, it has read everything before it.
+const LOG_MARKER: &str = "x-idp-log-marker";
+/// Prefetch of log consumers (a replay reads thousands of small events; the
+/// acks of a stream are flow control only).
+const LOG_PREFETCH: u16 = 2000;
 
 /// What kind of queue a subscription reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +95,8 @@ struct Shared {
     prefetch: u16,
     state: watch::Sender<Option<Arc<Conn>>>,
     stop: watch::Sender<bool>,
+    /// Set by the supervisor once it closed its last connection and ended.
+    done: watch::Sender<bool>,
     /// Declared on every connect ([`EventBus::declare`]).
     topology: std::sync::Mutex<Vec<Target>>,
 }
@@ -293,6 +301,7 @@ impl Shared {
             tracing::warn!(target = %self.target, "lost the RabbitMQ connection; reconnecting");
         }
         self.state.send_replace(None);
+        self.done.send_replace(true);
     }
 
     /// Declares `{queue}.dlq`, `queue` (dead-lettering to it) and the bindings; a
@@ -399,9 +408,14 @@ impl Shared {
     ) -> Result<(Channel, lapin::Consumer), BusError> {
         let queue = target.queue.as_str();
         let channel = op("opening a channel", conn.connection.create_channel()).await?;
+        let prefetch = if target.kind == Kind::Log {
+            LOG_PREFETCH
+        } else {
+            self.prefetch.max(1)
+        };
         op(
             "setting the prefetch",
-            channel.basic_qos(self.prefetch.max(1), BasicQosOptions::default()),
+            channel.basic_qos(prefetch, BasicQosOptions::default()),
         )
         .await?;
         self.declare_queue(&channel, target).await?;
@@ -422,15 +436,30 @@ impl Shared {
         Ok((channel, consumer))
     }
 
+    /// Appends a marker to the log `queue` (through the default exchange, so it
+    /// reaches that stream alone): the consumer that reads it back has read
+    /// everything the log held before.
+    async fn publish_marker(&self, queue: &str, marker: &str) -> Result<(), BusError> {
+        let mut headers = FieldTable::default();
+        headers.insert(LOG_MARKER.into(), AMQPValue::LongString(marker.into()));
+        let props = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_headers(headers);
+        self.publish_raw("", queue, true, b"{}", props).await
+    }
+
     /// Forwards deliveries of `queue` to `tx` across reconnects, until the
-    /// subscription is dropped or the bus closed.
+    /// subscription is dropped or the bus closed. A log also reports where it
+    /// stands: caught up once it read back the marker it appended on (re)start,
+    /// behind when its consumer failed.
     async fn consume(
         self: Arc<Self>,
         target: Target,
-        tx: mpsc::Sender<Delivery>,
+        tx: mpsc::Sender<LogItem>,
         mut first: Option<(Channel, lapin::Consumer)>,
     ) {
         let queue = target.queue.clone();
+        let is_log = target.kind == Kind::Log;
         let mut backoff = MIN_BACKOFF;
         // Logs: the offset to resume from after a reconnect.
         let mut next_offset: Option<i64> = None;
@@ -460,6 +489,24 @@ impl Shared {
                     }
                 }
             };
+            let marker = if is_log {
+                let m = uuid::Uuid::new_v4().simple().to_string();
+                match self.publish_marker(&queue, &m).await {
+                    Ok(()) => Some(m),
+                    Err(e) => {
+                        tracing::warn!(queue = %queue, error = %e, "cannot mark the log; consuming again");
+                        close_channel(&channel, "restarting consumer").await;
+                        tokio::select! {
+                            _ = tokio::time::sleep(backoff) => {}
+                            _ = tx.closed() => return,
+                        }
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
             loop {
                 tokio::select! {
                     _ = tx.closed() => {
@@ -472,13 +519,25 @@ impl Shared {
                     }
                     item = consumer.next() => match item {
                         Some(Ok(d)) => {
-                            if target.kind == Kind::Log {
-                                if let Some(n) = header_offset(d.properties.headers().as_ref()) {
+                            let headers = d.properties.headers().as_ref();
+                            if is_log {
+                                if let Some(n) = header_offset(headers) {
                                     next_offset = Some(n.saturating_add(1));
                                 }
+                                if let Some(m) = header_string(headers, LOG_MARKER) {
+                                    // A marker (ours or another reader's): not an event.
+                                    ack(&channel, &d.acker, &queue).await;
+                                    if marker.as_deref() == Some(m.as_str())
+                                        && tx.send(LogItem::CaughtUp).await.is_err()
+                                    {
+                                        close_channel(&channel, "subscription dropped").await;
+                                        return;
+                                    }
+                                    continue;
+                                }
                             }
-                            let delivery = self.clone().delivery(d, &channel, &queue);
-                            if tx.send(delivery).await.is_err() {
+                            let delivery = self.clone().delivery(d, &channel, &queue, is_log);
+                            if tx.send(LogItem::Delivery(delivery)).await.is_err() {
                                 close_channel(&channel, "subscription dropped").await;
                                 return;
                             }
@@ -494,6 +553,10 @@ impl Shared {
                     }
                 }
             }
+            if is_log && tx.send(LogItem::Behind).await.is_err() {
+                close_channel(&channel, "subscription dropped").await;
+                return;
+            }
             close_channel(&channel, "restarting consumer").await;
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
@@ -508,6 +571,7 @@ impl Shared {
         d: lapin::message::Delivery,
         channel: &Channel,
         queue: &str,
+        multiple: bool,
     ) -> Delivery {
         let lapin::message::Delivery {
             data,
@@ -528,6 +592,7 @@ impl Shared {
                 shared: self,
                 queue: queue.to_string(),
                 headers: properties.headers().clone(),
+                multiple,
             }),
         )
     }
@@ -687,13 +752,23 @@ struct AmqpSettle {
     shared: Arc<Shared>,
     queue: String,
     headers: Option<FieldTable>,
+    /// A log's delivery: its ack acknowledges the earlier ones too.
+    multiple: bool,
 }
 
 #[async_trait]
 impl Settle for AmqpSettle {
     async fn ack(self: Box<Self>) {
         // If the channel is gone the broker redelivers it; consumers dedupe.
-        ack(&self.channel, &self.acker, &self.queue).await
+        if self.multiple {
+            ack_multiple(&self.channel, &self.acker, &self.queue).await
+        } else {
+            ack(&self.channel, &self.acker, &self.queue).await
+        }
+    }
+
+    fn ack_covers_earlier(&self) -> bool {
+        self.multiple
     }
 
     async fn retry(self: Box<Self>, delay: Duration) {
@@ -780,6 +855,19 @@ async fn ack(channel: &Channel, acker: &lapin::acker::Acker, queue: &str) {
     }
 }
 
+/// Acknowledges a delivery and every earlier one of its channel.
+async fn ack_multiple(channel: &Channel, acker: &lapin::acker::Acker, queue: &str) {
+    if !channel.status().connected() {
+        return;
+    }
+    let multiple = BasicAckOptions { multiple: true };
+    match tokio::time::timeout(OP_TIMEOUT, acker.ack(multiple)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(queue, error = %e, "ack failed"),
+        Err(_) => tracing::warn!(queue, "ack timed out"),
+    }
+}
+
 /// Closes a channel without waiting long on a dead connection.
 async fn close_channel(channel: &Channel, reason: &str) {
     if channel.status().connected() {
@@ -849,6 +937,7 @@ impl AmqpBus {
         );
         let (state, _) = watch::channel(None);
         let (stop, _) = watch::channel(false);
+        let (done, _) = watch::channel(false);
         let shared = Arc::new(Shared {
             url: url.to_string(),
             target,
@@ -856,6 +945,7 @@ impl AmqpBus {
             prefetch,
             state,
             stop,
+            done,
             topology: std::sync::Mutex::new(Vec::new()),
         });
         match shared.open().await {
@@ -918,8 +1008,14 @@ impl AmqpBus {
     }
 
     /// Closes the connection; publishing fails and subscriptions end afterwards.
+    /// Does not wait: see [`EventBus::shutdown`].
     pub fn close(&self) {
         self.shared.stop.send_replace(true);
+    }
+
+    /// Whether the connection was closed for good (after [`AmqpBus::close`]).
+    pub fn is_closed(&self) -> bool {
+        *self.shared.done.borrow()
     }
 
     /// Declares and consumes `target` (now when connected, so the bindings exist
@@ -938,10 +1034,16 @@ impl AmqpBus {
                 None
             }
         };
-        let (tx, rx) = mpsc::channel(usize::from(self.shared.prefetch.max(1)));
+        let is_log = target.kind == Kind::Log;
+        let capacity = if is_log {
+            LOG_PREFETCH
+        } else {
+            self.shared.prefetch.max(1)
+        };
+        let (tx, rx) = mpsc::channel(usize::from(capacity));
         let queue = target.queue.clone();
         let task = tokio::spawn(self.shared.clone().consume(target, tx, first));
-        Ok(Subscription::new(queue, rx, Some(task)))
+        Ok(Subscription::items(queue, rx, Some(task), !is_log))
     }
 
     async fn admin_channel(&self) -> Result<(Arc<Conn>, Channel), BusError> {
@@ -1103,6 +1205,17 @@ impl EventBus for AmqpBus {
         validate_queue(log)?;
         let target = self.shared.target(&QueueSpec::log(log, bindings));
         self.consume(target).await
+    }
+
+    /// Stops the supervisor and waits (at most a few seconds) until it closed the
+    /// connection. Before, a process that returned from `main` right after its
+    /// server stopped dropped the bus with the runtime: lapin's connection closed
+    /// while the runtime was shutting down, and lapin logged errors ("A Tokio 1.x
+    /// context was found, but it is being shutdown") on every clean stop.
+    async fn shutdown(&self) {
+        self.shared.stop.send_replace(true);
+        let mut done = self.shared.done.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(5), done.wait_for(|d| *d)).await;
     }
 
     async fn health(&self) -> Result<(), String> {

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::Stream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 pub use idp_model::events::Envelope;
 
@@ -130,6 +130,13 @@ pub trait EventBus: Send + Sync + 'static {
 
     /// For readiness: `Err(reason)` when the bus cannot currently deliver.
     async fn health(&self) -> Result<(), String>;
+
+    /// Closes the bus and waits until its connection is closed (RabbitMQ: the
+    /// connection's own tasks ended), so that a process can stop its runtime
+    /// afterwards without the client library finding it shut down under it.
+    /// Publishing fails and subscriptions end afterwards. The in-process bus has
+    /// nothing to close.
+    async fn shutdown(&self) {}
 }
 
 /// How long a log ([`EventBus::subscribe_log`]) keeps events at least: longer than
@@ -199,6 +206,11 @@ pub async fn connect(
 #[async_trait]
 pub(crate) trait Settle: Send + Sync + 'static {
     async fn ack(self: Box<Self>);
+    /// Whether [`Settle::ack`] also acknowledges every earlier delivery of the same
+    /// subscription (RabbitMQ logs: a multiple ack; the acks are flow control only).
+    fn ack_covers_earlier(&self) -> bool {
+        false
+    }
     async fn retry(self: Box<Self>, delay: Duration);
     async fn dead_letter(self: Box<Self>, body: &[u8], routing_key: &str, reason: &str);
 }
@@ -260,6 +272,22 @@ impl Delivery {
         self.settle.ack().await
     }
 
+    /// Acknowledges deliveries of one subscription, taken in this order: with one
+    /// acknowledgement for all of them where the bus allows (a log on RabbitMQ),
+    /// else one each.
+    pub async fn ack_all(batch: Vec<Delivery>) {
+        let covers = batch.last().is_some_and(|d| d.settle.ack_covers_earlier());
+        if covers {
+            if let Some(last) = batch.into_iter().last() {
+                last.ack().await;
+            }
+        } else {
+            for d in batch {
+                d.ack().await;
+            }
+        }
+    }
+
     /// Not now: the message is redelivered (with `redelivered = true`) after a
     /// short delay.
     pub async fn retry(self) {
@@ -293,11 +321,29 @@ pub struct DeadLetter {
     pub reason: String,
 }
 
+/// What the task behind a log subscription sends: deliveries, and where the
+/// subscription stands (in order with them).
+pub(crate) enum LogItem {
+    Delivery(Delivery),
+    /// Every event the log held when the subscription (re)started has been handed
+    /// out before this.
+    CaughtUp,
+    /// The subscription lost its connection; it is behind until caught up again.
+    Behind,
+}
+
+enum Rx {
+    Plain(mpsc::Receiver<Delivery>),
+    Log(mpsc::Receiver<LogItem>),
+}
+
 /// The deliveries of one subscription. Dropping it stops consuming (unsettled
 /// messages go back to the queue).
 pub struct Subscription {
-    rx: mpsc::Receiver<Delivery>,
+    rx: Rx,
     queue: String,
+    /// See [`Subscription::caught_up`].
+    caught_up: watch::Sender<bool>,
     _guard: Option<AbortOnDrop>,
 }
 
@@ -316,20 +362,85 @@ impl Subscription {
         task: Option<tokio::task::JoinHandle<()>>,
     ) -> Self {
         Subscription {
-            rx,
+            rx: Rx::Plain(rx),
             queue,
+            caught_up: watch::Sender::new(true),
             _guard: task.map(AbortOnDrop),
+        }
+    }
+
+    /// A subscription whose task also says where it stands; a log starts behind.
+    pub(crate) fn items(
+        queue: String,
+        rx: mpsc::Receiver<LogItem>,
+        task: Option<tokio::task::JoinHandle<()>>,
+        caught_up: bool,
+    ) -> Self {
+        Subscription {
+            rx: Rx::Log(rx),
+            queue,
+            caught_up: watch::Sender::new(caught_up),
+            _guard: task.map(AbortOnDrop),
+        }
+    }
+
+    /// Whether this subscription has handed out (through [`Subscription::next`])
+    /// every event its log held when it last (re)connected, and is connected now:
+    /// `false` while a log is replayed and while its connection is down. It turns
+    /// `true` only once the caller asked for the delivery after the last replayed
+    /// one, so a caller that applies each delivery before asking for the next has
+    /// applied them all by then. Always `true` for queues and for the in-process
+    /// bus (which has no history).
+    pub fn caught_up(&self) -> watch::Receiver<bool> {
+        self.caught_up.subscribe()
+    }
+
+    fn note(&self, item: LogItem) -> Option<Delivery> {
+        match item {
+            LogItem::Delivery(d) => Some(d),
+            LogItem::CaughtUp => {
+                self.caught_up.send_replace(true);
+                None
+            }
+            LogItem::Behind => {
+                self.caught_up.send_replace(false);
+                None
+            }
         }
     }
 
     /// The next delivery; `None` once the subscription ended (the bus was closed).
     pub async fn next(&mut self) -> Option<Delivery> {
-        self.rx.recv().await
+        loop {
+            let item = match &mut self.rx {
+                Rx::Plain(rx) => return rx.recv().await,
+                Rx::Log(rx) => rx.recv().await,
+            };
+            match item {
+                Some(item) => {
+                    if let Some(d) = self.note(item) {
+                        return Some(d);
+                    }
+                }
+                None => {
+                    self.caught_up.send_replace(false);
+                    return None;
+                }
+            }
+        }
     }
 
     /// The next delivery if one is already waiting (never waits).
     pub fn try_next(&mut self) -> Option<Delivery> {
-        self.rx.try_recv().ok()
+        loop {
+            let item = match &mut self.rx {
+                Rx::Plain(rx) => return rx.try_recv().ok(),
+                Rx::Log(rx) => rx.try_recv().ok()?,
+            };
+            if let Some(d) = self.note(item) {
+                return Some(d);
+            }
+        }
     }
 
     pub fn queue(&self) -> &str {
@@ -341,7 +452,24 @@ impl Stream for Subscription {
     type Item = Delivery;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
-        self.rx.poll_recv(cx)
+        loop {
+            let polled = match &mut self.rx {
+                Rx::Plain(rx) => return rx.poll_recv(cx),
+                Rx::Log(rx) => rx.poll_recv(cx),
+            };
+            match polled {
+                Poll::Ready(Some(item)) => {
+                    if let Some(d) = self.note(item) {
+                        return Poll::Ready(Some(d));
+                    }
+                }
+                Poll::Ready(None) => {
+                    self.caught_up.send_replace(false);
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 

@@ -376,19 +376,26 @@ async fn a_log_is_replayed_to_each_new_subscriber_then_followed() {
         .subscribe_log(&log, &["identity.deactivated"])
         .await
         .unwrap();
+    // Behind until the replay has been handed out.
+    assert!(!*a.caught_up().borrow());
     for sub in [&mut a, &mut b] {
         for e in &early {
+            assert!(
+                !*sub.caught_up().borrow(),
+                "caught up before the replay ended"
+            );
             let d = next(sub).await;
             assert_eq!(&d.envelope().unwrap(), e);
             d.ack().await;
         }
     }
-    // Then live, to every reader.
+    // Then live, to every reader; caught up by then.
     let live = event(types::IDENTITY_DEACTIVATED);
     bus.publish(&live).await.unwrap();
     for sub in [&mut a, &mut b] {
         let d = next(sub).await;
         assert_eq!(d.envelope().unwrap(), live);
+        assert!(*sub.caught_up().borrow(), "caught up after the replay");
         d.ack().await;
     }
     // After a reconnect a reader resumes after what it read, without replaying it.
@@ -411,7 +418,11 @@ async fn a_log_is_replayed_to_each_new_subscriber_then_followed() {
     assert_eq!(d.envelope().unwrap(), after);
     d.ack().await;
     nothing_within(&mut a, Duration::from_millis(300)).await;
-    // The log keeps what was read: a new reader sees everything.
+    assert!(
+        *a.caught_up().borrow(),
+        "caught up again after the reconnect"
+    );
+    // The log keeps what was read: a new reader sees everything (not the markers).
     let mut c = bus
         .subscribe_log(&log, &["identity.deactivated"])
         .await

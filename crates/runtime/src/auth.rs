@@ -53,6 +53,12 @@ impl Caller {
 }
 
 fn unauthenticated(err: &TokenError) -> ApiError {
+    if *err == TokenError::RevocationsUnavailable {
+        // Not the token's fault (the revocations are not known yet): retry later.
+        return ApiError::Problem(Box::new(idp_model::problem::Problem::service_unavailable(
+            err.to_string(),
+        )));
+    }
     ApiError::Unauthenticated {
         challenge: err.www_authenticate(),
         detail: err.to_string(),

@@ -186,7 +186,7 @@ where
     )
     .await?;
     let app = build(Deps {
-        bus,
+        bus: bus.clone(),
         clock: crate::clock::system(),
         shutdown: shutdown.clone(),
         listener: None,
@@ -201,8 +201,13 @@ where
             "migrations applied; exiting (IDP_MIGRATE_ONLY)"
         );
         shutdown.trigger();
+        bus.shutdown().await;
         return Ok(());
     }
     tracing::info!(service = name, addr = %app.local_addr(), "listening");
-    app.run().await
+    let ran = app.run().await;
+    // Closed before `main` returns: the runtime must still run the connection's
+    // tasks while it closes (else the client library logs errors on a clean stop).
+    bus.shutdown().await;
+    ran
 }
