@@ -997,7 +997,11 @@ fn problem(p: Problem, rid: &HeaderValue) -> Response<GwBody> {
 fn unauthorized(e: TokenError, rid: &HeaderValue) -> Response<GwBody> {
     if e.is_server_error() {
         let mut r = problem(
-            Problem::service_unavailable("the token signing keys are unavailable; retry later"),
+            Problem::service_unavailable(if e == TokenError::RevocationsUnavailable {
+                "the gateway has not caught up with token revocations yet; retry later"
+            } else {
+                "the token signing keys are unavailable; retry later"
+            }),
             rid,
         );
         r.headers_mut()

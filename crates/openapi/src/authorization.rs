@@ -5,7 +5,8 @@
 #![allow(dead_code)]
 
 use idp_model::authorization::{
-    AclEntry, Grant, GrantCheck, GrantCheckAllowed, ResourceAction, ResourceType, Role, RoleGrantReplacement,
+    AclEntry, Grant, GrantCheck, GrantCheckAllowed, ResourceAction, ResourceType, Role,
+    RoleGrantReplacement,
 };
 use idp_model::authz::EffectivePermission;
 use utoipa::OpenApi;
