@@ -479,6 +479,8 @@ pub struct AclQuery {
     path: Option<String>,
     /// Only this action code.
     action: Option<String>,
+    /// Only this principal's entries: the ACL of one identity on the resource.
+    identity_id: Option<Uuid>,
 }
 
 /// A batch of checks: `{"checks": [...]}`.
