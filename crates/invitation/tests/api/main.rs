@@ -7,6 +7,7 @@ mod acceptance;
 mod mail;
 mod smtp;
 mod support;
+mod support_requests;
 
 use idp_runtime::testing::{assert_common_routes, spawn_service, TestDatabase};
 
