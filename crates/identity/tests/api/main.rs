@@ -5,6 +5,7 @@
 
 mod exchange;
 mod helpers;
+mod finds;
 mod identities;
 mod token;
 
