@@ -12,3 +12,4 @@ mod helpers;
 mod identities;
 mod invitations;
 mod organizations;
+mod read_your_writes;

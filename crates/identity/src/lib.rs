@@ -48,6 +48,7 @@ pub async fn build(mut settings: IdentitySettings, deps: Deps) -> anyhow::Result
         clock: f.clock.clone(),
         relay: f.relay.clone(),
         authz: f.authz.clone(),
+        organizations: f.organizations.clone(),
         jwks: Arc::new(exchange::JwksCache::new()?),
         flow_tokens: Arc::new(idp_runtime::flow_token::FlowTokens::from_settings(
             &settings.flow_tokens,

@@ -24,6 +24,8 @@ pub struct AppState {
     pub relay: RelayHandle,
     /// Enforcement of resource actions.
     pub authz: Authz,
+    /// The organization service, asked about organizations not seen yet.
+    pub organizations: idp_runtime::organizations::OrganizationOwner,
     /// OpenID providers' keys, for the token-exchange grant.
     pub jwks: Arc<crate::exchange::JwksCache>,
     /// Verifies `nfToken`s (authorize-initiate) that bind a login to an organization.

@@ -53,6 +53,7 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         db: f.db.clone(),
         verifier: f.verifier.clone(),
         authz: f.authz.clone(),
+        organizations: f.organizations.clone(),
         clock: f.clock.clone(),
         relay: f.relay.clone(),
         mailer,

@@ -24,6 +24,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub verifier: Verifier,
     pub authz: Authz,
+    /// The organization service, asked about organizations not seen yet.
+    pub organizations: idp_runtime::organizations::OrganizationOwner,
     pub clock: SharedClock,
     pub relay: RelayHandle,
     pub mailer: Mailer,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod flow_token;
 pub mod metrics;
+pub mod organizations;
 pub mod outbox;
 pub mod paging;
 pub mod read_models;

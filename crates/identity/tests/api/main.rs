@@ -4,9 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod exchange;
-mod helpers;
 mod finds;
+mod helpers;
 mod identities;
+mod owner;
 mod token;
 
 pub use helpers::*;

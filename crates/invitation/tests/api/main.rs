@@ -5,6 +5,7 @@
 
 mod acceptance;
 mod mail;
+mod owner;
 mod smtp;
 mod support;
 mod support_requests;
