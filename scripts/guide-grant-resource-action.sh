@@ -37,8 +37,9 @@ fi
 # 1. Find the ID of the account to grant the resource action to.
 if [[ -z "${ACCOUNT:-}" ]]; then
   if [[ -n "${ALICE_EMAIL:-}" ]]; then
+    # The list answers one page (100 by default): filter by email on the server.
     ACCOUNT=$("${HTTP[@]}" GET "${GATEWAY}/identity/v1/identities" \
-      "Authorization: Bearer ${NETFOUNDRY_API_TOKEN}" \
+      "Authorization: Bearer ${NETFOUNDRY_API_TOKEN}" "email==${ALICE_EMAIL}" \
     | jq -r --arg email "$ALICE_EMAIL" '.[]|select(.email == $email)|.id')
   else
     ACCOUNT=$("${HTTP[@]}" GET "${GATEWAY}/identity/v1/identities" \

@@ -208,6 +208,7 @@ impl Platform {
             c.verifier.issuer = issuer.clone();
             c.verifier.jwks_url = jwks_url.clone();
             c.authz.url = format!("http://{}", addrs[3]);
+            c.organizations.url = format!("http://{}", addrs[1]);
             c.telemetry = settings.telemetry.clone();
             c.http.shutdown_grace_secs = settings.shutdown_grace_secs;
             commons.push(c);

@@ -13,3 +13,4 @@ mod identities;
 mod invitations;
 mod organizations;
 mod privilege;
+mod read_your_writes;

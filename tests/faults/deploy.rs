@@ -244,6 +244,10 @@ impl Deployment {
                     format!("{p}__AUTHZ__URL"),
                     format!("http://127.0.0.1:{}", self.ports["authorization"]),
                 ),
+                (
+                    format!("{p}__ORGANIZATIONS__URL"),
+                    format!("http://127.0.0.1:{}", self.ports["organization"]),
+                ),
                 (format!("{p}__TELEMETRY__FORMAT"), "json".to_string()),
             ]);
             if part != "identity" {

@@ -13,4 +13,5 @@ mod deploy;
 mod deployment;
 mod load;
 mod proxy;
+mod read_your_writes;
 mod support;

@@ -95,20 +95,31 @@ pub async fn changeable(
 }
 
 /// Whether identities may be created in `org`: the root organization, or one the
-/// organization service announced and did not delete.
-pub async fn organization_exists<C: ConnectionTrait>(db: &C, org: Uuid) -> ApiResult<bool> {
+/// organization service announced and did not delete. One the read model does not
+/// know yet (its `organization.created` event may still be on its way) is asked of
+/// its owner, with the caller's token, before the answer is no: a client that
+/// creates an organization and then its first member reads its own write. The
+/// owner's answer is not stored (events stay the read model's only writer).
+pub async fn organization_exists(st: &AppState, caller: &Caller, org: Uuid) -> ApiResult<bool> {
     if org == ROOT_ORGANIZATION_ID.as_uuid() {
         return Ok(true);
     }
-    Ok(organization_seen::Entity::find_by_id(org)
-        .one(db)
+    match organization_seen::Entity::find_by_id(org)
+        .one(&st.db)
         .await?
-        .is_some_and(|o| !o.deleted))
+    {
+        Some(seen) => Ok(!seen.deleted),
+        None => Ok(st
+            .organizations
+            .lookup(caller, org)
+            .await?
+            .is_some_and(|o| !o.deleted)),
+    }
 }
 
 /// 400 naming `organizationId` unless the organization exists.
-pub async fn require_organization<C: ConnectionTrait>(db: &C, org: Uuid) -> ApiResult<()> {
-    if organization_exists(db, org).await? {
+pub async fn require_organization(st: &AppState, caller: &Caller, org: Uuid) -> ApiResult<()> {
+    if organization_exists(st, caller, org).await? {
         Ok(())
     } else {
         Err(ApiError::invalid("organizationId", "no such organization"))

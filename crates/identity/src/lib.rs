@@ -49,6 +49,7 @@ pub async fn build(mut settings: IdentitySettings, deps: Deps) -> anyhow::Result
         relay: f.relay.clone(),
         authz: f.authz.clone(),
         grant_checks: idp_runtime::grant_check::GrantChecks::new(&settings.common.authz)?,
+        organizations: f.organizations.clone(),
         jwks: Arc::new(exchange::JwksCache::new()?),
         flow_tokens: Arc::new(idp_runtime::flow_token::FlowTokens::from_settings(
             &settings.flow_tokens,

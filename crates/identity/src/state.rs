@@ -26,6 +26,8 @@ pub struct AppState {
     pub authz: Authz,
     /// Whether a caller may give the roles a change would grant by event.
     pub grant_checks: idp_runtime::grant_check::GrantChecks,
+    /// The organization service, asked about organizations not seen yet.
+    pub organizations: idp_runtime::organizations::OrganizationOwner,
     /// OpenID providers' keys, for the token-exchange grant.
     pub jwks: Arc<crate::exchange::JwksCache>,
     /// Verifies `nfToken`s (authorize-initiate) that bind a login to an organization.

@@ -12,6 +12,7 @@ use idp_runtime::auth::Caller;
 use idp_runtime::authz::Scope;
 use idp_runtime::error::{ApiError, ApiResult};
 use idp_runtime::extract::{Json, Query};
+use idp_runtime::organizations::OwnerAnswer;
 use idp_runtime::paging::{PageParams, Paged};
 use sea_orm::sea_query::{Expr, Func, SimpleExpr};
 use sea_orm::{
@@ -260,11 +261,23 @@ pub async fn create(
             )
             .await?;
     }
-    let organization = organization_seen::Entity::find_by_id(org.as_uuid())
+    // An organization the read model does not know yet (its event may still be on
+    // its way) is asked of its owner with the caller's token; the answer is not
+    // stored (events stay the read model's only writer).
+    let organization = match organization_seen::Entity::find_by_id(org.as_uuid())
         .one(&st.db)
         .await?
-        .filter(|o| !o.deleted)
-        .ok_or_else(|| ApiError::invalid("toOrganizationId", "no such organization"))?;
+    {
+        Some(seen) => Some(OwnerAnswer {
+            active: seen.active,
+            deleted: seen.deleted,
+            name: seen.name,
+            label: seen.label,
+        }),
+        None => st.organizations.lookup(&caller, org.as_uuid()).await?,
+    }
+    .filter(|o| !o.deleted)
+    .ok_or_else(|| ApiError::invalid("toOrganizationId", "no such organization"))?;
     if !organization.active {
         return Err(ApiError::invalid(
             "toOrganizationId",

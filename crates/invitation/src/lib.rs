@@ -54,6 +54,7 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         verifier: f.verifier.clone(),
         authz: f.authz.clone(),
         grant_checks: idp_runtime::grant_check::GrantChecks::new(&settings.common.authz)?,
+        organizations: f.organizations.clone(),
         clock: f.clock.clone(),
         relay: f.relay.clone(),
         mailer,

@@ -26,6 +26,8 @@ pub struct AppState {
     pub authz: Authz,
     /// Whether a caller may give the default roles an acceptance grants.
     pub grant_checks: idp_runtime::grant_check::GrantChecks,
+    /// The organization service, asked about organizations not seen yet.
+    pub organizations: idp_runtime::organizations::OrganizationOwner,
     pub clock: SharedClock,
     pub relay: RelayHandle,
     pub mailer: Mailer,

@@ -1,6 +1,9 @@
 //! `POST /nfconsole/support/requests` (public): a support request, validated,
 //! stored, and mailed to `mail.support_to` through the mail outbox. With a valid
-//! token the caller's identity (and organization) is attached.
+//! token the caller's identity and organization are attached, and its own name and
+//! email (the read model of identities) replace the body's; without one, the body's
+//! name and email are what the answer goes to and `selectedOrganizationId` is
+//! ignored (anyone may claim any organization).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -75,8 +78,8 @@ pub async fn create(
         SUPPORT_SEVERITIES,
         "Severity3",
     )?;
-    let mut name = optional(body.name.as_deref(), "name", 200)?;
-    let mut email = optional(body.email.as_deref(), "email", 254)?;
+    let body_name = optional(body.name.as_deref(), "name", 200)?;
+    let body_email = optional(body.email.as_deref(), "email", 254)?;
     let selected_org = optional(
         body.selected_organization_id.as_deref(),
         "selectedOrganizationId",
@@ -96,33 +99,37 @@ pub async fn create(
             "at most 4000 characters",
         ));
     }
-    let (identity_id, organization_id) = match &caller {
+    let (identity_id, organization_id, name, email, selected_org) = match &caller {
         Some(c) => {
-            if let Some(i) = identity_seen::Entity::find_by_id(c.identity_id().as_uuid())
+            // The token says who asks: its identity's own name and email (as the
+            // identity service's events describe it), never what the body claims.
+            let (name, email) = identity_seen::Entity::find_by_id(c.identity_id().as_uuid())
                 .one(&st.db)
                 .await?
-            {
-                name = name.or(i.name);
-                email = email.or(i.email);
-            }
+                .map(|i| (i.name, i.email))
+                .unwrap_or_default();
             (
                 Some(c.identity_id().as_uuid()),
                 Some(c.organization_id().as_uuid()),
+                name,
+                email,
+                selected_org,
             )
         }
         None => {
             // Unauthenticated: name and email are what the ticket is answered to.
-            if name.is_none() {
+            let Some(name) = body_name else {
                 return Err(ApiError::invalid("name", "is required without a token"));
-            }
-            match email.as_deref() {
+            };
+            match body_email.as_deref() {
                 None => return Err(ApiError::invalid("email", "is required without a token")),
                 Some(e) if !e.contains('@') => {
                     return Err(ApiError::invalid("email", "is not an email address"))
                 }
                 Some(_) => {}
             }
-            (None, None)
+            // Anyone can claim an organization; without a token none is attached.
+            (None, None, Some(name), body_email, None)
         }
     };
     let now = st.now();

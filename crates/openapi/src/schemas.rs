@@ -593,6 +593,8 @@ pub struct AclQuery {
     path: Option<String>,
     /// Only this action code.
     action: Option<String>,
+    /// Only this principal's entries: the ACL of one identity on the resource.
+    identity_id: Option<Uuid>,
 }
 
 /// A resource id, as an element of a path: 1-200 characters, not blank.

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod flow_token;
 pub mod grant_check;
 pub mod metrics;
+pub mod organizations;
 pub mod outbox;
 pub mod paging;
 pub mod read_models;

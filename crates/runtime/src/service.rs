@@ -28,6 +28,8 @@ pub struct Foundation {
     pub verifier: Verifier,
     /// Enforcement: the caller's permissions from the authorization service.
     pub authz: Authz,
+    /// The owner of organizations, for those the read model does not know yet.
+    pub organizations: crate::organizations::OrganizationOwner,
     pub clock: SharedClock,
     pub bus: Arc<dyn EventBus>,
     pub shutdown: Shutdown,
@@ -65,6 +67,7 @@ impl Foundation {
         crate::outbox::declare_platform_topology(&*deps.bus, &common.bus.exchange).await?;
         let authz = Authz::over_http(&common.authz)?;
         authz.listen_for_grants(deps.bus.clone()).await?;
+        let organizations = crate::organizations::OrganizationOwner::new(&common.organizations)?;
         let relay = Relay::spawn_after(
             db.clone(),
             deps.bus.clone(),
@@ -77,6 +80,7 @@ impl Foundation {
             relay,
             verifier,
             authz,
+            organizations,
             clock: deps.clock,
             bus: deps.bus,
             shutdown: deps.shutdown,

@@ -107,6 +107,8 @@ pub struct CommonSettings {
     pub bus: BusSettings,
     pub verifier: VerifierSettings,
     pub authz: crate::authz::AuthzSettings,
+    /// The organization service, asked about organizations the read model lacks.
+    pub organizations: crate::organizations::OrganizationsSettings,
     pub telemetry: idp_common::telemetry::TelemetrySettings,
 }
 
@@ -121,6 +123,7 @@ impl CommonSettings {
             bus: BusSettings::default(),
             verifier: VerifierSettings::default(),
             authz: Default::default(),
+            organizations: Default::default(),
             telemetry: Default::default(),
         }
     }

@@ -201,11 +201,15 @@ pub struct AclQuery {
     path: Option<String>,
     #[serde(default)]
     action: Option<String>,
+    /// Only this principal's entries (the ACL of one identity on the resource).
+    #[serde(default)]
+    identity_id: Option<IdentityId>,
 }
 
-/// `GET /acl?resourceType=…&resourceId=…[&organizationId=…][&path=a,b][&action=…]`:
-/// who may do what on the resource, and through which grant and role. Needs
-/// `grant:read` over the resource's scope (404 otherwise).
+/// `GET /acl?resourceType=…&resourceId=…[&organizationId=…][&path=a,b][&action=…][&identityId=…]`:
+/// who may do what on the resource, and through which grant and role; with
+/// `identityId`, what that one principal may do on it. Needs `grant:read` over the
+/// resource's scope (404 otherwise).
 pub async fn acl(
     State(st): State<AppState>,
     caller: Caller,
@@ -234,11 +238,13 @@ pub async fn acl(
     if let Some(o) = q.organization_id {
         scope = scope.add(grant::Column::OrganizationId.eq(o.as_uuid()));
     }
-    let grants = grant::Entity::find()
+    let mut live = grant::Entity::find()
         .filter(grant::Column::RevokedAt.is_null())
-        .filter(scope)
-        .all(&st.db)
-        .await?;
+        .filter(scope);
+    if let Some(who) = q.identity_id {
+        live = live.filter(grant::Column::IdentityId.eq(who.as_uuid()));
+    }
+    let grants = live.all(&st.db).await?;
     let perms = expand(&st.db, &grants).await?;
     let entries: Vec<AclEntry> = perms
         .into_iter()

@@ -700,6 +700,29 @@ async fn grants_and_checks(h: Harness) {
         .unwrap()
         .iter()
         .all(|e| e["identityId"] != json!(bob)));
+    // The ACL of one principal: `identityId` keeps that identity's entries only.
+    for who in [bob, h.admin] {
+        let acl_of = json(
+            h.admin(Method::GET, &format!("/auth/v1/acl?resourceType=user-identity&resourceId=x&organizationId={org}&action=read&identityId={who}"), None)
+                .await,
+            200,
+        )
+        .await;
+        let rows = acl_of.as_array().unwrap();
+        assert!(!rows.is_empty(), "{acl_of}");
+        assert!(
+            rows.iter().all(|e| e["identityId"] == json!(who)),
+            "{acl_of}"
+        );
+    }
+    let res = h
+        .admin(
+            Method::GET,
+            "/auth/v1/acl?resourceType=user-identity&identityId=nope",
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 400);
 
     // Effective permissions name the grant; revoking stops it on the next request.
     let mut perms = json(

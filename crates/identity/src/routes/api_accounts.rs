@@ -143,7 +143,7 @@ pub async fn create(
             Some(OrganizationId(req.organization_id)),
         )
         .await?;
-    access::require_organization(&st.db, req.organization_id).await?;
+    access::require_organization(&st, &caller, req.organization_id).await?;
     let name = validate::text("name", &req.name, 255)?;
     let contact_email = match req.contact_email.as_deref().map(str::trim) {
         None | Some("") => None,

@@ -9,13 +9,14 @@ use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
 use idp_runtime::extract::{PathId, Query};
 use idp_runtime::paging::{PageParams, Paged};
+use sea_orm::sea_query::Query as SqlQuery;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::access;
 use crate::state::AppState;
-use crate::store::identity;
+use crate::store::{identity, mapping};
 use crate::views;
 
 async fn full(st: &AppState, rows: &[identity::Model]) -> ApiResult<Vec<AnyIdentity>> {
@@ -61,15 +62,43 @@ pub async fn get(
     Ok(Json(one(&st, &m).await?))
 }
 
+/// The filters of `GET /identities`: those the reference documents for
+/// `GET /user-identities` and `GET /api-account-identities`, over both types.
+/// Text filters match case-insensitively and whole.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Filter {
     pub organization_id: Option<Uuid>,
     /// Deprecated alias of `organizationId`.
     pub tenant_id: Option<Uuid>,
+    /// A user's email or an API account's contact email.
     pub email: Option<String>,
+    /// Same column as `email` (the API accounts' name for it).
+    pub contact_email: Option<String>,
+    /// A user's full name ("first last") or an API account's name.
+    pub name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Users mapped to this identity provider.
+    pub identity_provider_id: Option<Uuid>,
+    /// `UserIdentity` or `ApiAccountIdentity`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
     pub active: Option<bool>,
     pub include_deleted: Option<bool>,
+}
+
+fn kinds_of(raw: Option<&str>) -> ApiResult<Vec<IdentityType>> {
+    const BOTH: [IdentityType; 2] = [IdentityType::UserIdentity, IdentityType::ApiAccountIdentity];
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(BOTH.to_vec());
+    };
+    BOTH.iter()
+        .find(|k| k.as_str().eq_ignore_ascii_case(raw))
+        .map(|k| vec![*k])
+        .ok_or_else(|| {
+            ApiError::invalid("type", "must be one of [UserIdentity, ApiAccountIdentity]")
+        })
 }
 
 /// Every identity the caller may read (users and API accounts), as a JSON array.
@@ -79,19 +108,38 @@ pub async fn find(
     Query(f): Query<Filter>,
     params: PageParams,
 ) -> ApiResult<Paged<AnyIdentity>> {
-    let mut q = identity::Entity::find().filter(
-        access::read_condition(
-            &st,
-            &caller,
-            &[IdentityType::UserIdentity, IdentityType::ApiAccountIdentity],
-        )
-        .await?,
-    );
+    let kinds = kinds_of(f.kind.as_deref())?;
+    let mut q = identity::Entity::find()
+        .filter(identity::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+        .filter(access::read_condition(&st, &caller, &kinds).await?);
     if let Some(o) = f.organization_id.or(f.tenant_id) {
         q = q.filter(identity::Column::OrganizationId.eq(o));
     }
-    if let Some(e) = f.email.as_deref() {
-        q = q.filter(identity::Column::Email.eq(e.trim().to_lowercase()));
+    for e in [f.email.as_deref(), f.contact_email.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        q = q.filter(access::eq_ci(identity::Column::Email, e));
+    }
+    for (col, v) in [
+        (identity::Column::Name, f.name.as_deref()),
+        (identity::Column::FirstName, f.first_name.as_deref()),
+        (identity::Column::LastName, f.last_name.as_deref()),
+    ] {
+        if let Some(v) = v {
+            q = q.filter(access::eq_ci(col, v));
+        }
+    }
+    if let Some(p) = f.identity_provider_id {
+        q = q.filter(
+            identity::Column::Id.in_subquery(
+                SqlQuery::select()
+                    .column(mapping::Column::IdentityId)
+                    .from(mapping::Entity)
+                    .and_where(mapping::Column::IdentityProviderId.eq(p))
+                    .to_owned(),
+            ),
+        );
     }
     if let Some(a) = f.active {
         q = q.filter(identity::Column::Active.eq(a));

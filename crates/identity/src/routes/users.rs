@@ -182,7 +182,7 @@ pub async fn create(
             Some(OrganizationId(req.organization_id)),
         )
         .await?;
-    access::require_organization(&st.db, req.organization_id).await?;
+    access::require_organization(&st, &caller, req.organization_id).await?;
     let first = validate::text("firstName", &req.first_name, 255)?;
     let last = validate::text("lastName", &req.last_name, 255)?;
     let email = validate::email("email", &req.email)?;

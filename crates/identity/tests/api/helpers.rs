@@ -127,6 +127,9 @@ pub fn settings_for(db: &TestDatabase, dir: &std::path::Path) -> IdentitySetting
     s.secrets.pepper_file = dir.join("pepper.key").display().to_string();
     s.bootstrap.credentials_file = dir.join("creds.json").display().to_string();
     s.flow_tokens.secret_file = dir.join("flow-token.key").display().to_string();
+    // No organization service: only the read model answers (tests/api/owner.rs
+    // sets a stand-in).
+    s.common.organizations.url = String::new();
     s
 }
 

@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod exchange;
+mod finds;
 mod helpers;
 mod identities;
+mod owner;
 mod token;
 
 pub use helpers::*;

@@ -6,8 +6,10 @@
 mod acceptance;
 mod bounds;
 mod mail;
+mod owner;
 mod smtp;
 mod support;
+mod support_requests;
 
 use idp_runtime::testing::{assert_common_routes, spawn_service, TestDatabase};
 

@@ -75,6 +75,9 @@ pub fn settings_for(db: &TestDatabase, dir: &std::path::Path) -> idp_invitation:
     s.flow_tokens.secret_file = dir.join("flow.key").display().to_string();
     s.mail.dir = dir.join("mail").display().to_string();
     s.mail.poll_ms = 50;
+    // No organization service: only the read model answers (tests/api/owner.rs
+    // sets a stand-in).
+    s.common.organizations.url = String::new();
     s
 }
 

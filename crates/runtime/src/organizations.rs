@@ -1,0 +1,110 @@
+//! Asking the organization service, the owner of organizations, about one of them.
+//!
+//! The identity and the invitation service learn of organizations from
+//! `organization.*` events (the read model `organizations_seen`). An organization
+//! created a moment ago may not have reached that read model yet; a client that
+//! creates an organization and then its first member must not be told "no such
+//! organization". So a service that does not know an organization asks its owner
+//! (`GET /identity/v1/organizations/{id}` with the caller's own token) before
+//! refusing. The answer is used for that one request only: it is never written
+//! into the read model, whose only writer stays the events.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrganizationsSettings {
+    /// Base URL of the organization service. Default `http://127.0.0.1:8082`;
+    /// empty: never ask (only the read model answers).
+    pub url: String,
+    /// Timeout of one call to the organization service. Default 2000 ms.
+    pub timeout_ms: u64,
+}
+
+impl Default for OrganizationsSettings {
+    fn default() -> Self {
+        OrganizationsSettings {
+            url: "http://127.0.0.1:8082".into(),
+            timeout_ms: 2000,
+        }
+    }
+}
+
+/// What the owner says of an organization.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerAnswer {
+    pub active: bool,
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// The client of the owner: cheap to clone.
+#[derive(Clone, Debug)]
+pub struct OrganizationOwner {
+    base: Option<String>,
+    http: reqwest::Client,
+}
+
+impl OrganizationOwner {
+    pub fn new(settings: &OrganizationsSettings) -> anyhow::Result<Self> {
+        let base = settings.url.trim().trim_end_matches('/');
+        Ok(OrganizationOwner {
+            base: (!base.is_empty()).then(|| base.to_string()),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_millis(settings.timeout_ms))
+                .build()?,
+        })
+    }
+
+    /// The organization as its owner describes it to `caller`: `None` when the
+    /// owner does not know it (or does not show it to the caller), or when no
+    /// owner is configured. 503 when the owner cannot be asked.
+    pub async fn lookup(&self, caller: &Caller, id: Uuid) -> Result<Option<OwnerAnswer>, ApiError> {
+        let Some(base) = &self.base else {
+            return Ok(None);
+        };
+        let url = format!("{base}/identity/v1/organizations/{id}");
+        let unavailable = || {
+            ApiError::Problem(Box::new(idp_model::Problem::service_unavailable(
+                "the organization service is unavailable",
+            )))
+        };
+        let res = self
+            .http
+            .get(&url)
+            .bearer_auth(caller.token())
+            .send()
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "organization service unreachable");
+                unavailable()
+            })?;
+        let status = res.status();
+        if status.is_success() {
+            return res.json::<OwnerAnswer>().await.map(Some).map_err(|e| {
+                tracing::error!(error = %e, "bad answer of the organization service");
+                unavailable()
+            });
+        }
+        match status.as_u16() {
+            // Unknown, or hidden from this caller: the caller may not use it.
+            400 | 401 | 403 | 404 => Ok(None),
+            _ => {
+                tracing::error!(%status, "organization service refused the lookup");
+                Err(unavailable())
+            }
+        }
+    }
+}
