@@ -5,6 +5,7 @@
 
 mod authorization;
 mod binary;
+mod change_rule;
 mod docs;
 mod flows;
 mod foundation;

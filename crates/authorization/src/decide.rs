@@ -13,6 +13,11 @@
 //! gives) drop it too ([`listen`]). A load that overlaps an invalidation is
 //! answered but not kept (an epoch per shard, checked under the shard's lock), so a
 //! revoked grant is refused on the very next check.
+//!
+//! Concurrent misses of one identity share one load (single flight): right after a
+//! restart under load, each identity costs the store one query, not one per
+//! request. A failed load answers its waiters and is not kept; an invalidation
+//! lets later callers start a load of their own rather than join one under way.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -238,11 +243,20 @@ impl Snapshot {
     }
 }
 
+/// One load under way, shared by every caller that missed meanwhile.
+type Flight = futures::future::Shared<
+    futures::future::BoxFuture<'static, Result<Arc<Snapshot>, Arc<ApiError>>>,
+>;
+
 #[derive(Default)]
 struct Shard {
     map: HashMap<IdentityId, Arc<Snapshot>>,
+    /// Loads under way, by identity, each with its number.
+    loading: HashMap<IdentityId, (u64, Flight)>,
     /// Bumped by every invalidation that touches this shard.
     epoch: u64,
+    /// Numbers the loads.
+    flights: u64,
 }
 
 struct Inner {
@@ -291,27 +305,64 @@ impl Decider {
             .cloned()
     }
 
-    /// The identity's snapshot, loaded when not cached.
+    /// The identity's snapshot, loaded when not cached (one load for concurrent
+    /// callers).
     pub async fn snapshot(&self, identity: IdentityId) -> Result<Arc<Snapshot>, ApiError> {
         if let Some(s) = self.cached(identity) {
             return Ok(s);
         }
-        let shard = self.shard(identity);
-        let epoch = shard.read().unwrap_or_else(PoisonError::into_inner).epoch;
-        let perms = self.inner.loader.load(identity).await?;
-        let snap = Arc::new(Snapshot::new(identity, perms));
-        let mut s = shard.write().unwrap_or_else(PoisonError::into_inner);
-        // Kept only when nothing was invalidated meanwhile (the load may have read
-        // what a concurrent write has since changed).
-        if s.epoch == epoch {
-            if s.map.len() >= self.inner.per_shard {
-                if let Some(k) = s.map.keys().next().copied() {
-                    s.map.remove(&k);
+        let flight = {
+            let mut s = self
+                .shard(identity)
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(snap) = s.map.get(&identity) {
+                return Ok(snap.clone());
+            }
+            match s.loading.get(&identity) {
+                Some((_, f)) => f.clone(),
+                None => {
+                    s.flights = s.flights.wrapping_add(1);
+                    let (n, epoch) = (s.flights, s.epoch);
+                    let f = self.load(identity, n, epoch);
+                    s.loading.insert(identity, (n, f.clone()));
+                    f
                 }
             }
-            s.map.insert(identity, snap.clone());
+        };
+        flight
+            .await
+            .map_err(|e| idp_runtime::authz::shared_error(&e))
+    }
+
+    /// Load number `n` of `identity`, begun at `epoch`: kept when nothing was
+    /// invalidated meanwhile (the load may have read what a concurrent write has
+    /// since changed). It owns a clone of the decider only while under way.
+    fn load(&self, identity: IdentityId, n: u64, epoch: u64) -> Flight {
+        use futures::FutureExt;
+        let this = self.clone();
+        async move {
+            let got = this.inner.loader.load(identity).await;
+            let mut s = this
+                .shard(identity)
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if s.loading.get(&identity).is_some_and(|(m, _)| *m == n) {
+                s.loading.remove(&identity);
+            }
+            let snap = Arc::new(Snapshot::new(identity, got.map_err(Arc::new)?));
+            if s.epoch == epoch {
+                if s.map.len() >= this.inner.per_shard {
+                    if let Some(k) = s.map.keys().next().copied() {
+                        s.map.remove(&k);
+                    }
+                }
+                s.map.insert(identity, snap.clone());
+            }
+            Ok(snap)
         }
-        Ok(snap)
+        .boxed()
+        .shared()
     }
 
     /// Decides one question (loads the identity's permissions when not cached).
@@ -338,6 +389,8 @@ impl Decider {
             .unwrap_or_else(PoisonError::into_inner);
         s.epoch = s.epoch.wrapping_add(1);
         s.map.remove(&identity);
+        // Later callers load anew rather than join a load that began before.
+        s.loading.remove(&identity);
     }
 
     /// Drops everything (a role's actions changed). Call after the change committed.
@@ -346,6 +399,7 @@ impl Decider {
             let mut s = shard.write().unwrap_or_else(PoisonError::into_inner);
             s.epoch = s.epoch.wrapping_add(1);
             s.map.clear();
+            s.loading.clear();
         }
     }
 
@@ -557,6 +611,80 @@ mod tests {
         assert!(d.cached(id).is_none());
         d.snapshot(id).await.unwrap();
         assert!(d.cached(id).is_some());
+    }
+
+    /// Counts its loads, each slow enough for every caller to miss meanwhile; the
+    /// first `fail` fail.
+    struct Slow {
+        loads: AtomicUsize,
+        fail: usize,
+    }
+
+    #[async_trait]
+    impl Loader for Slow {
+        async fn load(&self, id: IdentityId) -> Result<Vec<EffectivePermission>, ApiError> {
+            let n = self.loads.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            if n <= self.fail {
+                return Err(ApiError::internal(anyhow::anyhow!("store down")));
+            }
+            Ok(vec![perm(id, "t", "a", None, &[], None)])
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_share_one_load_and_a_failure_is_not_kept() {
+        let loader = Arc::new(Slow {
+            loads: AtomicUsize::new(0),
+            fail: 1,
+        });
+        let d = Decider::new(loader.clone(), 1000);
+        let id = IdentityId::new();
+        let failed = futures::future::join_all((0..50).map(|_| d.snapshot(id))).await;
+        assert!(failed.iter().all(|r| r.is_err()));
+        assert_eq!(loader.loads.load(Ordering::SeqCst), 1, "one failed load");
+        let got = futures::future::join_all((0..200).map(|_| d.snapshot(id))).await;
+        assert!(got.iter().all(|r| r.as_ref().is_ok_and(|s| s.len() == 1)));
+        assert_eq!(loader.loads.load(Ordering::SeqCst), 2, "one load for 200");
+        assert!(d.cached(id).is_some());
+        // Concurrent callers across threads, too.
+        let other = IdentityId::new();
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let d = d.clone();
+                tokio::spawn(async move { d.snapshot(other).await.map(|s| s.len()) })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), 1);
+        }
+        assert_eq!(loader.loads.load(Ordering::SeqCst), 3);
+    }
+
+    /// An invalidation during a load: later callers do not join it.
+    #[tokio::test]
+    async fn callers_after_an_invalidation_do_not_join_the_load_before_it() {
+        let loader = Arc::new(Slow {
+            loads: AtomicUsize::new(0),
+            fail: 0,
+        });
+        let d = Decider::new(loader.clone(), 1000);
+        let id = IdentityId::new();
+        let first = tokio::spawn({
+            let d = d.clone();
+            async move { d.snapshot(id).await.map(|_| ()) }
+        });
+        while loader.loads.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        d.invalidate(id);
+        d.snapshot(id).await.unwrap();
+        first.await.unwrap().unwrap();
+        assert_eq!(loader.loads.load(Ordering::SeqCst), 2);
+        assert!(
+            d.cached(id).is_some(),
+            "the load after the invalidation is kept"
+        );
     }
 
     #[tokio::test]

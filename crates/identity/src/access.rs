@@ -1,6 +1,7 @@
 //! Who may see and change which identity: the resource actions every endpoint
 //! requires, the caller's own identity always readable, reads of what the caller
-//! may not read answered as 404 (existence does not leak), changes as 403.
+//! may not read answered as 404 (existence does not leak); changes need only their
+//! action, and answer 404 to a caller holding no action on the type there, else 403.
 
 use std::collections::HashMap;
 
@@ -8,7 +9,7 @@ use idp_model::identity::IdentityMapping;
 use idp_model::token::IdentityType;
 use idp_model::{IdentityId, IdentityProviderId, OrganizationId, ROOT_ORGANIZATION_ID};
 use idp_runtime::auth::Caller;
-use idp_runtime::authz::Scope;
+use idp_runtime::authz::{ChangeAccess, Scope};
 use idp_runtime::error::{ApiError, ApiResult};
 use idp_runtime::paging::PageParams;
 use sea_orm::sea_query::{Expr, Func, SimpleExpr};
@@ -42,7 +43,8 @@ fn not_found() -> ApiError {
 
 /// An identity the caller may read (itself, or one of an organization where it
 /// holds `read` on the identity's type). `kind` narrows the type (another type is
-/// 404). Deleted identities are found too (their `deletedAt` says so).
+/// 404). Deleted identities are found too (their `deletedAt` says so). One the
+/// caller may not read answers as one that does not exist.
 pub async fn readable(
     st: &AppState,
     caller: &Caller,
@@ -57,21 +59,28 @@ pub async fn readable(
     if kind.is_some_and(|want| want != k) {
         return Err(not_found());
     }
-    if row.id != caller.identity_id().as_uuid() {
-        st.authz
-            .require_visible(
+    if row.id != caller.identity_id().as_uuid()
+        && !st
+            .authz
+            .allowed(
                 caller,
                 resource_type(k),
                 "read",
                 Some(OrganizationId(row.organization_id)),
+                &[],
             )
-            .await?;
+            .await?
+    {
+        return Err(not_found());
     }
     Ok(row)
 }
 
-/// A live identity of `kind` the caller may do `action` on: 404 when it does not
-/// exist, is deleted or the caller cannot read it; 403 when it can read but not act.
+/// A live identity of `kind` the caller may do `action` on. The action is enough
+/// (`read` is not needed: the guide grants `update-reset-mfa` alone). 404 when it
+/// does not exist, is deleted, or the caller holds no action at all on its type in
+/// its organization; 403 when it holds some other action there (or it is the
+/// caller itself).
 pub async fn changeable(
     st: &AppState,
     caller: &Caller,
@@ -79,18 +88,30 @@ pub async fn changeable(
     kind: IdentityType,
     action: &str,
 ) -> ApiResult<identity::Model> {
-    let row = readable(st, caller, id, Some(kind)).await?;
-    if row.deleted_at.is_some() {
+    let row = identity::Entity::find_by_id(id)
+        .one(&st.db)
+        .await?
+        .ok_or_else(not_found)?;
+    if kind_of(&row) != kind {
         return Err(not_found());
     }
-    st.authz
-        .require(
+    let mut access = st
+        .authz
+        .change_access(
             caller,
             resource_type(kind),
             action,
             Some(OrganizationId(row.organization_id)),
         )
         .await?;
+    if access == ChangeAccess::Hidden && row.id == caller.identity_id().as_uuid() {
+        // An identity always knows itself.
+        access = ChangeAccess::Forbidden;
+    }
+    if access == ChangeAccess::Hidden || row.deleted_at.is_some() {
+        return Err(not_found());
+    }
+    access.into_result(resource_type(kind), action, "no such identity")?;
     Ok(row)
 }
 

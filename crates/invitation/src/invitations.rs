@@ -458,7 +458,13 @@ pub async fn respond(
     };
     let id = parse_id(&id)?;
     let m = load(&st.db, id).await?;
-    st.require_change(&caller, "update", OrganizationId(m.to_organization_id))
+    st.authz
+        .require_change(
+            &caller,
+            "invitation",
+            "update",
+            Some(OrganizationId(m.to_organization_id)),
+        )
         .await?;
     let m = apply_change(&st, id, change, "api").await?;
     Ok(axum::Json(view(&m, st.now())))

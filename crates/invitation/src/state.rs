@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use idp_bearer::Verifier;
 use idp_model::events::Envelope;
 use idp_model::OrganizationId;
-use idp_runtime::auth::Caller;
 use idp_runtime::authz::Authz;
 use idp_runtime::clock::SharedClock;
 use idp_runtime::error::{ApiError, ApiResult};
@@ -50,29 +49,6 @@ impl AppState {
     pub fn now(&self) -> DateTime<Utc> {
         let now = self.clock.now();
         DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
-    }
-
-    /// For changes to an existing invitation: 404 when the caller cannot even read
-    /// it (existence does not leak), 403 when it can read but not `action`.
-    pub async fn require_change(
-        &self,
-        caller: &Caller,
-        action: &str,
-        org: OrganizationId,
-    ) -> ApiResult<()> {
-        if !self
-            .authz
-            .allowed(caller, "invitation", action, Some(org), &[])
-            .await?
-        {
-            self.authz
-                .require_visible(caller, "invitation", "read", Some(org))
-                .await?;
-            return Err(ApiError::forbidden(format!(
-                "not allowed to {action} invitation here"
-            )));
-        }
-        Ok(())
     }
 
     /// Writes one event into the outbox, in the caller's transaction.

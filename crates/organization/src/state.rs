@@ -69,27 +69,8 @@ impl AppState {
             .await
     }
 
-    /// For changes to an existing resource: 404 when the caller cannot even read it
-    /// (existence does not leak), 403 when it can read but not `action`.
-    pub async fn require_change(
-        &self,
-        caller: &Caller,
-        resource: &str,
-        action: &str,
-        org: OrganizationId,
-    ) -> ApiResult<()> {
-        if !self
-            .authz
-            .allowed(caller, resource, action, Some(org), &[])
-            .await?
-        {
-            self.require_visible(caller, resource, org).await?;
-            return Err(ApiError::forbidden(format!(
-                "not allowed to {action} {resource} here"
-            )));
-        }
-        Ok(())
-    }
+    // Changes of existing resources: `authz.require_change` (the action is enough;
+    // 404 only for a caller holding nothing on the resource type there).
 
     /// The organizations whose `resource` the caller may read.
     pub async fn read_scope(&self, caller: &Caller, resource: &str) -> ApiResult<Scope> {

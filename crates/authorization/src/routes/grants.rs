@@ -69,6 +69,36 @@ async fn visible_grant(
     }
 }
 
+/// A live grant the caller may change, by the rule of every change: 404 unless it
+/// can see it or holds some action on grants in its scope (the check of the action
+/// itself, 403, is the caller's).
+async fn changeable_grant(
+    st: &AppState,
+    caller: &Caller,
+    perms: &[EffectivePermission],
+    id: Uuid,
+    role_grant: Option<bool>,
+) -> ApiResult<grant::Model> {
+    let g = live_grant(&st.db, id).await?;
+    let kind_ok = match role_grant {
+        Some(true) => g.role_id.is_some(),
+        Some(false) => g.resource_action_id.is_some(),
+        None => true,
+    };
+    let known = visible(perms, caller, &g)
+        || idp_runtime::authz::holds_any(
+            perms,
+            G,
+            g.organization_id.map(OrganizationId),
+            &path_of(&g),
+        );
+    if kind_ok && known {
+        Ok(g)
+    } else {
+        Err(ApiError::not_found("no such grant"))
+    }
+}
+
 /// The scope of a new grant and the check of the identity it names, in an order
 /// that tells a caller nothing about identities of organizations it has no say in:
 ///
@@ -275,7 +305,7 @@ async fn revoke(
     role_grant: Option<bool>,
 ) -> ApiResult<StatusCode> {
     let perms = st.authz.permissions(caller).await?;
-    let g = visible_grant(st, caller, &perms, id, role_grant).await?;
+    let g = changeable_grant(st, caller, &perms, id, role_grant).await?;
     grant_rule::check(
         &perms,
         Change::Take,
@@ -321,7 +351,7 @@ pub async fn replace_role_grant(
     Json(body): Json<RoleGrantReplacement>,
 ) -> ApiResult<impl IntoResponse> {
     let perms = st.authz.permissions(&caller).await?;
-    let old = visible_grant(&st, &caller, &perms, id.as_uuid(), Some(true)).await?;
+    let old = changeable_grant(&st, &caller, &perms, id.as_uuid(), Some(true)).await?;
     let org = old.organization_id.map(OrganizationId);
     let path = path_of(&old);
     grant_rule::check(

@@ -82,6 +82,31 @@ async fn visible_role(
     }
 }
 
+/// A live role the caller may change, by the rule of every change: 404 unless it
+/// may read the role or holds some action on roles in the role's organization
+/// (then 403 is left to the caller's check of the action itself).
+async fn changeable_role(
+    st: &AppState,
+    perms: &[EffectivePermission],
+    id: Uuid,
+) -> ApiResult<role::Model> {
+    match role::Entity::find_by_id(id).one(&st.db).await? {
+        Some(r)
+            if r.deleted_at.is_none()
+                && (visible(perms, &r)
+                    || idp_runtime::authz::holds_any(
+                        perms,
+                        R,
+                        r.organization_id.map(OrganizationId),
+                        &[],
+                    )) =>
+        {
+            Ok(r)
+        }
+        _ => Err(ApiError::not_found("no such role")),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleFilter {
@@ -326,7 +351,7 @@ pub async fn update(
     Json(body): Json<RoleUpdate>,
 ) -> ApiResult<axum::Json<Role>> {
     let perms = st.authz.permissions(&caller).await?;
-    let r = visible_role(&st, &perms, id.as_uuid()).await?;
+    let r = changeable_role(&st, &perms, id.as_uuid()).await?;
     if is_standard(&r) {
         return Err(ApiError::conflict("standard roles cannot be changed"));
     }
@@ -383,7 +408,7 @@ pub async fn delete(
     PathId(id): PathId<RoleId>,
 ) -> ApiResult<StatusCode> {
     let perms = st.authz.permissions(&caller).await?;
-    let r = visible_role(&st, &perms, id.as_uuid()).await?;
+    let r = changeable_role(&st, &perms, id.as_uuid()).await?;
     if is_standard(&r) {
         return Err(ApiError::conflict("standard roles cannot be deleted"));
     }

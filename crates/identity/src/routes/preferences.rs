@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use idp_model::identity::IdentityPreference;
 use idp_model::OrganizationId;
 use idp_runtime::auth::Caller;
-use idp_runtime::authz::Scope;
+use idp_runtime::authz::{ChangeAccess, Scope};
 use idp_runtime::error::{ApiError, ApiResult};
 use idp_runtime::extract::{Json, PathId};
 use idp_runtime::paging::{PageParams, Paged};
@@ -34,7 +34,11 @@ fn object(field: &str, v: serde_json::Value) -> ApiResult<String> {
     Ok(v.to_string())
 }
 
-/// A live preference the caller may do `action` on (its own always).
+/// A live preference the caller may do `action` on (its own always). Reads need
+/// `read`; a change needs only its action. One the caller may not read, or may
+/// not change while holding nothing on preferences in its organization, answers as
+/// one that does not exist; a change refused to a caller that holds something
+/// there is 403.
 async fn load(
     st: &AppState,
     caller: &Caller,
@@ -50,11 +54,19 @@ async fn load(
         return Ok(p);
     }
     let org = Some(OrganizationId(p.organization_id));
-    st.authz
-        .require_visible(caller, PREFERENCE, "read", org)
-        .await?;
-    if action != "read" {
-        st.authz.require(caller, PREFERENCE, action, org).await?;
+    if action == "read" {
+        if !st
+            .authz
+            .allowed(caller, PREFERENCE, "read", org, &[])
+            .await?
+        {
+            return Err(not_found());
+        }
+    } else {
+        st.authz
+            .change_access(caller, PREFERENCE, action, org)
+            .await?
+            .into_result(PREFERENCE, action, "no such identity preference")?;
     }
     Ok(p)
 }
@@ -136,18 +148,29 @@ pub async fn create(
         .one(&st.db)
         .await?
         .filter(|m| m.deleted_at.is_none());
+    let no_such_identity = || ApiError::invalid("userIdentityId", "no such identity");
     let Some(ident) = ident else {
-        return Err(ApiError::invalid("userIdentityId", "no such identity"));
+        return Err(no_such_identity());
     };
     if target != me {
-        st.authz
-            .require(
+        // An identity of an organization where the caller holds nothing on
+        // preferences answers as one that does not exist (no existence oracle).
+        match st
+            .authz
+            .change_access(
                 &caller,
                 PREFERENCE,
                 "create",
                 Some(OrganizationId(ident.organization_id)),
             )
-            .await?;
+            .await?
+        {
+            ChangeAccess::Allowed => {}
+            ChangeAccess::Hidden => return Err(no_such_identity()),
+            denied @ ChangeAccess::Forbidden => {
+                denied.into_result(PREFERENCE, "create", "no such identity")?
+            }
+        }
     }
     let prefs = object("preferences", req.preferences)?;
     let now = st.now();

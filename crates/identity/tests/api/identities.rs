@@ -787,7 +787,9 @@ async fn enforcement_filters_finds_and_refuses_changes() {
         .await;
     assert_eq!(s, 201, "{p}");
     assert_eq!(p["userIdentityId"], my_id.to_string());
-    let (s, _) = app
+    // Another identity's, holding nothing on preferences there: as for an identity
+    // that does not exist (no existence oracle).
+    let (s, v) = app
         .call(
             &t,
             Method::POST,
@@ -795,7 +797,7 @@ async fn enforcement_filters_finds_and_refuses_changes() {
             Some(json!({"userIdentityId": uid, "preferences": {}})),
         )
         .await;
-    assert_eq!(s, 403);
+    assert_eq!((s, field_of(&v).as_str()), (400, "userIdentityId"), "{v}");
 
     // Read and reset-mfa in the root organization only.
     app.authz.restrict(

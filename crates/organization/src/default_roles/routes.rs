@@ -143,7 +143,9 @@ pub async fn delete(
 ) -> ApiResult<axum::Json<DefaultRole>> {
     let row = load(&s, id).await?;
     let org = OrganizationId(row.organization_id);
-    s.require_change(&caller, RESOURCE, "delete", org).await?;
+    s.authz
+        .require_change(&caller, RESOURCE, "delete", Some(org))
+        .await?;
     let txn = s.db.begin().await?;
     let res = Entity::update_many()
         .col_expr(Column::DeletedAt, Expr::value(s.now()))
@@ -182,7 +184,9 @@ pub async fn grant(
 ) -> ApiResult<axum::Json<std::collections::BTreeMap<String, bool>>> {
     let row = load(&s, id).await?;
     let org = OrganizationId(row.organization_id);
-    s.require_change(&caller, RESOURCE, "update", org).await?;
+    s.authz
+        .require_change(&caller, RESOURCE, "update", Some(org))
+        .await?;
     // Granted in the caller's name: it must be able to grant the role itself.
     roles::require_may_grant(&s, &caller, RoleId(row.role_id), org).await?;
     let narrow: GrantDefaultRole = if body.iter().all(u8::is_ascii_whitespace) {

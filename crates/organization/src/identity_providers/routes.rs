@@ -155,13 +155,14 @@ pub async fn update(
     Json(body): Json<UpdateIdentityProvider>,
 ) -> ApiResult<axum::Json<IdentityProvider>> {
     let row = load(&s, id).await?;
-    s.require_change(
-        &caller,
-        RESOURCE,
-        "update",
-        OrganizationId(row.organization_id),
-    )
-    .await?;
+    s.authz
+        .require_change(
+            &caller,
+            RESOURCE,
+            "update",
+            Some(OrganizationId(row.organization_id)),
+        )
+        .await?;
     let q = Entity::update_many()
         .col_expr(Column::Name, Expr::value(body.name.as_str()))
         .col_expr(Column::UpdatedAt, Expr::value(s.now()));
@@ -189,13 +190,14 @@ pub async fn set_active(
         _ => return Err(ApiError::not_found("no such action")),
     };
     let row = load(&s, id).await?;
-    s.require_change(
-        &caller,
-        RESOURCE,
-        "update",
-        OrganizationId(row.organization_id),
-    )
-    .await?;
+    s.authz
+        .require_change(
+            &caller,
+            RESOURCE,
+            "update",
+            Some(OrganizationId(row.organization_id)),
+        )
+        .await?;
     let q = Entity::update_many()
         .col_expr(Column::Active, Expr::value(active))
         .col_expr(Column::UpdatedAt, Expr::value(s.now()))
@@ -220,13 +222,14 @@ pub async fn delete(
     PathId(id): PathId<IdentityProviderId>,
 ) -> ApiResult<axum::Json<IdentityProvider>> {
     let row = load(&s, id).await?;
-    s.require_change(
-        &caller,
-        RESOURCE,
-        "delete",
-        OrganizationId(row.organization_id),
-    )
-    .await?;
+    s.authz
+        .require_change(
+            &caller,
+            RESOURCE,
+            "delete",
+            Some(OrganizationId(row.organization_id)),
+        )
+        .await?;
     let now = s.now();
     let q = Entity::update_many()
         .col_expr(Column::DeletedAt, Expr::value(now))

@@ -175,13 +175,14 @@ pub async fn update(
         ));
     }
     let row = load(&s, id).await?;
-    s.require_change(
-        &caller,
-        RESOURCE,
-        "update",
-        OrganizationId(row.organization_id),
-    )
-    .await?;
+    s.authz
+        .require_change(
+            &caller,
+            RESOURCE,
+            "update",
+            Some(OrganizationId(row.organization_id)),
+        )
+        .await?;
     let mut q = Entity::update_many().col_expr(Column::UpdatedAt, Expr::value(s.now()));
     if let Some(n) = &body.name {
         q = q.col_expr(Column::Name, Expr::value(n.as_str()));
@@ -205,13 +206,14 @@ pub async fn delete(
     PathId(id): PathId<OpenIdProviderId>,
 ) -> ApiResult<axum::Json<OpenIdProvider>> {
     let row = load(&s, id).await?;
-    s.require_change(
-        &caller,
-        RESOURCE,
-        "delete",
-        OrganizationId(row.organization_id),
-    )
-    .await?;
+    s.authz
+        .require_change(
+            &caller,
+            RESOURCE,
+            "delete",
+            Some(OrganizationId(row.organization_id)),
+        )
+        .await?;
     let now = s.now();
     let q = Entity::update_many()
         .col_expr(Column::DeletedAt, Expr::value(now))

@@ -27,7 +27,8 @@ pub async fn add_identity_provider(
     PathId(id): PathId<OrganizationId>,
     Json(body): Json<AddIdentityProvider>,
 ) -> ApiResult<impl IntoResponse> {
-    s.require_change(&caller, "identity-provider", "create", id)
+    s.authz
+        .require_change(&caller, "identity-provider", "create", Some(id))
         .await?;
     let org = Entity::find_by_id(id.as_uuid())
         .one(&s.db)

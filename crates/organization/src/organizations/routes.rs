@@ -190,7 +190,9 @@ pub async fn set_active(
         "deactivate" => false,
         _ => return Err(ApiError::not_found("no such action")),
     };
-    s.require_change(&caller, RESOURCE, "update", id).await?;
+    s.authz
+        .require_change(&caller, RESOURCE, "update", Some(id))
+        .await?;
     load(&s, id).await?;
     if !active && id == ROOT_ORGANIZATION_ID {
         return Err(ApiError::conflict(
@@ -234,7 +236,9 @@ pub async fn delete(
     caller: Caller,
     PathId(id): PathId<OrganizationId>,
 ) -> ApiResult<axum::Json<Organization>> {
-    s.require_change(&caller, RESOURCE, "delete", id).await?;
+    s.authz
+        .require_change(&caller, RESOURCE, "delete", Some(id))
+        .await?;
     let row = load(&s, id).await?;
     if id == ROOT_ORGANIZATION_ID {
         return Err(ApiError::conflict(

@@ -132,13 +132,14 @@ pub async fn update(
     Json(body): Json<UpdatePreference>,
 ) -> ApiResult<axum::Json<OrganizationPreference>> {
     let row = load(&s, id).await?;
-    s.require_change(
-        &caller,
-        RESOURCE,
-        "update",
-        OrganizationId(row.organization_id),
-    )
-    .await?;
+    s.authz
+        .require_change(
+            &caller,
+            RESOURCE,
+            "update",
+            Some(OrganizationId(row.organization_id)),
+        )
+        .await?;
     let q = Entity::update_many()
         .col_expr(
             Column::Preferences,
@@ -154,13 +155,14 @@ pub async fn delete(
     PathId(id): PathId<Uuid>,
 ) -> ApiResult<axum::Json<OrganizationPreference>> {
     let row = load(&s, id).await?;
-    s.require_change(
-        &caller,
-        RESOURCE,
-        "delete",
-        OrganizationId(row.organization_id),
-    )
-    .await?;
+    s.authz
+        .require_change(
+            &caller,
+            RESOURCE,
+            "delete",
+            Some(OrganizationId(row.organization_id)),
+        )
+        .await?;
     let now = s.now();
     let q = Entity::update_many()
         .col_expr(Column::DeletedAt, Expr::value(now))
