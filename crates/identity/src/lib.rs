@@ -48,7 +48,9 @@ pub async fn build(mut settings: IdentitySettings, deps: Deps) -> anyhow::Result
         clock: f.clock.clone(),
         relay: f.relay.clone(),
         authz: f.authz.clone(),
-        jwks: Arc::new(exchange::JwksCache::new()?),
+        jwks: Arc::new(exchange::JwksCache::with_settings(
+            &settings.open_id_providers,
+        )?),
         flow_tokens: Arc::new(idp_runtime::flow_token::FlowTokens::from_settings(
             &settings.flow_tokens,
         )?),
