@@ -51,6 +51,10 @@ pub struct PlatformSettings {
     /// Accept `http://` loopback URLs (issuer, JWKS) for OpenID providers: for
     /// tests with a stand-in provider on loopback only. Default false (https only).
     pub allow_http_loopback_providers: bool,
+    /// A PEM file of further CA certificates trusted for OpenID providers (the
+    /// identity and invitation services' `open_id_providers.ca_file`). Default
+    /// empty: the built-in Mozilla roots only.
+    pub open_id_providers_ca_file: String,
     /// SMTP server of the invitation service's mail (`SMTP_URL`), e.g.
     /// `smtp://127.0.0.1:2525`. Default empty: messages are written as files under
     /// `{data_dir}/mail`.
@@ -83,6 +87,7 @@ impl Default for PlatformSettings {
             amqp_url: Secret::new(String::new()),
             exchange: "idp.events".into(),
             allow_http_loopback_providers: false,
+            open_id_providers_ca_file: String::new(),
             smtp_url: Secret::new(String::new()),
             mail_from: "no-reply@localhost".into(),
             support_to: "support@localhost".into(),
@@ -243,6 +248,7 @@ impl Platform {
         // The organization service signs `nfToken`s with this key (it is built, and
         // creates the file, before the identity service reads it).
         identity.flow_tokens.secret_file = data.join("flow-token.key").display().to_string();
+        identity.open_id_providers.ca_file = settings.open_id_providers_ca_file.clone();
         let credentials_file = PathBuf::from(&identity.bootstrap.credentials_file);
 
         // The organization service first: the root organization exists before the
@@ -279,6 +285,9 @@ impl Platform {
                 invitations: idp_invitation::settings::InvitationSettings {
                     default_url: format!("{public_url}/invitation"),
                     ..Default::default()
+                },
+                open_id_providers: idp_bearer::oidc::OpenIdClientSettings {
+                    ca_file: settings.open_id_providers_ca_file.clone(),
                 },
             },
             deps(invitation_listener),

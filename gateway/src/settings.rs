@@ -167,8 +167,14 @@ pub fn default_routes() -> Vec<Route> {
         r.push(Route::new(p, IDENTITY, "identity"));
     }
     r.push(
-        Route::new("/.well-known/", IDENTITY, "identity").rewritten("/identity/v1/.well-known/"),
+        Route::new("/.well-known/jwks.json", IDENTITY, "identity")
+            .rewritten("/identity/v1/.well-known/jwks.json"),
     );
+    r.push(Route::new(
+        "/.well-known/oauth-authorization-server/identity/v1",
+        IDENTITY,
+        "identity",
+    ));
     for p in [
         "/identity/v1/organizations",
         "/identity/v1/identity-providers",

@@ -137,20 +137,37 @@ async fn health_readiness_and_discovery_through_the_gateway() {
         let res = stack.client.get(stack.url(p)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{p}");
     }
-    let conf: serde_json::Value = stack
+    // The issuer is {public_url}/identity/v1: its OpenID discovery document is
+    // under its path (OpenID Discovery §4), its RFC 8414 metadata at the
+    // well-known suffix inserted before that path (§3) and beside the OpenID one.
+    for p in [
+        "/identity/v1/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server/identity/v1",
+        "/identity/v1/.well-known/oauth-authorization-server",
+    ] {
+        let res = stack.client.get(stack.url(p)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{p}");
+        let conf: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(conf["issuer"], stack.url("/identity/v1"), "{p}");
+        assert_eq!(
+            conf["token_endpoint"],
+            stack.url("/identity/v1/oauth/token"),
+            "{p}"
+        );
+        assert_eq!(
+            conf["response_types_supported"],
+            serde_json::json!([]),
+            "{p}"
+        );
+    }
+    // No document at the root claims that issuer.
+    let res = stack
         .client
         .get(stack.url("/.well-known/openid-configuration"))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
-    assert_eq!(conf["issuer"], stack.url("/identity/v1"));
-    assert_eq!(
-        conf["token_endpoint"],
-        stack.url("/identity/v1/oauth/token")
-    );
+    assert_eq!(res.status(), 404);
     let jwks: serde_json::Value = stack
         .client
         .get(stack.url("/.well-known/jwks.json"))

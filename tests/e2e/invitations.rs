@@ -846,7 +846,7 @@ async fn acceptance_flow(stack: &Stack) {
     let race_key = key_from_mail(stack, &race_email).await;
     let race_nf = initiate(race_key.clone()).await;
     let race_body = json!({"nfToken": race_nf,
-        "idToken": idp.id_token(&client_id, &format!("racer-{tag}"), None, 300).unwrap()});
+        "idToken": idp.id_token(&client_id, &format!("racer-{tag}"), Some(&race_email), 300).unwrap()});
     let url = stack.url(&format!(
         "/identity/v1/invitations/key/{race_key}/accept-complete"
     ));
@@ -944,5 +944,137 @@ async fn the_default_invitation_link_follows_the_platform_address() {
         text.contains("\r\nhttps://idp.example.test/invitation?key="),
         "{text}"
     );
+    stack.stop().await;
+}
+
+/// An OpenID provider served over real TLS (a CA made for the test, trusted by
+/// `open_id_providers_ca_file`), registered with https URLs while
+/// `allow_http_loopback_providers` is off. Its ID token carries no email (a
+/// provider's default configuration): completing refuses it (403) until the
+/// login's access token lets the provider's userinfo endpoint vouch for the
+/// invited address; then the same ID token is exchanged for a platform token.
+#[tokio::test]
+async fn a_provider_over_tls_completes_an_invitation_and_signs_in() {
+    use idp_bearer::oidc::testing::TestOpenIdProvider;
+
+    let idp = TestOpenIdProvider::start_tls().await.unwrap();
+    assert!(idp.issuer.starts_with("https://"), "{}", idp.issuer);
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings_in(dir.path());
+    settings.allow_http_loopback_providers = false;
+    settings.open_id_providers_ca_file = idp.write_ca_file(dir.path()).unwrap();
+    let stack = start_in(dir, settings).await;
+
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (st, org) = call(
+        &stack,
+        Method::POST,
+        "/identity/v1/organizations",
+        Some(json!({"name": "TLS Org", "label": format!("tls-{}", &tag[..10])})),
+    )
+    .await;
+    assert_eq!(st, 201, "{org}");
+    let org_id = org["id"].as_str().unwrap().to_string();
+    let client_id = format!("console-{}", &tag[..8]);
+    let op = create_eventually(
+        &stack,
+        "/identity/v1/open-id-providers",
+        json!({"organizationId": org_id, "name": "TLS SSO", "clientId": client_id,
+            "issuer": idp.issuer, "jwksUri": idp.jwks_uri}),
+    )
+    .await;
+    assert!(op["id"].is_string(), "{op}");
+    let email = format!("tls-{tag}@acme.com");
+    create_eventually(
+        &stack,
+        "/identity/v1/invitations",
+        json!({"toOrganizationId": org_id, "invitedEmailAddress": email}),
+    )
+    .await;
+    let key = key_from_mail(&stack, &email).await;
+    let (st, init) = send(stack.client.post(stack.url(&format!(
+        "/identity/v1/invitations/key/{key}/accept-initiate"
+    ))))
+    .await;
+    assert_eq!(st, 200, "{init}");
+    let nf = init["nfToken"].as_str().unwrap().to_string();
+    let sub = format!("sub-{tag}");
+    let id_token = idp.id_token(&client_id, &sub, None, 300).unwrap();
+    idp.set_userinfo(
+        "access-1",
+        json!({"sub": sub, "email": email, "email_verified": true}),
+    )
+    .unwrap();
+    let url = stack.url(&format!(
+        "/identity/v1/invitations/key/{key}/accept-complete"
+    ));
+
+    // No email in the ID token, no access token: 403 once the invitation service
+    // knows the provider (401 on idToken until its event arrived).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (st, v) = send(
+            stack
+                .client
+                .post(&url)
+                .json(&json!({"nfToken": nf, "idToken": id_token})),
+        )
+        .await;
+        if st == 403 {
+            assert_eq!(v["errors"][0]["field"], "idToken", "{v}");
+            break;
+        }
+        assert_eq!(
+            (st, v["errors"][0]["field"].as_str()),
+            (401, Some("idToken")),
+            "{v}"
+        );
+        assert!(Instant::now() < deadline, "{v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (st, done) = send(
+        stack
+            .client
+            .post(&url)
+            .json(&json!({"nfToken": nf, "idToken": id_token, "accessToken": "access-1"})),
+    )
+    .await;
+    assert_eq!(st, 200, "{done}");
+    assert_eq!(done["state"], "Accepted");
+    let user_id = done["targetUserIdentityId"].as_str().unwrap().to_string();
+
+    // The token exchange verifies the same ID token against the JWKS over TLS.
+    let res = stack
+        .client
+        .post(stack.url("/identity/v1/oauth/token"))
+        .form(&[
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
+            ("subject_token", id_token.as_str()),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:id_token",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let tok: Value = res.json().await.unwrap();
+    assert_eq!(
+        tok["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
+    let (st, me) = send(
+        stack
+            .client
+            .get(stack.url("/identity/v1/identities/self"))
+            .bearer_auth(tok["access_token"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(st, 200, "{me}");
+    assert_eq!(me["id"], user_id.as_str());
     stack.stop().await;
 }

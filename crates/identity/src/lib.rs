@@ -50,7 +50,9 @@ pub async fn build(mut settings: IdentitySettings, deps: Deps) -> anyhow::Result
         authz: f.authz.clone(),
         grant_checks: idp_runtime::grant_check::GrantChecks::new(&settings.common.authz)?,
         organizations: f.organizations.clone(),
-        jwks: Arc::new(exchange::JwksCache::new()?),
+        jwks: Arc::new(exchange::JwksCache::with_settings(
+            &settings.open_id_providers,
+        )?),
         flow_tokens: Arc::new(idp_runtime::flow_token::FlowTokens::from_settings(
             &settings.flow_tokens,
         )?),

@@ -20,6 +20,8 @@ pub struct IdentitySettings {
     /// signs them in authorize-initiate); a token exchange that presents one is bound
     /// to its organization.
     pub flow_tokens: idp_runtime::flow_token::FlowTokenSettings,
+    /// How the token exchange reaches OpenID providers (extra trusted CAs).
+    pub open_id_providers: idp_bearer::oidc::OpenIdClientSettings,
 }
 
 impl Default for IdentitySettings {
@@ -33,6 +35,7 @@ impl Default for IdentitySettings {
             secrets: SecretSettings::default(),
             bootstrap: BootstrapSettings::default(),
             flow_tokens: Default::default(),
+            open_id_providers: Default::default(),
         }
     }
 }

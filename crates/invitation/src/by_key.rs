@@ -2,7 +2,8 @@
 //! initiate its acceptance (an `nfToken` with purpose `invitation`, bound to the
 //! invitation, and the Auth0 connection ids of the organization's active identity
 //! providers), and complete it with that `nfToken` and an ID token of one of the
-//! organization's active OpenID providers.
+//! organization's active OpenID providers whose provider vouches for the invited
+//! address as the login's verified email.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -149,12 +150,15 @@ pub async fn accept_initiate(
     }))
 }
 
-/// The body of `accept-complete` (both fields required).
+/// The body of `accept-complete` (`nfToken` and `idToken` required).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AcceptComplete {
     pub nf_token: Option<String>,
     pub id_token: Option<String>,
+    /// The login's access token at the provider, for its userinfo endpoint when
+    /// the ID token does not carry a verified email (optional).
+    pub access_token: Option<String>,
 }
 
 /// 401 naming the credential that was not accepted.
@@ -162,6 +166,16 @@ fn unauthorized(field: &str, message: &str) -> ApiError {
     let mut p = Problem::unauthorized(format!("{field}: {message}"));
     p.errors.push(FieldError {
         field: field.to_string(),
+        message: message.to_string(),
+    });
+    ApiError::Problem(Box::new(p))
+}
+
+/// 403 naming `idToken`: the login is valid but does not prove the invited address.
+fn forbidden_login(message: &str) -> ApiError {
+    let mut p = Problem::forbidden(format!("idToken: {message}"));
+    p.errors.push(FieldError {
+        field: "idToken".to_string(),
         message: message.to_string(),
     });
     ApiError::Problem(Box::new(p))
@@ -201,9 +215,13 @@ async fn providers_of(st: &AppState, org: uuid::Uuid) -> ApiResult<Vec<OpenIdPro
 /// - `nfToken`: the flow token of accept-initiate for this invitation (401 naming
 ///   `nfToken` otherwise);
 /// - `idToken`: an ID token of one of the organization's active OpenID providers
-///   (401 naming `idToken` otherwise); when it carries an `email` that is not the
-///   invited address (case-insensitively) the answer is 403: a leaked key does
-///   not let another person in;
+///   (401 naming `idToken` otherwise);
+/// - the provider must vouch for the invited address (case-insensitively) as the
+///   login's verified email: the ID token's `email` with `email_verified: true`,
+///   else the provider's userinfo endpoint (found by its OpenID discovery) called
+///   with `accessToken` (optional) answering `email` with `email_verified: true`
+///   for the same `sub`. Otherwise 403 naming `idToken` and nothing changes: a
+///   leaked key does not let another person in;
 /// - only an open, unexpired invitation can be completed (409), once: the state
 ///   change is one conditional UPDATE, so of two racing completions one wins.
 ///
@@ -268,14 +286,23 @@ pub async fn accept_complete(
             ));
         }
     };
-    if let Some(email) = claims.email.as_deref() {
-        if !email
-            .trim()
-            .eq_ignore_ascii_case(m.invited_email_address.trim())
-        {
+    let access_token = req.access_token.as_deref();
+    match st
+        .id_tokens
+        .verified_email(provider, &claims, access_token)
+        .await
+    {
+        Ok(email) if email.eq_ignore_ascii_case(m.invited_email_address.trim()) => {}
+        Ok(_) => {
             tracing::info!(invitation_id = %m.id, "accept-complete by a login of another email refused");
-            return Err(ApiError::forbidden(
-                "the login's email is not the invited address",
+            return Err(forbidden_login(
+                "the login's verified email is not the invited address",
+            ));
+        }
+        Err(e) => {
+            tracing::info!(invitation_id = %m.id, reason = %e, "accept-complete without a verified email refused");
+            return Err(forbidden_login(
+                "the OpenID provider does not vouch for a verified email of this login (an ID token with email and email_verified, or an accessToken for its userinfo endpoint)",
             ));
         }
     }

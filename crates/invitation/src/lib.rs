@@ -59,7 +59,9 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         relay: f.relay.clone(),
         mailer,
         flow_tokens,
-        id_tokens: Arc::new(idp_bearer::oidc::IdTokenVerifier::new()?),
+        id_tokens: Arc::new(idp_bearer::oidc::IdTokenVerifier::with_settings(
+            &settings.open_id_providers,
+        )?),
         invitations: Arc::new(settings.invitations.clone()),
         mail: Arc::new(settings.mail.clone()),
     };

@@ -17,6 +17,8 @@ pub struct Settings {
     pub flow_tokens: FlowTokenSettings,
     pub invitations: InvitationSettings,
     pub mail: MailSettings,
+    /// How accept-complete reaches OpenID providers (extra trusted CAs).
+    pub open_id_providers: idp_bearer::oidc::OpenIdClientSettings,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -91,6 +93,7 @@ impl Default for Settings {
             flow_tokens: FlowTokenSettings::default(),
             invitations: InvitationSettings::default(),
             mail: MailSettings::default(),
+            open_id_providers: Default::default(),
         }
     }
 }

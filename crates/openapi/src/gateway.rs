@@ -6,11 +6,11 @@
 
 use utoipa::OpenApi;
 
-use crate::schemas::{Health, JwkSet, OpenIdConfiguration};
+use crate::schemas::{AuthorizationServerMetadata, Health, JwkSet};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(root_jwks, root_openid_configuration, healthz, readyz, metrics),
+    paths(root_jwks, root_oauth_authorization_server, healthz, readyz, metrics),
     components(schemas(idp_model::Problem, idp_model::FieldError)),
     tags((name = "gateway", description = "The gateway's own endpoints"))
 )]
@@ -24,11 +24,12 @@ pub struct GatewayApi;
 fn root_jwks() {}
 
 #[utoipa::path(
-    get, path = "/.well-known/openid-configuration", tag = "tokens", operation_id = "rootOpenidConfiguration",
-    summary = "OpenID discovery, at the root",
-    responses((status = 200, description = "As `/identity/v1/.well-known/openid-configuration`", body = OpenIdConfiguration))
+    get, path = "/.well-known/oauth-authorization-server/identity/v1", tag = "tokens", operation_id = "rootOauthAuthorizationServer",
+    summary = "RFC 8414 metadata of the issuer `/identity/v1` (§3 location)",
+    description = "The OpenID discovery document is under the issuer's path only (`/identity/v1/.well-known/openid-configuration`); the root `/.well-known/openid-configuration` is 404.",
+    responses((status = 200, description = "As `/identity/v1/.well-known/oauth-authorization-server`", body = AuthorizationServerMetadata))
 )]
-fn root_openid_configuration() {}
+fn root_oauth_authorization_server() {}
 
 #[utoipa::path(
     get, path = "/healthz", tag = "gateway", operation_id = "healthz",

@@ -42,6 +42,7 @@ use crate::schemas::*;
         token,
         jwks,
         openid_configuration,
+        oauth_authorization_server,
         crate::docs::identity_document,
         crate::docs::identity_page,
     ),
@@ -447,3 +448,11 @@ fn jwks() {}
     responses((status = 200, description = "The issuer's metadata", body = OpenIdConfiguration))
 )]
 fn openid_configuration() {}
+
+#[utoipa::path(
+    get, path = "/identity/v1/.well-known/oauth-authorization-server", tag = "tokens", operation_id = "oauthAuthorizationServer",
+    summary = "RFC 8414 authorization-server metadata",
+    description = "Also at `/.well-known/oauth-authorization-server/identity/v1` (RFC 8414 §3), through the gateway.",
+    responses((status = 200, description = "The issuer's metadata", body = AuthorizationServerMetadata))
+)]
+fn oauth_authorization_server() {}

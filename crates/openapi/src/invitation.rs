@@ -154,7 +154,7 @@ fn accept_initiate() {}
         (status = 202, description = "The accepted invitation; the identity is not yet visible", body = Invitation),
         (status = 400, description = "A missing or invalid field"),
         (status = 401, description = "The flow token or the ID token is invalid or expired"),
-        (status = 403, description = "The login does not match the invitation"),
+        (status = 403, description = "The provider does not vouch for the invited address as the login's verified email (ID token `email` with `email_verified`, or its userinfo endpoint with `accessToken`); nothing changes"),
         (status = 404, description = "No invitation has this key"),
         (status = 409, description = "The invitation is not open, or its organization is not active"),
     )

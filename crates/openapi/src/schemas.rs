@@ -221,7 +221,7 @@ pub struct JwkSet {
     keys: Vec<Jwk>,
 }
 
-/// `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0).
+/// `/identity/v1/.well-known/openid-configuration` (OpenID Connect Discovery 1.0).
 #[derive(ToSchema)]
 pub struct OpenIdConfiguration {
     issuer: String,
@@ -230,8 +230,21 @@ pub struct OpenIdConfiguration {
     grant_types_supported: Vec<String>,
     token_endpoint_auth_methods_supported: Vec<String>,
     id_token_signing_alg_values_supported: Vec<String>,
+    /// Empty: there is no authorization endpoint.
     response_types_supported: Vec<String>,
     subject_types_supported: Vec<String>,
+}
+
+/// RFC 8414 authorization-server metadata.
+#[derive(ToSchema)]
+pub struct AuthorizationServerMetadata {
+    issuer: String,
+    token_endpoint: String,
+    jwks_uri: String,
+    grant_types_supported: Vec<String>,
+    token_endpoint_auth_methods_supported: Vec<String>,
+    /// Empty: there is no authorization endpoint.
+    response_types_supported: Vec<String>,
 }
 
 // ---------------------------------------------------------------- organization service
@@ -460,6 +473,9 @@ pub struct AcceptComplete {
     nf_token: String,
     #[schema(min_length = 1, max_length = 20000)]
     id_token: String,
+    /// The login's access token at the provider: its userinfo endpoint then vouches
+    /// for the verified email when the ID token carries none.
+    access_token: Option<String>,
 }
 
 /// `POST /invitations`.

@@ -117,7 +117,7 @@ fn the_gateway_document_holds_every_service_document() {
         "/healthz",
         "/readyz",
         "/.well-known/jwks.json",
-        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server/identity/v1",
     ] {
         assert!(gateway.contains(&("GET".into(), extra.into())), "{extra}");
     }

@@ -41,6 +41,7 @@ use crate::state::AppState;
 use crate::store::identity;
 
 pub fn router(state: AppState) -> Router {
+    let rfc8414 = discovery::rfc8414_path(&state.token.issuer());
     Router::new()
         .route("/identity/v1/oauth/token", post(token::issue))
         .route("/identity/v1/.well-known/jwks.json", get(discovery::jwks))
@@ -48,6 +49,11 @@ pub fn router(state: AppState) -> Router {
             "/identity/v1/.well-known/openid-configuration",
             get(discovery::openid_configuration),
         )
+        .route(
+            "/identity/v1/.well-known/oauth-authorization-server",
+            get(discovery::oauth_authorization_server),
+        )
+        .route(&rfc8414, get(discovery::oauth_authorization_server))
         .route("/identity/v1/identities", get(identities::find))
         .route("/identity/v1/identities/self", get(identities::get_self))
         .route("/identity/v1/identities/{id}", get(identities::get))

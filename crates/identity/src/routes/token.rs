@@ -23,6 +23,8 @@ const CLIENT_CREDENTIALS: &str = "client_credentials";
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
 const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+/// RFC 8693 §2.2.1: what a token exchange issues.
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// A failed token request, with whether the client used HTTP Basic (then a 401
 /// carries a `WWW-Authenticate: Basic` challenge, as RFC 6749 §5.2 asks).
@@ -248,7 +250,14 @@ async fn client_credentials(
         tracing::info!(client_id = %auth.client_id, "client of an inactive organization refused");
         return Err(invalid());
     }
-    issue_for(st, row, IdentityType::ApiAccountIdentity, now, auth.basic)
+    issue_for(
+        st,
+        row,
+        IdentityType::ApiAccountIdentity,
+        now,
+        auth.basic,
+        None,
+    )
 }
 
 /// The API account of `client_id` and the organization it belongs to (when this
@@ -269,13 +278,15 @@ async fn client_with_organization(
         .await
 }
 
-/// Signs an access token for `row` and answers it.
+/// Signs an access token for `row` and answers it (with `issued_token_type` when
+/// given: the answer of a token exchange, RFC 8693 §2.2.1).
 fn issue_for(
     st: &AppState,
     row: &identity::Model,
     kind: IdentityType,
     now: i64,
     basic: bool,
+    issued_token_type: Option<&str>,
 ) -> Result<Response, Failure> {
     let lifetime = st.token.lifetime_secs;
     let claims = AccessClaims {
@@ -301,6 +312,7 @@ fn issue_for(
         access_token: token,
         token_type: "Bearer".into(),
         expires_in: lifetime,
+        issued_token_type: issued_token_type.map(str::to_string),
     })
     .into_response();
     no_store(&mut res);
@@ -355,6 +367,7 @@ async fn token_exchange(st: &AppState, form: &[(String, String)]) -> Result<Resp
             IdentityType::UserIdentity,
             st.clock.now().timestamp(),
             false,
+            Some(ACCESS_TOKEN_TYPE),
         ),
         Err(reason) => {
             tracing::info!(%reason, "token exchange refused");

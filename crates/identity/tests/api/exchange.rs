@@ -244,3 +244,81 @@ async fn an_accepted_invitation_makes_a_mapped_user_once() {
     })
     .await;
 }
+
+/// A provider served over real TLS on loopback (a CA made by the test, trusted by
+/// `open_id_providers.ca_file`): its ID token is exchanged, the JWKS read over
+/// HTTPS; without the CA the same token is refused (the keys cannot be read).
+#[tokio::test]
+async fn an_id_token_of_a_provider_over_tls_is_exchanged() {
+    let idp = TestOpenIdProvider::start_tls().await.unwrap();
+    assert!(
+        idp.jwks_uri.starts_with("https://127.0.0.1:"),
+        "{}",
+        idp.jwks_uri
+    );
+    let database = idp_runtime::testing::TestDatabase::sqlite().unwrap();
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = settings_for(&database, dir.path());
+    settings.open_id_providers.ca_file = idp.write_ca_file(dir.path()).unwrap();
+    let app = spawn_with(settings, std::sync::Arc::new(database), dir).await;
+    let untrusting = spawn(idp_runtime::testing::TestDatabase::sqlite().unwrap()).await;
+    let org = Uuid::new_v4();
+    let oidp = Uuid::new_v4();
+    for a in [&app, &untrusting] {
+        a.publish(
+            "organization.created",
+            Some(org),
+            json!({"id": org, "name": "Acme", "active": true}),
+        )
+        .await;
+        a.publish(
+            "open-id-provider.created",
+            Some(org),
+            json!({"id": oidp, "organizationId": org, "clientId": CLIENT, "issuer": idp.issuer,
+                "jwksUri": idp.jwks_uri, "active": true, "deleted": false}),
+        )
+        .await;
+        a.wait_count("SELECT COUNT(*) FROM open_id_providers_seen", 1)
+            .await;
+        a.wait_count("SELECT COUNT(*) FROM organizations_seen", 1)
+            .await;
+        let admin = a.admin_token().await;
+        let (s, u) = a
+            .call(&admin, Method::POST, "/user-identities",
+                Some(json!({"organizationId": org, "firstName": "Tls", "lastName": "User", "email": "tls@acme.com"})))
+            .await;
+        assert_eq!(s, 201, "{u}");
+        let uid = u["id"].as_str().unwrap().to_string();
+        let (s, _) = a
+            .call(
+                &admin,
+                Method::POST,
+                &format!("/user-identities/{uid}/mapping"),
+                Some(json!({"auth0UserId": "ext-tls", "identityProviderId": oidp})),
+            )
+            .await;
+        assert_eq!(s, 200);
+    }
+    let token = id_token(&idp, &idp.issuer, CLIENT, "ext-tls", 300);
+    let (s, v) = exchange(&app, &token).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(
+        v["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
+    assert_eq!(idp.jwks_fetches(), 1);
+    let (s, v) = exchange(&untrusting, &token).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{v}"
+    );
+    assert_eq!(
+        idp.jwks_fetches(),
+        1,
+        "no JWKS read without trusting the CA"
+    );
+    app.stop().await;
+    untrusting.stop().await;
+}

@@ -2,6 +2,7 @@
 
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -314,6 +315,44 @@ async fn discovery_names_the_issuer_token_endpoint_and_jwks() {
         v["jwks_uri"],
         "http://127.0.0.1:8080/identity/v1/.well-known/jwks.json"
     );
+    // Only what exists: two grants, client secrets, no authorization endpoint
+    // (so no response type), no scopes.
+    let grants = json!([
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange"
+    ]);
+    assert_eq!(v["grant_types_supported"], grants);
+    assert_eq!(v["response_types_supported"], json!([]));
+    assert!(v.get("authorization_endpoint").is_none(), "{v}");
+    assert!(v.get("scopes_supported").is_none(), "{v}");
+    assert!(
+        v.get("token_endpoint_auth_signing_alg_values_supported")
+            .is_none(),
+        "{v}"
+    );
+    assert_eq!(v["subject_types_supported"], json!(["public"]));
+    assert_eq!(v["id_token_signing_alg_values_supported"], json!(["RS256"]));
+
+    // RFC 8414 metadata: at the well-known suffix inserted before the issuer's
+    // path (§3), and beside the OpenID document.
+    for p in [
+        "/.well-known/oauth-authorization-server/identity/v1",
+        "/identity/v1/.well-known/oauth-authorization-server",
+    ] {
+        let res = app.client.get(app.url(p)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{p}");
+        let m: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(m["issuer"], "http://127.0.0.1:8080/identity/v1", "{p}");
+        assert_eq!(m["token_endpoint"], v["token_endpoint"], "{p}");
+        assert_eq!(m["jwks_uri"], v["jwks_uri"], "{p}");
+        assert_eq!(m["grant_types_supported"], grants, "{p}");
+        assert_eq!(
+            m["token_endpoint_auth_methods_supported"],
+            json!(["client_secret_basic", "client_secret_post"]),
+            "{p}"
+        );
+        assert_eq!(m["response_types_supported"], json!([]), "{p}");
+    }
     app.stop().await;
 }
 

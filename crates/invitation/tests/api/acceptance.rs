@@ -26,10 +26,15 @@ struct World {
 /// An organization with an OpenID provider, and the inviting identity, as the
 /// other services' events describe them.
 async fn world(app: &TestApp) -> World {
+    world_with(app, TestOpenIdProvider::start(LOGIN_ISSUER).await.unwrap()).await
+}
+
+/// As [`world`], with `idp` as the organization's OpenID provider.
+async fn world_with(app: &TestApp, idp: TestOpenIdProvider) -> World {
     let org = Uuid::new_v4();
     let inviter = Uuid::new_v4();
     let oidp = Uuid::new_v4();
-    let idp = TestOpenIdProvider::start(LOGIN_ISSUER).await.unwrap();
+    let issuer = idp.issuer.clone();
     app.publish(
         "organization.created",
         "organization",
@@ -50,7 +55,7 @@ async fn world(app: &TestApp) -> World {
         "organization",
         org,
         json!({"id": oidp, "organizationId": org, "name": "Acme SSO", "clientId": CLIENT,
-            "issuer": LOGIN_ISSUER, "jwksUri": idp.jwks_uri, "active": true, "deleted": false}),
+            "issuer": issuer, "jwksUri": idp.jwks_uri, "active": true, "deleted": false}),
     )
     .await;
     for (table, id) in [
@@ -352,7 +357,10 @@ async fn without_the_identity_service_the_completion_is_202() {
         }
     };
     let nf = initiate(&app, &key).await;
-    let tok = w.idp.id_token(CLIENT, "ext-7", None, 300).unwrap();
+    let tok = w
+        .idp
+        .id_token(CLIENT, "ext-7", Some("late@acme.com"), 300)
+        .unwrap();
     let (st, v) = complete(&app, &key, json!({"nfToken": nf, "idToken": tok})).await;
     assert_eq!(st, 202, "{v}");
     assert_eq!(v["state"], "Accepted");
@@ -393,7 +401,10 @@ async fn an_expired_invitation_cannot_be_completed() {
     };
     let nf = initiate(&app, &key).await;
     clock.advance(chrono::Duration::days(8));
-    let tok = w.idp.id_token(CLIENT, "ext-8", None, 300).unwrap();
+    let tok = w
+        .idp
+        .id_token(CLIENT, "ext-8", Some("slow@acme.com"), 300)
+        .unwrap();
     let (st, p) = complete(&app, &key, json!({"nfToken": nf, "idToken": tok})).await;
     assert_eq!(st, 409, "{p}");
     assert!(p["detail"].as_str().unwrap().contains("Expired"), "{p}");
@@ -403,5 +414,132 @@ async fn an_expired_invitation_cannot_be_completed() {
     assert_eq!(st, 200);
     assert_eq!(v["state"], "Expired");
     assert!(app.outbox("invitation.accepted").await.is_empty());
+    app.stop().await;
+}
+
+/// A provider in its default configuration puts no email in the ID token: the
+/// invited address must be vouched for as the login's verified email, by the ID
+/// token or by the provider's userinfo endpoint (over TLS, with the login's
+/// access token); otherwise 403 naming `idToken`, and the invitation stays Open
+/// with no event.
+#[tokio::test]
+async fn completing_needs_a_verified_email_of_the_invited_address() {
+    let idp = TestOpenIdProvider::start_tls().await.unwrap();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca_file = idp.write_ca_file(ca_dir.path()).unwrap();
+    let app = spawn(idp_runtime::testing::TestDatabase::sqlite().unwrap(), |s| {
+        s.open_id_providers.ca_file = ca_file.clone();
+    })
+    .await;
+    let w = world_with(&app, idp).await;
+    let inv = invite(&app, &w, "invited@acme.com").await;
+    let id = inv["id"].as_str().unwrap().to_string();
+    let mail_dir = app.dir.path().join("mail");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let key = loop {
+        let found = std::fs::read_dir(&mail_dir)
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .find(|t| t.contains("To: invited@acme.com"))
+            })
+            .unwrap_or_default();
+        if let Some(t) = found {
+            break key_in(&t);
+        }
+        assert!(std::time::Instant::now() < deadline, "no mail file");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let nf = initiate(&app, &key).await;
+    let tok = |extra: Value| w.idp.id_token_with(CLIENT, "ext-5", &extra, 300).unwrap();
+    w.idp
+        .set_userinfo(
+            "at-unverified",
+            json!({"sub": "ext-5", "email": "invited@acme.com", "email_verified": false}),
+        )
+        .unwrap();
+    w.idp
+        .set_userinfo(
+            "at-other-sub",
+            json!({"sub": "ext-6", "email": "invited@acme.com", "email_verified": true}),
+        )
+        .unwrap();
+    w.idp
+        .set_userinfo(
+            "at-other-address",
+            json!({"sub": "ext-5", "email": "someone@else.test", "email_verified": true}),
+        )
+        .unwrap();
+    w.idp
+        .set_userinfo(
+            "at-good",
+            json!({"sub": "ext-5", "email": "Invited@Acme.com", "email_verified": true}),
+        )
+        .unwrap();
+    for (why, body) in [
+        (
+            "no email",
+            json!({"nfToken": nf, "idToken": tok(json!({}))}),
+        ),
+        (
+            "unverified",
+            json!({"nfToken": nf, "idToken": tok(json!({"email": "invited@acme.com", "email_verified": false}))}),
+        ),
+        (
+            "email_verified absent",
+            json!({"nfToken": nf, "idToken": tok(json!({"email": "invited@acme.com"}))}),
+        ),
+        (
+            "another address",
+            json!({"nfToken": nf, "idToken": tok(json!({"email": "someone@else.test", "email_verified": true}))}),
+        ),
+        (
+            "userinfo: unverified",
+            json!({"nfToken": nf, "idToken": tok(json!({})), "accessToken": "at-unverified"}),
+        ),
+        (
+            "userinfo: another subject",
+            json!({"nfToken": nf, "idToken": tok(json!({})), "accessToken": "at-other-sub"}),
+        ),
+        (
+            "userinfo: another address",
+            json!({"nfToken": nf, "idToken": tok(json!({})), "accessToken": "at-other-address"}),
+        ),
+        (
+            "userinfo: unknown access token",
+            json!({"nfToken": nf, "idToken": tok(json!({})), "accessToken": "at-unknown"}),
+        ),
+    ] {
+        let (st, p) = complete(&app, &key, body).await;
+        assert_eq!((st, field(&p)), (403, "idToken"), "{why}: {p}");
+        assert_eq!(p["status"], 403, "{why}: {p}");
+        assert!(
+            !p.to_string().contains("at-"),
+            "{why}: the access token is not echoed: {p}"
+        );
+    }
+    assert!(w.idp.userinfo_calls() >= 4);
+    assert!(app.outbox("invitation.accepted").await.is_empty());
+    let (_, v) = app
+        .send(
+            app.client
+                .get(app.url(&format!("/invitations/{id}")))
+                .bearer_auth(app.token(w.inviter, w.org)),
+        )
+        .await;
+    assert_eq!(v["state"], "Open");
+
+    // The userinfo endpoint vouches for the invited address: accepted.
+    let (done, _) = tokio::join!(
+        complete(
+            &app,
+            &key,
+            json!({"nfToken": nf, "idToken": tok(json!({})), "accessToken": "at-good"}),
+        ),
+        identity_service_answers(&app, w.org, &id),
+    );
+    assert_eq!(done.0, 200, "{}", done.1);
+    assert_eq!(done.1["state"], "Accepted");
+    assert_eq!(app.outbox("invitation.accepted").await.len(), 1);
     app.stop().await;
 }
