@@ -106,18 +106,28 @@ impl Stack {
     /// the authorization service itself so no other service caches an empty answer.
     pub async fn wait_for_super_admin(&self) {
         let token = self.admin_token().await;
-        let me: serde_json::Value = self
-            .client
-            .get(self.url("/identity/v1/identities/self"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = me["id"].as_str().unwrap().to_string();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        // A process accepts no token before it has replayed the revocations
+        // (on RabbitMQ, a stream read at start): 503 until then.
+        let id = loop {
+            let res = self
+                .client
+                .get(self.url("/identity/v1/identities/self"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            let me: serde_json::Value = res.json().await.unwrap_or_default();
+            if status == 200 {
+                break me["id"].as_str().unwrap().to_string();
+            }
+            assert!(
+                status == 503 && std::time::Instant::now() < deadline,
+                "identities/self: {status} {me}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
         loop {
             let res = self
                 .client

@@ -155,21 +155,24 @@ mod tests {
     #[test]
     fn revocations_of_the_identity_or_its_organization_from_that_second_on_bypass_it() {
         let (cache, v) = (ClientCache::default(), verifier());
+        // Seconds of now: the verifier keeps no revocation older than the
+        // longest token lifetime (it could only cover expired tokens).
+        let t = chrono::Utc::now().timestamp();
         let org = Uuid::new_v4();
         let c = client(org);
         let id = c.0.id;
-        cache.put("c1", c.clone(), 100);
+        cache.put("c1", c.clone(), t);
         // A revocation of an earlier second says nothing about this read.
-        v.revoke_identity(IdentityId(id), 99);
-        assert!(cache.get("c1", 100, &v).is_some());
-        v.revoke_identity(IdentityId(id), 100);
-        assert!(cache.get("c1", 100, &v).is_none());
+        v.revoke_identity(IdentityId(id), t - 1);
+        assert!(cache.get("c1", t, &v).is_some());
+        v.revoke_identity(IdentityId(id), t);
+        assert!(cache.get("c1", t, &v).is_none());
 
         let other = client(org);
-        cache.put("c2", other.clone(), 100);
-        assert!(cache.get("c2", 100, &v).is_some());
-        v.revoke_organization(OrganizationId(org), 100);
-        assert!(cache.get("c2", 100, &v).is_none());
+        cache.put("c2", other.clone(), t);
+        assert!(cache.get("c2", t, &v).is_some());
+        v.revoke_organization(OrganizationId(org), t);
+        assert!(cache.get("c2", t, &v).is_none());
     }
 
     #[test]

@@ -3,20 +3,33 @@
 //! a change whose grants the authorization service makes later by event: a new
 //! identity's default roles, a default role granted to everyone. The rule itself
 //! lives in the authorization service alone; this is its client.
+//!
+//! An allowed answer is kept for the permission cache's lifetime
+//! (`authz.cache_ttl_ms`), so the check costs no round trip per create and keeps
+//! answering while the authorization service restarts. That is safe: the
+//! authorization service applies the rule again to the requester when the event
+//! that grants arrives, so a stale "allowed" can never grant more than the
+//! requester then holds.
 
 use std::time::Duration;
 
 use idp_model::authorization::GrantCheck;
-use idp_model::{OrganizationId, Problem, RoleId};
+use idp_model::{IdentityId, OrganizationId, Problem, RoleId};
 
 use crate::auth::Caller;
 use crate::authz::AuthzSettings;
 use crate::error::{ApiError, ApiResult};
 
+/// Who asked about what: the caller, the organization, the roles (sorted), and
+/// whether the default roles were included.
+type CheckKey = (IdentityId, OrganizationId, Vec<RoleId>, bool);
+
 #[derive(Clone)]
 pub struct GrantChecks {
     url: String,
     http: reqwest::Client,
+    /// Allowed answers; `None` when the lifetime is zero.
+    allowed: Option<moka::future::Cache<CheckKey, ()>>,
 }
 
 impl GrantChecks {
@@ -30,6 +43,12 @@ impl GrantChecks {
                 .no_proxy()
                 .timeout(Duration::from_millis(settings.timeout_ms))
                 .build()?,
+            allowed: (settings.cache_ttl_ms > 0).then(|| {
+                moka::future::Cache::builder()
+                    .max_capacity(50_000)
+                    .time_to_live(Duration::from_millis(settings.cache_ttl_ms))
+                    .build()
+            }),
         })
     }
 
@@ -75,6 +94,27 @@ impl GrantChecks {
     }
 
     async fn require(&self, caller: &Caller, check: &GrantCheck, context: &str) -> ApiResult<()> {
+        let mut roles = check.role_ids.clone();
+        roles.sort();
+        let key: CheckKey = (
+            caller.identity_id(),
+            check.organization_id,
+            roles,
+            check.default_roles,
+        );
+        if let Some(c) = &self.allowed {
+            if c.get(&key).await.is_some() {
+                return Ok(());
+            }
+        }
+        self.ask(caller, check, context).await?;
+        if let Some(c) = &self.allowed {
+            c.insert(key, ()).await;
+        }
+        Ok(())
+    }
+
+    async fn ask(&self, caller: &Caller, check: &GrantCheck, context: &str) -> ApiResult<()> {
         let unavailable = || {
             ApiError::from(Problem::service_unavailable(
                 "the authorization service is unavailable",

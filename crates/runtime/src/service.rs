@@ -101,11 +101,24 @@ impl Foundation {
     /// database and the bus, plus `extra` checks of the service's own.
     pub fn into_app(self, routes: Router, extra: Vec<ReadinessCheck>) -> ServiceApp {
         let bus = self.bus.clone();
+        let verifier = self.verifier.clone();
         let mut checks = vec![
             ReadinessCheck::database(self.db.clone()),
             ReadinessCheck::new("bus", move || {
                 let bus = bus.clone();
                 async move { bus.health().await }
+            }),
+            // No token is accepted before the revocations were replayed: not
+            // ready until then.
+            ReadinessCheck::new("revocations", move || {
+                let known = verifier.revocations_known();
+                async move {
+                    if known {
+                        Ok(())
+                    } else {
+                        Err("the revocation log is not replayed yet".to_string())
+                    }
+                }
             }),
         ];
         checks.extend(extra);
