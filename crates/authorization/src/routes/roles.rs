@@ -377,6 +377,25 @@ pub async fn update(
     };
     if let (Some(a), Some(o)) = (&actions, org) {
         require_holds_all(&st, &perms, o, a).await?;
+        // Taking actions out of a role takes them from every holder: the grant
+        // rule's other side, only what the caller holds itself.
+        let removed: Vec<Uuid> = role_action_ids(&st.db, &[r.id])
+            .await?
+            .remove(&r.id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|old| !a.contains(old))
+            .collect();
+        let found = crate::domain::actions_with_types(&st.db, &removed).await?;
+        if let Some((a, t)) = found
+            .values()
+            .find(|(a, t)| !holds(&perms, t, &a.code, Some(o), &[]))
+        {
+            return Err(ApiError::forbidden(format!(
+                "you can only take out of a role actions you hold in its organization; you do not hold {t}:{}",
+                a.code
+            )));
+        }
     }
     let txn = st.db.begin().await?;
     let mut am = r.into_active_model();

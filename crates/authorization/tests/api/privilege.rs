@@ -28,6 +28,11 @@ both!(
     grants_name_live_identities_of_their_organization
 );
 both!(
+    a_role_loses_only_actions_its_editor_holds_on_sqlite,
+    a_role_loses_only_actions_its_editor_holds_on_postgres,
+    a_role_loses_only_actions_its_editor_holds
+);
+both!(
     grant_checks_answer_by_the_rule_on_sqlite,
     grant_checks_answer_by_the_rule_on_postgres,
     grant_checks_answer_by_the_rule
@@ -502,5 +507,77 @@ async fn grant_checks_answer_by_the_rule(h: Harness) {
         400,
     )
     .await;
+    h.stop().await;
+}
+
+/// Changing a custom role's actions changes every holder's grants: a role editor
+/// may put in only what it holds (checked before), and take out only what it
+/// holds, so a narrow editor cannot strip a stronger holder's actions.
+async fn a_role_loses_only_actions_its_editor_holds(h: Harness) {
+    let a = OrganizationId::new();
+    let read = action_id(&h, "user-identity", "read").await;
+    let delete = action_id(&h, "organization", "delete").await;
+    let role = json(
+        h.admin(
+            Method::POST,
+            "/auth/v1/roles",
+            Some(
+                json!({"name": "Strong", "organizationId": a, "resourceActionIds": [read, delete]}),
+            ),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let rid = role["id"].as_str().unwrap();
+    let editor = h.identity(a).await;
+    give_actions(
+        &h,
+        editor,
+        a,
+        &[
+            ("role", "read"),
+            ("role", "update"),
+            ("user-identity", "read"),
+        ],
+    )
+    .await;
+    let res = h
+        .call(
+            Method::PUT,
+            &format!("/auth/v1/roles/{rid}"),
+            &token(editor, a),
+            Some(json!({"resourceActionIds": [read]})),
+        )
+        .await;
+    let p = json(res, 403).await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("organization:delete"),
+        "{p}"
+    );
+    let now = json(
+        h.admin(Method::GET, &format!("/auth/v1/roles/{rid}"), None)
+            .await,
+        200,
+    )
+    .await;
+    let mut ids: Vec<String> = serde_json::from_value(now["resourceActionIds"].clone()).unwrap();
+    ids.sort();
+    let mut want = vec![read.clone(), delete.clone()];
+    want.sort();
+    assert_eq!(ids, want, "unchanged");
+    // Its own actions it may keep and rename around.
+    let res = h
+        .call(
+            Method::PUT,
+            &format!("/auth/v1/roles/{rid}"),
+            &token(editor, a),
+            Some(json!({"name": "Strong 2"})),
+        )
+        .await;
+    json(res, 200).await;
     h.stop().await;
 }
