@@ -49,12 +49,13 @@ fn visible(perms: &[EffectivePermission], caller: &Caller, g: &grant::Model) -> 
         )
 }
 
-async fn visible_grant(
+/// A live grant of the kind asked for (`Some(true)` role grants, `Some(false)`
+/// action grants, `None` either) that `known` lets the caller see; else 404.
+async fn live_grant_if(
     st: &AppState,
-    caller: &Caller,
-    perms: &[EffectivePermission],
     id: Uuid,
     role_grant: Option<bool>,
+    known: impl FnOnce(&grant::Model) -> bool,
 ) -> ApiResult<grant::Model> {
     let g = live_grant(&st.db, id).await?;
     let kind_ok = match role_grant {
@@ -62,11 +63,21 @@ async fn visible_grant(
         Some(false) => g.resource_action_id.is_some(),
         None => true,
     };
-    if kind_ok && visible(perms, caller, &g) {
+    if kind_ok && known(&g) {
         Ok(g)
     } else {
         Err(ApiError::not_found("no such grant"))
     }
+}
+
+async fn visible_grant(
+    st: &AppState,
+    caller: &Caller,
+    perms: &[EffectivePermission],
+    id: Uuid,
+    role_grant: Option<bool>,
+) -> ApiResult<grant::Model> {
+    live_grant_if(st, id, role_grant, |g| visible(perms, caller, g)).await
 }
 
 /// A live grant the caller may change, by the rule of every change: 404 unless it
@@ -79,24 +90,16 @@ async fn changeable_grant(
     id: Uuid,
     role_grant: Option<bool>,
 ) -> ApiResult<grant::Model> {
-    let g = live_grant(&st.db, id).await?;
-    let kind_ok = match role_grant {
-        Some(true) => g.role_id.is_some(),
-        Some(false) => g.resource_action_id.is_some(),
-        None => true,
-    };
-    let known = visible(perms, caller, &g)
-        || idp_runtime::authz::holds_any(
-            perms,
-            G,
-            g.organization_id.map(OrganizationId),
-            &path_of(&g),
-        );
-    if kind_ok && known {
-        Ok(g)
-    } else {
-        Err(ApiError::not_found("no such grant"))
-    }
+    live_grant_if(st, id, role_grant, |g| {
+        visible(perms, caller, g)
+            || idp_runtime::authz::holds_any(
+                perms,
+                G,
+                g.organization_id.map(OrganizationId),
+                &path_of(g),
+            )
+    })
+    .await
 }
 
 /// The scope of a new grant and the check of the identity it names, in an order
