@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
-use idp_model::Problem;
 use idp_runtime::auth::Caller;
-use idp_runtime::error::{ApiError, ApiResult};
+use idp_runtime::error::ApiResult;
+use idp_runtime::organizations::Owner;
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -28,9 +28,8 @@ pub struct Grantee {
 
 #[derive(Clone)]
 pub struct IdentityLookup {
-    /// The identity service's base URL; `None`: only what the events told.
-    base: Option<String>,
-    http: reqwest::Client,
+    /// The identity service; it never asks when its URL is empty.
+    owner: Owner,
 }
 
 #[derive(Deserialize)]
@@ -43,13 +42,8 @@ struct IdentityAnswer {
 
 impl IdentityLookup {
     pub fn new(base: &str, timeout: Duration) -> anyhow::Result<Self> {
-        let base = base.trim().trim_end_matches('/');
         Ok(IdentityLookup {
-            base: (!base.is_empty()).then(|| base.to_string()),
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .timeout(timeout)
-                .build()?,
+            owner: Owner::new("identity", base, timeout)?,
         })
     }
 
@@ -68,37 +62,11 @@ impl IdentityLookup {
                 live: !k.deleted,
             }));
         }
-        let Some(base) = &self.base else {
-            return Ok(None);
-        };
-        let unavailable = || {
-            ApiError::from(Problem::service_unavailable(
-                "the identity service is unavailable",
-            ))
-        };
-        let res = self
-            .http
-            .get(format!("{base}/identity/v1/identities/{id}"))
-            .bearer_auth(caller.token())
-            .send()
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "identity service unreachable");
-                unavailable()
-            })?;
-        let status = res.status();
-        if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::FORBIDDEN {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            tracing::error!(%status, "identity service refused an identity lookup");
-            return Err(unavailable());
-        }
-        let a: IdentityAnswer = res.json().await.map_err(|e| {
-            tracing::error!(error = %e, "identity service answered an unreadable identity");
-            unavailable()
-        })?;
-        Ok(Some(Grantee {
+        let answer: Option<IdentityAnswer> = self
+            .owner
+            .get(caller, &format!("/identity/v1/identities/{id}"))
+            .await?;
+        Ok(answer.map(|a| Grantee {
             organization_id: a.organization_id,
             live: a.deleted_at.is_none_or(|d| d.is_null()),
         }))

@@ -50,61 +50,90 @@ pub struct OwnerAnswer {
 }
 
 /// The client of the owner: cheap to clone.
+/// The owner of a resource, asked over HTTP with the caller's own token when a
+/// read model has not seen the resource yet (`GET {base}{path}`): the answer, or
+/// `None` when the owner does not know it or the caller may not read it (the same
+/// answer, so existence does not leak); 503 when the owner cannot answer. Used
+/// for organizations here and for identities by the authorization service.
 #[derive(Clone, Debug)]
-pub struct OrganizationOwner {
+pub struct Owner {
+    /// What the owner is called in messages and logs.
+    name: &'static str,
+    /// `None`: never ask (only what the events told).
     base: Option<String>,
     http: reqwest::Client,
 }
 
-impl OrganizationOwner {
-    pub fn new(settings: &OrganizationsSettings) -> anyhow::Result<Self> {
-        let base = settings.url.trim().trim_end_matches('/');
-        Ok(OrganizationOwner {
+impl Owner {
+    pub fn new(name: &'static str, base: &str, timeout: Duration) -> anyhow::Result<Self> {
+        let base = base.trim().trim_end_matches('/');
+        Ok(Owner {
+            name,
             base: (!base.is_empty()).then(|| base.to_string()),
             http: reqwest::Client::builder()
                 .no_proxy()
-                .timeout(Duration::from_millis(settings.timeout_ms))
+                .timeout(timeout)
                 .build()?,
         })
     }
 
-    /// The organization as its owner describes it to `caller`: `None` when the
-    /// owner does not know it (or does not show it to the caller), or when no
-    /// owner is configured. 503 when the owner cannot be asked.
-    pub async fn lookup(&self, caller: &Caller, id: Uuid) -> Result<Option<OwnerAnswer>, ApiError> {
+    pub async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        caller: &Caller,
+        path: &str,
+    ) -> Result<Option<T>, ApiError> {
         let Some(base) = &self.base else {
             return Ok(None);
         };
-        let url = format!("{base}/identity/v1/organizations/{id}");
+        let name = self.name;
         let unavailable = || {
-            ApiError::Problem(Box::new(idp_model::Problem::service_unavailable(
-                "the organization service is unavailable",
-            )))
+            ApiError::Problem(Box::new(idp_model::Problem::service_unavailable(format!(
+                "the {name} service is unavailable"
+            ))))
         };
         let res = self
             .http
-            .get(&url)
+            .get(format!("{base}{path}"))
             .bearer_auth(caller.token())
             .send()
             .await
             .map_err(|e| {
-                tracing::error!(error = %e, "organization service unreachable");
+                tracing::error!(error = %e, service = name, "owner unreachable");
                 unavailable()
             })?;
         let status = res.status();
         if status.is_success() {
-            return res.json::<OwnerAnswer>().await.map(Some).map_err(|e| {
-                tracing::error!(error = %e, "bad answer of the organization service");
+            return res.json::<T>().await.map(Some).map_err(|e| {
+                tracing::error!(error = %e, service = name, "bad answer of the owner");
                 unavailable()
             });
         }
         match status.as_u16() {
-            // Unknown, or hidden from this caller: the caller may not use it.
             400 | 401 | 403 | 404 => Ok(None),
             _ => {
-                tracing::error!(%status, "organization service refused the lookup");
+                tracing::error!(%status, service = name, "the owner refused the lookup");
                 Err(unavailable())
             }
         }
+    }
+}
+
+/// The organization service, asked about organizations not seen yet.
+#[derive(Clone, Debug)]
+pub struct OrganizationOwner(Owner);
+
+impl OrganizationOwner {
+    pub fn new(settings: &OrganizationsSettings) -> anyhow::Result<Self> {
+        Ok(OrganizationOwner(Owner::new(
+            "organization",
+            &settings.url,
+            Duration::from_millis(settings.timeout_ms),
+        )?))
+    }
+
+    pub async fn lookup(&self, caller: &Caller, id: Uuid) -> Result<Option<OwnerAnswer>, ApiError> {
+        self.0
+            .get(caller, &format!("/identity/v1/organizations/{id}"))
+            .await
     }
 }
