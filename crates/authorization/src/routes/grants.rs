@@ -149,26 +149,24 @@ async fn scope_and_check(
     }
 }
 
-/// A live role that may be granted in `org`, or a 400 naming `roleId`.
-async fn grantable_role(
-    st: &AppState,
-    role_id: RoleId,
-    org: Option<Option<OrganizationId>>,
-) -> ApiResult<role::Model> {
-    let r = role::Entity::find_by_id(role_id.as_uuid())
+/// A live role, or a 400 naming `roleId`.
+async fn live_role(st: &AppState, role_id: RoleId) -> ApiResult<role::Model> {
+    role::Entity::find_by_id(role_id.as_uuid())
         .one(&st.db)
         .await?
         .filter(|r| r.deleted_at.is_none())
-        .ok_or_else(|| ApiError::invalid("roleId", "no such role"))?;
-    if let (Some(ro), Some(org)) = (r.organization_id, org) {
-        if org.map(|o| o.as_uuid()) != Some(ro) {
-            return Err(ApiError::invalid(
-                "roleId",
-                "a custom role can only be granted in its own organization",
-            ));
-        }
+        .ok_or_else(|| ApiError::invalid("roleId", "no such role"))
+}
+
+/// A custom role can only be granted in its own organization (400 naming `roleId`).
+fn grantable_in(r: &role::Model, org: Option<OrganizationId>) -> ApiResult<()> {
+    match r.organization_id {
+        Some(ro) if org.map(|o| o.as_uuid()) != Some(ro) => Err(ApiError::invalid(
+            "roleId",
+            "a custom role can only be granted in its own organization",
+        )),
+        _ => Ok(()),
     }
-    Ok(r)
 }
 
 /// What an existing grant gives (for the rule when it is changed or revoked).
@@ -213,7 +211,11 @@ pub async fn create_role_grant(
     let path = body.path.unwrap_or_default();
     valid_path("path", &path)?;
     let perms = st.authz.permissions(&caller).await?;
-    let r = grantable_role(&st, body.role_id, body.organization_id).await?;
+    let r = live_role(&st, body.role_id).await?;
+    // A scope given is checked first (a 400 before the rule), a derived one after.
+    if let Some(o) = body.organization_id {
+        grantable_in(&r, o)?;
+    }
     let gives = grant_rule::role_gives(&st.db, r.id, &r.name).await?;
     let org = scope_and_check(
         &st,
@@ -225,14 +227,7 @@ pub async fn create_role_grant(
         &gives,
     )
     .await?;
-    if let Some(ro) = r.organization_id {
-        if org.map(|o| o.as_uuid()) != Some(ro) {
-            return Err(ApiError::invalid(
-                "roleId",
-                "a custom role can only be granted in its own organization",
-            ));
-        }
-    }
+    grantable_in(&r, org)?;
     let txn = st.db.begin().await?;
     let g = insert_grant(
         &txn,
@@ -372,7 +367,8 @@ pub async fn replace_role_grant(
     if old.role_id == Some(body.role_id.as_uuid()) {
         return Err(ApiError::conflict("the grant already gives this role"));
     }
-    let r = grantable_role(&st, body.role_id, Some(org)).await?;
+    let r = live_role(&st, body.role_id).await?;
+    grantable_in(&r, org)?;
     grant_rule::check(
         &perms,
         Change::Give,
