@@ -54,9 +54,16 @@ bench: ## Benchmarks against real peers; writes bench/results/latest.{md,json}
 bench-quick: ## The benchmarks in quick mode (under 2 minutes)
 	BENCH_QUICK=1 scripts/bench
 
-clean-test-dbs: ## Drop the per-test PostgreSQL databases of earlier runs
+clean-test-dbs: ## Drop the per-test PostgreSQL databases and RabbitMQ queues/streams (idp.test.*) of earlier runs
 	@if command -v psql >/dev/null 2>&1 && $(PSQL) -c 'select 1' >/dev/null 2>&1; then \
 		for db in $$($(PSQL) -c "select datname from pg_database where datname like 'idp\_test\_%'"); do \
 			$(PSQL) -c "drop database if exists $$db" >/dev/null 2>&1 || true; \
+		done; \
+	fi
+	@# Each test's revocation stream outlives it; hundreds of them make RabbitMQ
+	@# refuse new streams ("does not have a replica on the local node").
+	@if command -v rabbitmqctl >/dev/null 2>&1; then \
+		for q in $$(timeout 30 rabbitmqctl list_queues -q name 2>/dev/null | grep '^idp\.test\.'); do \
+			timeout 10 rabbitmqctl delete_queue -q "$$q" >/dev/null 2>&1 || true; \
 		done; \
 	fi
