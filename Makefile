@@ -48,7 +48,7 @@ check-deps: ## The gateway must never depend on the database layer
 		echo "the gateway depends on sea-orm"; exit 1; \
 	else echo "gateway: no sea-orm dependency"; fi
 
-bench: ## Benchmarks against real peers; writes bench/results/latest.{md,json}
+bench: ## Benchmarks against real peers; writes proto-docs/benchmarks/latest.{md,json}
 	scripts/bench
 
 bench-quick: ## The benchmarks in quick mode (under 2 minutes)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The benchmarks behind `make bench` (scripts/bench builds and installs the tools,
-then runs this). Writes bench/results/latest.json and bench/results/latest.md.
+then runs this). Writes proto-docs/benchmarks/latest.json and latest.md.
 
 Layout of the run: the load generator (wrk, and this orchestrator) on core 0, the
 system under test and its peer on core 1 (`taskset`). Each measured side runs
@@ -8,7 +8,7 @@ RUNS times, alternating with its peer; the report gives medians.
 
 Environment: BENCH_QUICK=1 (short durations, one run each), BENCH_WORK (work dir),
 BENCH_BIN (directory of the release binaries), BENCH_ROOT (the repository),
-BENCH_RESULTS (where latest.{md,json} go; default bench/results).
+BENCH_RESULTS (where latest.{md,json} go; default proto-docs/benchmarks).
 """
 
 import base64
@@ -37,8 +37,9 @@ import events  # noqa: E402 (scripts/bench_lib/events.py: the B6 load and its fi
 
 ROOT = Path(os.environ.get("BENCH_ROOT", Path(__file__).resolve().parents[2]))
 BIN = Path(os.environ.get("BENCH_BIN", Path.home() / ".cache/idp-target/release"))
-WORK = Path(os.environ.get("BENCH_WORK", ROOT / "bench/work/run"))
-RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench/results"))
+TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/idp-target"))
+WORK = Path(os.environ.get("BENCH_WORK", TARGET_DIR / "bench-work/run"))
+RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "proto-docs/benchmarks"))
 LUA = Path(__file__).resolve().parent / "wrk.lua"
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 # BENCH_ONLY=B6,B4: only the phases that measure these (for working on one figure).
@@ -825,12 +826,21 @@ def pct(xs, p):
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
+def shown_path(p):
+    """A path for the report: relative to the repository or to the cargo target dir."""
+    if p.is_relative_to(ROOT):
+        return str(p.relative_to(ROOT))
+    if p.is_relative_to(TARGET_DIR):
+        return f"$CARGO_TARGET_DIR/{p.relative_to(TARGET_DIR)}"
+    return str(p)
+
+
 def bench_decision(rows, raw):
-    """B4: the decision cache beside cedar-policy, in process (bench/authz-decision)."""
+    """B4: the decision cache beside cedar-policy, in process (scripts/authz-decision-bench)."""
     exe = BIN / DECISION_BIN
     row = rows["B4"]
     if not exe.is_file():
-        raise BenchError(f"{exe} missing (scripts/bench builds bench/authz-decision)")
+        raise BenchError(f"{exe} missing (scripts/bench builds scripts/authz-decision-bench)")
     questions = 20_000 if QUICK else 300_000
     sample = 5 if QUICK else 50
     log(f"B4: {exe.name} --runs {RUNS} --questions {questions} on core {SUT_CPU}")
@@ -857,7 +867,7 @@ def bench_decision(rows, raw):
         "coldLoadUsPerIdentity": round(res["oursColdLoadNsPerIdentity"] / 1000, 1),
     }
     row["how"] = (
-        f"bench/authz-decision (release, pinned to core {SUT_CPU}): 10,000 identities in 100 "
+        f"scripts/authz-decision-bench (release, pinned to core {SUT_CPU}): 10,000 identities in 100 "
         "organizations, 1,000 roles (one with every action, the others 3-20 of the 53 catalog "
         "actions), 100,000 grants (70% roles, 30% single actions; 55% organization-wide, 40% "
         "narrowed to a path of 1-2 ids, 5% in another organization, 1% platform-wide); "
@@ -1485,8 +1495,7 @@ def main():
     commit = git_commit()
     meta = {"commit": commit, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
             "tools": tool_versions(), "loadavg": open("/proc/loadavg").read().split()[0],
-            "raw_path": str((WORK / "raw.json").relative_to(ROOT))
-            if WORK.is_relative_to(ROOT) else str(WORK / "raw.json")}
+            "raw_path": shown_path(WORK / "raw.json")}
     log(f"commit {commit}; {'QUICK' if QUICK else 'full'} mode; work dir {WORK}")
     rows, raw, errors = rows_skeleton(), {}, []
     busy0, own0, t0 = system_busy_s(), own_cpu_s(), time.monotonic()

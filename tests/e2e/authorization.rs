@@ -464,7 +464,7 @@ async fn the_guide_script_runs_against_the_platform() {
     let admin = admin_id(&stack).await;
     admin_permissions(&stack, &admin).await;
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scripts/guide-grant-resource-action.sh");
+        .join("../scripts/guide-grant-resource-action.sh");
     let (gateway, creds) = (stack.url(""), stack.platform.credentials_file.clone());
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("bash")

@@ -1,5 +1,7 @@
 //! The `platform` binary itself, as `make run` starts it: it becomes healthy, writes
-//! the credentials file, prints its path and never the secret.
+//! the credentials file, prints its path and never the secret. (Built from
+//! crates/platform/src/main.rs as this package's `platform-under-test`; see
+//! tests/Cargo.toml.)
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -8,7 +10,7 @@ use std::time::{Duration, Instant};
 #[tokio::test]
 async fn the_platform_binary_starts_prints_the_credentials_path_and_not_the_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_platform"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_platform-under-test"))
         .current_dir(dir.path())
         .env("PLATFORM__LISTEN", "127.0.0.1:0")
         .env("PLATFORM__IDENTITY_PORT", "0")

@@ -1,5 +1,7 @@
 //! The `platform` binary as a child process, as `make run` (or a container) runs it:
-//! JSON logs on stderr collected line by line, stopped with SIGTERM.
+//! JSON logs on stderr collected line by line, stopped with SIGTERM. (Built from
+//! crates/platform/src/main.rs as this package's `platform-under-test`; see
+//! tests/Cargo.toml.)
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -38,7 +40,7 @@ impl Platform {
     /// Starts the binary in `dir` (its data under `dir/data`) on free ports and
     /// waits until it says it is ready.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> Platform {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_platform"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_platform-under-test"));
         cmd.current_dir(dir)
             .env("PLATFORM__LISTEN", "127.0.0.1:0")
             .env("PLATFORM__IDENTITY_PORT", "0")
