@@ -414,7 +414,7 @@ async fn processes_restarted_while_the_broker_is_away_accept_no_token_before_the
                 "identity",
                 None,
                 json!({"identityId": uuid::Uuid::new_v4()}),
-                chrono::Utc::now(),
+                time::OffsetDateTime::now_utc(),
             )
         })
         .collect();

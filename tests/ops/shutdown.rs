@@ -279,7 +279,7 @@ fn issued_in_the_future(dir: &std::path::Path, token: &str, ahead: i64) -> Strin
         serde_json::from_slice(&b64.decode(parts.next().unwrap()).unwrap()).unwrap();
     let mut claims: serde_json::Value =
         serde_json::from_slice(&b64.decode(parts.next().unwrap()).unwrap()).unwrap();
-    let now = chrono::Utc::now().timestamp();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     claims["iat"] = json!(now + ahead);
     claims["exp"] = json!(now + ahead + 300);
     claims["jti"] = json!(uuid::Uuid::new_v4().to_string());

@@ -2,10 +2,10 @@
 //! standard roles. Seeding is idempotent and race-safe (insert, ignoring rows that
 //! exist), with deterministic ids so every deployment agrees.
 
-use chrono::{DateTime, Utc};
 use idp_model::authorization::{seeded_id, standard_roles as sr, RoleType};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, TransactionTrait};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::store::{resource_action, resource_type, role, role_action};
@@ -115,7 +115,7 @@ pub fn standard_roles() -> [(Uuid, &'static str, &'static str); 5] {
 }
 
 /// Inserts whatever of the catalog is missing.
-pub async fn seed<C>(db: &C, now: DateTime<Utc>) -> Result<(), DbErr>
+pub async fn seed<C>(db: &C, now: OffsetDateTime) -> Result<(), DbErr>
 where
     C: ConnectionTrait + TransactionTrait,
 {

@@ -2,7 +2,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, SubsecRound, Utc};
 use idp_model::authorization::{standard_roles, Grant};
 use idp_model::authz::EffectivePermission;
 use idp_model::events::{types, Envelope};
@@ -12,6 +11,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, TryInsertResult,
 };
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::store::{grant, resource_action, resource_type, role, role_action};
@@ -260,7 +260,7 @@ pub struct NewGrant {
     pub created_by: Option<Uuid>,
 }
 
-fn grant_event(kind: &str, g: &Grant, now: DateTime<Utc>) -> Envelope {
+fn grant_event(kind: &str, g: &Grant, now: OffsetDateTime) -> Envelope {
     Envelope::new(
         kind,
         SOURCE,
@@ -272,8 +272,8 @@ fn grant_event(kind: &str, g: &Grant, now: DateTime<Utc>) -> Envelope {
 
 /// The row of a new grant (not written yet). Its times are cut to microseconds, as
 /// the databases keep them, so the row, its event and every later read agree.
-fn grant_row(new: NewGrant, now: DateTime<Utc>) -> grant::Model {
-    let now = now.trunc_subsecs(6);
+fn grant_row(new: NewGrant, now: OffsetDateTime) -> grant::Model {
+    let now = idp_runtime::clock::to_micros(now);
     let (role_id, action_id) = match new.target {
         Target::Role(r) => (Some(r), None),
         Target::Action(a) => (None, Some(a)),
@@ -307,7 +307,7 @@ async fn grant_created<C: ConnectionTrait>(
     txn: &C,
     g: &grant::Model,
     role_name: Option<&str>,
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
 ) -> Result<(), DbErr> {
     let names = match (g.role_id, role_name) {
         (Some(r), Some(n)) => HashMap::from([(r, n.to_string())]),
@@ -328,7 +328,7 @@ pub async fn insert_grant<C: ConnectionTrait>(
     txn: &C,
     new: NewGrant,
     role_name: Option<&str>,
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
 ) -> Result<grant::Model, DbErr> {
     let g = grant_row(new, now);
     grant::Entity::insert(g.clone().into_active_model())
@@ -347,7 +347,7 @@ pub async fn ensure_grant<C: ConnectionTrait>(
     txn: &C,
     new: NewGrant,
     role_name: Option<&str>,
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
 ) -> Result<bool, DbErr> {
     let g = grant_row(new, now);
     let inserted = grant::Entity::insert(g.clone().into_active_model())
@@ -370,7 +370,7 @@ pub async fn ensure_grant<C: ConnectionTrait>(
 pub async fn revoke<C: ConnectionTrait>(
     txn: &C,
     g: grant::Model,
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
 ) -> Result<grant::Model, DbErr> {
     let mut am = g.into_active_model();
     am.revoked_at = Set(Some(now));
@@ -409,7 +409,7 @@ pub async fn role_updated<C: ConnectionTrait>(
     role_id: Uuid,
     organization: Option<Uuid>,
     actions: Option<&[Uuid]>,
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
 ) -> Result<(), DbErr> {
     let mut data = serde_json::json!({ "id": role_id, "organizationId": organization });
     if let (Some(a), Some(o)) = (actions, data.as_object_mut()) {

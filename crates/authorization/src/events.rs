@@ -11,7 +11,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use idp_model::authorization::standard_roles;
 use idp_model::events::{types, Envelope};
 use idp_runtime::authz::Authz;
@@ -19,6 +18,7 @@ use idp_runtime::outbox::{self, ConsumerOptions, RelayHandle};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde::Deserialize;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::{ensure_grant, NewGrant, Target};
@@ -112,7 +112,7 @@ async fn grant_role<C: ConnectionTrait>(
     role_id: Uuid,
     org: Uuid,
     identities: &[Uuid],
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
 ) -> anyhow::Result<Vec<Uuid>> {
     if identities.is_empty() {
         return Ok(Vec::new());
@@ -153,7 +153,7 @@ async fn grant_role<C: ConnectionTrait>(
 }
 
 async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<Vec<Uuid>> {
-    let now = Utc::now();
+    let now = OffsetDateTime::now_utc();
     let mut requesters = EventRequesters::new();
     match event.kind.as_str() {
         types::IDENTITY_CREATED => {

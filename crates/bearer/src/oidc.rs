@@ -889,7 +889,7 @@ pub mod testing {
             extra: &Value,
             exp_in: i64,
         ) -> Result<String, String> {
-            let now = chrono::Utc::now().timestamp();
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
             let mut claims = json!({
                 "iss": self.issuer, "aud": audience, "sub": sub, "iat": now, "exp": now + exp_in,
             });
@@ -970,7 +970,7 @@ mod tests {
         let other = TestOpenIdProvider::start("https://login.acme.test")
             .await
             .unwrap();
-        let now = chrono::Utc::now().timestamp();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         for (why, token, want) in [
             (
                 "wrong audience",

@@ -42,7 +42,7 @@ pub const LOG: &str = "revocations";
 
 /// Applies one event to the verifier; returns whether it revoked anything.
 pub fn apply(verifier: &Verifier, event: &Envelope) -> bool {
-    let at = event.occurred_at.timestamp();
+    let at = event.occurred_at.unix_timestamp();
     match event.kind.as_str() {
         types::IDENTITY_DEACTIVATED | types::IDENTITY_DELETED => {
             match uuid_of(&event.data, &["identityId", "id"]) {
@@ -165,7 +165,7 @@ pub async fn listen(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
+    use time::OffsetDateTime;
 
     #[tokio::test]
     async fn events_revoke_identities_and_organizations_through_the_bus() {
@@ -187,28 +187,36 @@ mod tests {
             "identity",
             Some(org),
             serde_json::json!({"identityId": id}),
-            Utc::now(),
+            OffsetDateTime::now_utc(),
         );
         // The in-process bus returns once the listener has acked: applied by then.
         bus.publish(&ev).await.unwrap();
-        assert!(verifier.is_revoked(id, OrganizationId::new(), Utc::now().timestamp() - 1));
+        assert!(verifier.is_revoked(
+            id,
+            OrganizationId::new(),
+            OffsetDateTime::now_utc().unix_timestamp() - 1
+        ));
         assert!(!verifier.is_revoked(IdentityId::new(), OrganizationId::new(), 0));
         let ev = Envelope::new(
             types::ORGANIZATION_DEACTIVATED,
             "organization",
             Some(org),
             serde_json::json!({"id": org}),
-            Utc::now(),
+            OffsetDateTime::now_utc(),
         );
         bus.publish(&ev).await.unwrap();
-        assert!(verifier.is_revoked(IdentityId::new(), org, Utc::now().timestamp() - 1));
+        assert!(verifier.is_revoked(
+            IdentityId::new(),
+            org,
+            OffsetDateTime::now_utc().unix_timestamp() - 1
+        ));
         // Other events revoke nothing.
         let other = Envelope::new(
             types::IDENTITY_CREATED,
             "identity",
             None,
             serde_json::json!({"identityId": IdentityId::new()}),
-            Utc::now(),
+            OffsetDateTime::now_utc(),
         );
         assert!(!apply(&verifier, &other));
     }

@@ -703,7 +703,7 @@ fn message_of(event: &Envelope) -> Result<(Vec<u8>, BasicProperties), BusError> 
         .with_message_id(ShortString::from(event.id.to_string()))
         .with_type(ShortString::from(event.kind.as_str()))
         .with_app_id(ShortString::from(event.source.as_str()))
-        .with_timestamp(event.occurred_at.timestamp().max(0) as u64)
+        .with_timestamp(event.occurred_at.unix_timestamp().max(0) as u64)
         .with_headers(headers);
     Ok((body, props))
 }

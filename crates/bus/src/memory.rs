@@ -259,7 +259,7 @@ mod tests {
             "test",
             None,
             serde_json::json!({"n": 1}),
-            chrono::Utc::now(),
+            time::OffsetDateTime::now_utc(),
         )
     }
 

@@ -52,7 +52,7 @@ fn event(kind: &str) -> Envelope {
         "test",
         Some(idp_model::ids::OrganizationId::new()),
         serde_json::json!({"hello": "world"}),
-        chrono::Utc::now(),
+        time::OffsetDateTime::now_utc(),
     )
 }
 

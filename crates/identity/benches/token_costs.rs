@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const ISSUER: &str = "http://bench/identity/v1";
 
 fn claims(i: u64) -> AccessClaims {
-    let now = chrono::Utc::now().timestamp();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     AccessClaims {
         iss: ISSUER.into(),
         sub: IdentityId::new(),

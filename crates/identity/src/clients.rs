@@ -106,7 +106,7 @@ mod tests {
     use sea_orm::prelude::Uuid;
 
     fn client(org: Uuid) -> Client {
-        let now = chrono::Utc::now();
+        let now = time::OffsetDateTime::now_utc();
         Arc::new((
             identity::Model {
                 id: Uuid::new_v4(),
@@ -157,7 +157,7 @@ mod tests {
         let (cache, v) = (ClientCache::default(), verifier());
         // Seconds of now: the verifier keeps no revocation older than the
         // longest token lifetime (it could only cover expired tokens).
-        let t = chrono::Utc::now().timestamp();
+        let t = time::OffsetDateTime::now_utc().unix_timestamp();
         let org = Uuid::new_v4();
         let c = client(org);
         let id = c.0.id;

@@ -19,7 +19,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use idp_bus::EventBus;
 use idp_model::events::{types, Envelope};
 use idp_model::OrganizationId;
@@ -30,6 +29,7 @@ use sea_orm::{
     IntoActiveModel, QueryFilter,
 };
 use serde_json::{json, Value};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::settings::IdentitySettings;
@@ -45,7 +45,7 @@ pub async fn emit<C: ConnectionTrait>(
     kind: &str,
     m: &identity::Model,
     extra: Value,
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
 ) -> Result<(), DbErr> {
     let mut data = json!({
         "identityId": m.id,
@@ -300,7 +300,7 @@ async fn on_organization(
     event: &Envelope,
     action: &str,
     txn: &DatabaseTransaction,
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
 ) -> anyhow::Result<()> {
     let Some(id) = organization_seen::apply(event, action, txn, now).await? else {
         return Ok(());
@@ -311,7 +311,7 @@ async fn on_organization(
     if event.kind == types::ORGANIZATION_DEACTIVATED || action == "deleted" {
         // Tokens of the organization's identities stop working here at once.
         st.verifier
-            .revoke_organization(OrganizationId(id), st.clock.now().timestamp());
+            .revoke_organization(OrganizationId(id), st.clock.now().unix_timestamp());
     }
     Ok(())
 }

@@ -196,7 +196,7 @@ mod tests {
     #[test]
     fn signed_tokens_verify_with_the_published_key() {
         let ring = KeyRing::from_pem(&generate_pem().unwrap()).unwrap();
-        let now = chrono::Utc::now().timestamp();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims =
             serde_json::json!({"sub": "x", "iat": now, "exp": now + 60, "aud": "a", "iss": "i"});
         let token = ring.sign(&claims).unwrap();

@@ -45,8 +45,7 @@ impl FromRef<AppState> for Verifier {
 impl AppState {
     /// The current time at the database's precision (microseconds), so that what a
     /// change answers equals what a later read answers.
-    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        use chrono::SubsecRound;
-        self.clock.now().trunc_subsecs(6)
+    pub fn now(&self) -> time::OffsetDateTime {
+        idp_runtime::clock::to_micros(self.clock.now())
     }
 }

@@ -26,7 +26,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use idp_bus::EventBus;
 use idp_model::events::Envelope;
 use idp_runtime::outbox::{self, ConsumerOptions};
@@ -36,6 +35,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, IntoActiveModel, QueryFilter,
 };
+use time::OffsetDateTime;
 
 use crate::store::{
     identity_seen, invitation, open_id_provider_seen, organization_seen, provider_seen,
@@ -84,7 +84,7 @@ async fn on_identity(
     event: &Envelope,
     action: &str,
     txn: &DatabaseTransaction,
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
 ) -> anyhow::Result<()> {
     let d = &event.data;
     let Some(id) = uuid_of(d, &["identityId", "id"]) else {

@@ -3,7 +3,6 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Duration, Utc};
 use idp_model::events::types;
 use idp_model::invitation::{CreateInvitation, Invitation, InvitationState};
 use idp_model::paging::Direction;
@@ -20,6 +19,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::keys;
@@ -30,12 +30,12 @@ use crate::store::{identity_seen, invitation, organization_seen};
 use invitation::Column as C;
 
 /// The state of a stored invitation at `now`.
-pub fn state_of(m: &invitation::Model, now: DateTime<Utc>) -> InvitationState {
+pub fn state_of(m: &invitation::Model, now: OffsetDateTime) -> InvitationState {
     InvitationState::of(m.accepted, m.revoked_at.is_some(), m.expiration <= now)
 }
 
 /// The invitation as the API shows it.
-pub fn view(m: &invitation::Model, now: DateTime<Utc>) -> Invitation {
+pub fn view(m: &invitation::Model, now: OffsetDateTime) -> Invitation {
     let org = OrganizationId(m.to_organization_id);
     Invitation {
         id: m.id,
@@ -53,7 +53,7 @@ pub fn view(m: &invitation::Model, now: DateTime<Utc>) -> Invitation {
 }
 
 /// The SQL condition of one state at `now`.
-fn state_condition(s: InvitationState, now: DateTime<Utc>) -> Condition {
+fn state_condition(s: InvitationState, now: OffsetDateTime) -> Condition {
     let live = Condition::all().add(C::RevokedAt.is_null());
     match s {
         InvitationState::Revoked => Condition::all().add(C::RevokedAt.is_not_null()),
@@ -314,7 +314,7 @@ pub async fn create(
         invited_email_address: email.to_string(),
         invitation_url: url.clone(),
         target_user_identity_id: body.target_user_identity_id.map(|i| i.as_uuid()),
-        expiration: now + Duration::days(expiry_days),
+        expiration: now.saturating_add(Duration::days(expiry_days)),
         accepted: None,
         revoked_at: None,
         response_received_at: None,
@@ -341,7 +341,7 @@ pub async fn create(
             "{inviter_text} invited you to join the organization {org_name} ({org_label}).\r\n\r\n\
              To accept or decline, open:\r\n{link}\r\n\r\n\
              The invitation expires on {}.\r\n",
-            row.expiration.to_rfc2822()
+            crate::mail::rfc2822(row.expiration)
         ),
     };
     let txn = st.db.begin().await?;
@@ -498,7 +498,7 @@ mod tests {
     #[test]
     fn invitation_json_has_the_reference_fields() {
         let org = OrganizationId::new();
-        let now = Utc::now();
+        let now = OffsetDateTime::now_utc();
         let m = invitation::Model {
             id: Uuid::new_v4(),
             key_hash: keys::hash("k"),

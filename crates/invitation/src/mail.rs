@@ -25,7 +25,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use idp_runtime::clock::SharedClock;
 use idp_runtime::Shutdown;
 use lettre::message::SinglePart;
@@ -35,6 +34,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 use crate::settings::MailSettings;
@@ -51,7 +51,7 @@ pub struct Message {
 pub async fn enqueue<C: ConnectionTrait>(
     conn: &C,
     msg: Message,
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
 ) -> Result<(), DbErr> {
     mail::Entity::insert(mail::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
@@ -177,9 +177,12 @@ impl Delivery {
         for row in rows {
             // Claim it: only one sender holds a message at a time.
             let now = clock.now();
-            let lease = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
+            let lease = time::Duration::try_from(self.lease).unwrap_or(time::Duration::MAX);
             let claimed = mail::Entity::update_many()
-                .col_expr(mail::Column::NextAttemptAt, Expr::value(now + lease))
+                .col_expr(
+                    mail::Column::NextAttemptAt,
+                    Expr::value(now.saturating_add(lease)),
+                )
                 .filter(mail::Column::Id.eq(row.id))
                 .filter(mail::Column::SentAt.is_null())
                 .filter(due(now))
@@ -196,7 +199,7 @@ impl Delivery {
                         .col_expr(mail::Column::Attempts, Expr::value(row.attempts + 1))
                         .col_expr(
                             mail::Column::NextAttemptAt,
-                            Expr::value(Option::<DateTime<Utc>>::None),
+                            Expr::value(Option::<OffsetDateTime>::None),
                         )
                         .filter(mail::Column::Id.eq(row.id))
                         .filter(mail::Column::SentAt.is_null())
@@ -215,8 +218,9 @@ impl Delivery {
                             "mail delivery failed; will retry");
                         self.backoff(attempts)
                     };
-                    let next = clock.now()
-                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                    let next = clock.now().saturating_add(
+                        time::Duration::try_from(wait).unwrap_or(time::Duration::MAX),
+                    );
                     mail::Entity::update_many()
                         .col_expr(mail::Column::Attempts, Expr::value(attempts))
                         .col_expr(mail::Column::LastError, Expr::value(f.reason.clone()))
@@ -237,7 +241,7 @@ impl Delivery {
 }
 
 /// Unsent rows whose backoff or lease is over.
-fn due(now: DateTime<Utc>) -> Condition {
+fn due(now: OffsetDateTime) -> Condition {
     Condition::any()
         .add(mail::Column::NextAttemptAt.is_null())
         .add(mail::Column::NextAttemptAt.lte(now))
@@ -343,6 +347,13 @@ fn header(v: &str) -> String {
         .collect()
 }
 
+/// An instant as mail headers and texts write it (`Tue, 01 Jul 2003 10:52:37 +0000`).
+pub fn rfc2822(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc2822)
+        // Only years before 1900 or after 9999 cannot be written so.
+        .unwrap_or_else(|_| at.to_string())
+}
+
 fn write_file(dir: &Path, from: &str, m: &mail::Model) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let text = format!(
@@ -350,7 +361,7 @@ fn write_file(dir: &Path, from: &str, m: &mail::Model) -> anyhow::Result<PathBuf
         header(from),
         header(&m.recipient),
         header(&m.subject),
-        m.created_at.to_rfc2822(),
+        rfc2822(m.created_at),
         m.id,
         m.body
     );
@@ -405,5 +416,33 @@ mod tests {
         };
         let err = Delivery::from_settings(&bad).err().unwrap().to_string();
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn dates_are_written_as_rfc2822() {
+        let at = OffsetDateTime::from_unix_timestamp(1_057_056_757).unwrap();
+        assert_eq!(rfc2822(at), "Tue, 01 Jul 2003 10:52:37 +0000");
+    }
+
+    #[test]
+    fn a_message_file_has_a_date_header_of_its_creation() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = mail::Model {
+            id: uuid::Uuid::now_v7(),
+            recipient: "a@b.co".into(),
+            subject: "Hi".into(),
+            body: "Hello".into(),
+            created_at: OffsetDateTime::from_unix_timestamp(1_057_056_757).unwrap(),
+            sent_at: None,
+            attempts: 0,
+            last_error: None,
+            next_attempt_at: None,
+        };
+        let path = write_file(dir.path(), "idp@acme.test", &m).unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(
+            text.contains("\r\nDate: Tue, 01 Jul 2003 10:52:37 +0000\r\n"),
+            "{text}"
+        );
     }
 }

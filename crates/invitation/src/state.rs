@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use chrono::{DateTime, Utc};
 use idp_bearer::Verifier;
 use idp_model::events::Envelope;
 use idp_model::OrganizationId;
@@ -14,6 +13,7 @@ use idp_runtime::flow_token::FlowTokens;
 use idp_runtime::outbox::RelayHandle;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use crate::mail::Mailer;
 use crate::settings::{InvitationSettings, MailSettings};
@@ -46,9 +46,8 @@ impl FromRef<AppState> for Verifier {
 impl AppState {
     /// Now, to the microsecond (what PostgreSQL keeps), so that an answer equals
     /// what a later read of the stored row shows.
-    pub fn now(&self) -> DateTime<Utc> {
-        let now = self.clock.now();
-        DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    pub fn now(&self) -> OffsetDateTime {
+        idp_runtime::clock::to_micros(self.clock.now())
     }
 
     /// Writes one event into the outbox, in the caller's transaction.

@@ -3,8 +3,8 @@
 //! Every event travels as `{id, type, occurredAt, source, organizationId, data}`;
 //! `type` is also the routing key on the topic exchange.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use crate::ids::{EventId, OrganizationId};
 
@@ -131,7 +131,9 @@ pub struct Envelope {
     pub id: EventId,
     #[serde(rename = "type")]
     pub kind: String,
-    pub occurred_at: DateTime<Utc>,
+    /// RFC 3339 on the wire (`2026-11-23T17:00:00.123Z`).
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
     /// The service that emitted it (`identity`, `organization`, ...).
     pub source: String,
     pub organization_id: Option<OrganizationId>,
@@ -144,7 +146,7 @@ impl Envelope {
         source: &str,
         organization_id: Option<OrganizationId>,
         data: serde_json::Value,
-        occurred_at: DateTime<Utc>,
+        occurred_at: OffsetDateTime,
     ) -> Self {
         Envelope {
             id: EventId::new(),
@@ -168,7 +170,7 @@ mod tests {
             "identity",
             Some(OrganizationId::new()),
             serde_json::json!({"x": 1}),
-            Utc::now(),
+            OffsetDateTime::now_utc(),
         );
         let v = serde_json::to_value(&e).unwrap();
         for f in [
@@ -182,5 +184,48 @@ mod tests {
             assert!(v.get(f).is_some(), "missing {f}");
         }
         assert_eq!(v["type"], "identity.created");
+    }
+
+    #[test]
+    fn occurred_at_travels_as_rfc3339_in_utc() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_795_453_200_123_000_000).unwrap();
+        let e = Envelope::new(
+            types::IDENTITY_CREATED,
+            "identity",
+            None,
+            serde_json::json!({}),
+            at,
+        );
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["occurredAt"], "2026-11-23T17:00:00.123Z");
+        let back: Envelope = serde_json::from_value(v).unwrap();
+        assert_eq!(back.occurred_at, at);
+    }
+
+    #[test]
+    fn reads_occurred_at_as_earlier_versions_wrote_it() {
+        // Whole seconds, three, six or nine digits; `Z` or `+00:00`.
+        for (text, nanos) in [
+            ("2026-11-23T17:00:00Z", 0),
+            ("2026-11-23T17:00:00.123Z", 123_000_000),
+            ("2026-11-23T17:00:00.123456+00:00", 123_456_000),
+            ("2026-11-23T17:00:00.123456789Z", 123_456_789),
+            ("2026-11-23T19:00:00.5+02:00", 500_000_000),
+        ] {
+            let v = serde_json::json!({
+                "id": EventId::new(),
+                "type": "identity.created",
+                "occurredAt": text,
+                "source": "identity",
+                "organizationId": null,
+                "data": {}
+            });
+            let e: Envelope = serde_json::from_value(v).unwrap();
+            assert_eq!(
+                e.occurred_at.unix_timestamp_nanos(),
+                1_795_453_200_000_000_000 + nanos,
+                "{text}"
+            );
+        }
     }
 }

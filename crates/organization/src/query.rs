@@ -117,11 +117,11 @@ where
     Ok((rows, total))
 }
 
-pub fn ts(dt: chrono::DateTime<chrono::Utc>) -> idp_model::Timestamp {
+pub fn ts(dt: time::OffsetDateTime) -> idp_model::Timestamp {
     dt.into()
 }
 
-pub fn ts_opt(dt: Option<chrono::DateTime<chrono::Utc>>) -> Option<idp_model::Timestamp> {
+pub fn ts_opt(dt: Option<time::OffsetDateTime>) -> Option<idp_model::Timestamp> {
     dt.map(Into::into)
 }
 

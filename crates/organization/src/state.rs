@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use chrono::{DateTime, Utc};
 use idp_bearer::Verifier;
 use idp_model::events::Envelope;
 use idp_model::OrganizationId;
@@ -16,6 +15,7 @@ use idp_runtime::flow_token::FlowTokens;
 use idp_runtime::outbox::RelayHandle;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use crate::settings::OpenIdProviderSettings;
 
@@ -42,7 +42,7 @@ impl FromRef<AppState> for Verifier {
 }
 
 impl AppState {
-    pub fn now(&self) -> DateTime<Utc> {
+    pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }
 

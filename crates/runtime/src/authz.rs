@@ -895,7 +895,7 @@ mod tests {
             "authorization",
             None,
             serde_json::json!({"id": uuid::Uuid::new_v4(), "identityId": identity}),
-            chrono::Utc::now(),
+            time::OffsetDateTime::now_utc(),
         )
     }
 

@@ -2,40 +2,43 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, Utc};
+use time::{Duration, OffsetDateTime};
 
 pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> DateTime<Utc>;
+    fn now(&self) -> OffsetDateTime;
 }
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
     }
 }
 
 /// A clock that stands still until a test moves it.
 #[derive(Clone, Debug)]
-pub struct FixedClock(Arc<Mutex<DateTime<Utc>>>);
+pub struct FixedClock(Arc<Mutex<OffsetDateTime>>);
 
 impl FixedClock {
-    pub fn new(at: DateTime<Utc>) -> Self {
+    pub fn new(at: OffsetDateTime) -> Self {
         FixedClock(Arc::new(Mutex::new(at)))
     }
 
     pub fn advance(&self, by: Duration) {
         if let Ok(mut t) = self.0.lock() {
-            *t += by;
+            *t = t.saturating_add(by);
         }
     }
 }
 
 impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0.lock().map(|t| *t).unwrap_or_else(|_| Utc::now())
+    fn now(&self) -> OffsetDateTime {
+        self.0
+            .lock()
+            .map(|t| *t)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc())
     }
 }
 
@@ -43,4 +46,36 @@ pub type SharedClock = Arc<dyn Clock>;
 
 pub fn system() -> SharedClock {
     Arc::new(SystemClock)
+}
+
+/// `at` cut (not rounded) to whole microseconds, the precision PostgreSQL keeps, so
+/// that what a change answers equals what a later read of the stored row shows.
+pub fn to_micros(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_nanosecond(at.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_micros_cuts_the_nanoseconds_and_keeps_the_rest() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_712_220_972_026_311_999).unwrap();
+        let cut = to_micros(at);
+        assert_eq!(cut.unix_timestamp_nanos(), 1_712_220_972_026_311_000);
+        assert_eq!(to_micros(cut), cut);
+        // Before 1970 the cut goes towards the earlier instant, as it did before.
+        let early = OffsetDateTime::from_unix_timestamp_nanos(-1_999).unwrap();
+        assert_eq!(to_micros(early).unix_timestamp_nanos(), -2_000);
+    }
+
+    #[test]
+    fn a_fixed_clock_stands_still_until_advanced() {
+        let at = OffsetDateTime::from_unix_timestamp(1_712_220_972).unwrap();
+        let clock = FixedClock::new(at);
+        assert_eq!(clock.now(), at);
+        clock.advance(Duration::days(8));
+        assert_eq!(clock.now(), at + Duration::days(8));
+    }
 }

@@ -261,7 +261,7 @@ fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, FlowToke
 }
 
 fn now_secs() -> i64 {
-    chrono::Utc::now().timestamp()
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {

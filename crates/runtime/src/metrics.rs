@@ -286,12 +286,11 @@ impl OutboxMetrics {
         queue: &str,
         kind: &str,
         outcome: &str,
-        occurred_at: Option<chrono::DateTime<chrono::Utc>>,
+        occurred_at: Option<time::OffsetDateTime>,
     ) {
         self.consumed.inc(&[queue, kind, outcome]);
         if let Some(at) = occurred_at {
-            let lag = (chrono::Utc::now() - at)
-                .to_std()
+            let lag = Duration::try_from(time::OffsetDateTime::now_utc() - at)
                 .unwrap_or(Duration::ZERO)
                 .as_secs_f64();
             self.lag.observe(&[queue], lag);
@@ -328,7 +327,7 @@ mod tests {
             "q.test",
             "thing.created",
             "applied",
-            Some(chrono::Utc::now()),
+            Some(time::OffsetDateTime::now_utc()),
         );
         let text = m.render(&MetricsSources::default()).await;
         let samples = idp_common::metrics::parse_text(&text).unwrap();

@@ -119,7 +119,7 @@ fn event(kind: &str, data: serde_json::Value) -> Envelope {
         "test",
         Some(idp_model::ids::OrganizationId::new()),
         data,
-        chrono::Utc::now(),
+        time::OffsetDateTime::now_utc(),
     )
 }
 

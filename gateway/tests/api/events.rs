@@ -89,7 +89,7 @@ async fn a_gateway_started_after_a_revocation_refuses_the_revoked_token() {
         "identity",
         None,
         serde_json::json!({"identityId": sub}),
-        chrono::Utc::now(),
+        time::OffsetDateTime::now_utc(),
     );
     bus.publish(&event).await.unwrap();
 

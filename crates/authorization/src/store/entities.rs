@@ -13,7 +13,7 @@ pub mod resource_type {
         pub name: String,
         pub description: Option<String>,
         pub is_system: bool,
-        pub created_at: DateTimeUtc,
+        pub created_at: TimeDateTimeWithTimeZone,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -35,7 +35,7 @@ pub mod resource_action {
         pub name: String,
         pub description: Option<String>,
         pub is_system: bool,
-        pub created_at: DateTimeUtc,
+        pub created_at: TimeDateTimeWithTimeZone,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -59,9 +59,9 @@ pub mod role {
         pub base_role_id: Option<Uuid>,
         pub description: Option<String>,
         pub created_by: Option<Uuid>,
-        pub created_at: DateTimeUtc,
-        pub last_modified: Option<DateTimeUtc>,
-        pub deleted_at: Option<DateTimeUtc>,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub last_modified: Option<TimeDateTimeWithTimeZone>,
+        pub deleted_at: Option<TimeDateTimeWithTimeZone>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -104,9 +104,9 @@ pub mod grant {
         pub path: String,
         pub is_immutable: bool,
         pub created_by: Option<Uuid>,
-        pub created_at: DateTimeUtc,
-        pub last_modified: DateTimeUtc,
-        pub revoked_at: Option<DateTimeUtc>,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub last_modified: TimeDateTimeWithTimeZone,
+        pub revoked_at: Option<TimeDateTimeWithTimeZone>,
         /// `identity|role-or-action|organization|path` while live, NULL once revoked:
         /// unique, so one live grant per identity + role/action + scope.
         #[sea_orm(unique)]
@@ -135,7 +135,7 @@ pub mod known_identity {
         /// The identity asked for its organization's default roles.
         pub wants_default_roles: bool,
         /// When the identity was created (its event's time).
-        pub created_at: Option<DateTimeUtc>,
+        pub created_at: Option<TimeDateTimeWithTimeZone>,
         /// Who created it: the requester of its default roles.
         pub created_by: Option<Uuid>,
     }

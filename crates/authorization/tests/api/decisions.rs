@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use idp_authorization::decide::Decider;
 use idp_authorization::domain::{self, insert_grant, NewGrant, Target};
 use idp_authorization::store::{self, grant, resource_action, resource_type, role, role_action};
@@ -14,6 +13,7 @@ use idp_runtime::testing::TestDatabase;
 use reqwest::Method;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::{json, Value};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::harness::{json, token, Harness};
@@ -52,10 +52,10 @@ async fn same_answers_as_the_store_path(db: TestDatabase) {
     let conn = idp_runtime::db::connect_and_migrate::<store::Migrator>(&db.settings)
         .await
         .unwrap();
-    idp_authorization::catalog::seed(&conn, Utc::now())
+    idp_authorization::catalog::seed(&conn, OffsetDateTime::now_utc())
         .await
         .unwrap();
-    let seed = Utc::now().timestamp_nanos_opt().unwrap_or(7) as u64;
+    let seed = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64;
     let mut rng = Rng(seed);
     let types: Vec<(Uuid, String)> = resource_type::Entity::find()
         .all(&conn)
@@ -90,7 +90,7 @@ async fn same_answers_as_the_store_path(db: TestDatabase) {
             base_role_id: Set(None),
             description: Set(None),
             created_by: Set(None),
-            created_at: Set(Utc::now()),
+            created_at: Set(OffsetDateTime::now_utc()),
             last_modified: Set(None),
             deleted_at: Set(None),
         }
@@ -124,7 +124,7 @@ async fn same_answers_as_the_store_path(db: TestDatabase) {
             created_by: None,
         },
         None,
-        Utc::now(),
+        OffsetDateTime::now_utc(),
     )
     .await
     .unwrap();
@@ -155,7 +155,10 @@ async fn same_answers_as_the_store_path(db: TestDatabase) {
             created_by: None,
         };
         // The same grant twice in one scope is a unique violation: skip it.
-        if insert_grant(&conn, new, None, Utc::now()).await.is_ok() {
+        if insert_grant(&conn, new, None, OffsetDateTime::now_utc())
+            .await
+            .is_ok()
+        {
             made += 1;
         }
     }
@@ -179,7 +182,9 @@ async fn same_answers_as_the_store_path(db: TestDatabase) {
     for g in live.into_iter().filter(|g| !g.is_immutable) {
         if rng.below(2) == 0 {
             let who = IdentityId(g.identity_id);
-            domain::revoke(&conn, g, Utc::now()).await.unwrap();
+            domain::revoke(&conn, g, OffsetDateTime::now_utc())
+                .await
+                .unwrap();
             decider.invalidate(who);
         }
     }

@@ -1,12 +1,12 @@
 //! `domain::ensure_grant`, what the event consumer grants default roles with:
 //! once per live grant, one `grant.created` each, on SQLite and PostgreSQL.
 
-use chrono::Utc;
 use idp_authorization::domain::{self, ensure_grant, NewGrant, Target};
 use idp_authorization::store::{self, grant};
 use idp_model::authorization::standard_roles as sr;
 use idp_runtime::testing::TestDatabase;
 use sea_orm::{ConnectionTrait, EntityTrait, Statement, TransactionTrait};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 fn read_only(identity: Uuid, org: Uuid) -> NewGrant {
@@ -45,27 +45,34 @@ async fn once_per_live_grant(db: TestDatabase) {
     let conn = idp_runtime::db::connect_and_migrate::<store::Migrator>(&db.settings)
         .await
         .unwrap();
-    idp_authorization::catalog::seed(&conn, Utc::now())
+    idp_authorization::catalog::seed(&conn, OffsetDateTime::now_utc())
         .await
         .unwrap();
     let (who, org) = (Uuid::now_v7(), Uuid::now_v7());
 
     // First time: inserted, with its event naming the role (given by the caller).
     let txn = conn.begin().await.unwrap();
+    assert!(ensure_grant(
+        &txn,
+        read_only(who, org),
+        Some("Given Name"),
+        OffsetDateTime::now_utc()
+    )
+    .await
+    .unwrap());
+    // Again in the same transaction, and again after the commit: nothing, and no
+    // error that would spoil the transaction.
     assert!(
-        ensure_grant(&txn, read_only(who, org), Some("Given Name"), Utc::now())
+        !ensure_grant(&txn, read_only(who, org), None, OffsetDateTime::now_utc())
             .await
             .unwrap()
     );
-    // Again in the same transaction, and again after the commit: nothing, and no
-    // error that would spoil the transaction.
-    assert!(!ensure_grant(&txn, read_only(who, org), None, Utc::now())
-        .await
-        .unwrap());
     txn.commit().await.unwrap();
-    assert!(!ensure_grant(&conn, read_only(who, org), None, Utc::now())
-        .await
-        .unwrap());
+    assert!(
+        !ensure_grant(&conn, read_only(who, org), None, OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+    );
     let live: Vec<grant::Model> = grant::Entity::find()
         .all(&conn)
         .await
@@ -81,12 +88,14 @@ async fn once_per_live_grant(db: TestDatabase) {
 
     // Revoked, the same grant can be given again; without a name, the role's own
     // is read for the event.
-    domain::revoke(&conn, live[0].clone(), Utc::now())
+    domain::revoke(&conn, live[0].clone(), OffsetDateTime::now_utc())
         .await
         .unwrap();
-    assert!(ensure_grant(&conn, read_only(who, org), None, Utc::now())
-        .await
-        .unwrap());
+    assert!(
+        ensure_grant(&conn, read_only(who, org), None, OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+    );
     let events = created_events(&conn, who).await;
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(

@@ -47,7 +47,7 @@ async fn jwks_server() -> String {
 }
 
 pub fn token(identity: IdentityId, org: OrganizationId) -> String {
-    let now = chrono::Utc::now().timestamp();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let claims = json!({
         "iss": ISS, "sub": identity, "aud": "platform", "iat": now, "exp": now + 600,
         "jti": uuid::Uuid::new_v4().to_string(), "organizationId": org,
@@ -135,7 +135,7 @@ impl Harness {
             Some(org),
             json!({"identityId": id, "organizationId": org, "type": "ApiAccountIdentity",
                    "grantDefaultRoles": false, "bootstrapSuperAdmin": bootstrap}),
-            chrono::Utc::now(),
+            time::OffsetDateTime::now_utc(),
         );
         self.bus.publish(&e).await.unwrap();
     }
@@ -151,7 +151,7 @@ impl Harness {
             Some(org),
             json!({"identityId": id, "organizationId": org, "type": "UserIdentity",
                    "grantDefaultRoles": false, "createdBy": self.admin}),
-            chrono::Utc::now(),
+            time::OffsetDateTime::now_utc(),
         );
         self.bus.publish(&e).await.unwrap();
         id

@@ -82,7 +82,13 @@ fn at(role: impl std::fmt::Display, org: OrganizationId) -> String {
 }
 
 async fn publish(h: &Harness, kind: &str, org: OrganizationId, data: Value) {
-    let e = Envelope::new(kind, "organization", Some(org), data, chrono::Utc::now());
+    let e = Envelope::new(
+        kind,
+        "organization",
+        Some(org),
+        data,
+        time::OffsetDateTime::now_utc(),
+    );
     h.bus.publish(&e).await.unwrap();
 }
 
@@ -98,7 +104,7 @@ async fn identity_created(
         Some(org),
         json!({"identityId": id, "organizationId": org, "type": "ApiAccountIdentity",
                "grantDefaultRoles": true, "createdBy": created_by}),
-        chrono::Utc::now(),
+        time::OffsetDateTime::now_utc(),
     );
     h.bus.publish(&e).await.unwrap();
     id
@@ -178,7 +184,7 @@ async fn events_grant_only_what_the_requester_may(h: Harness) {
     // A default role whose event arrives after the identities' (created after
     // the role): checked against each identity's own creator.
     let c = OrganizationId::new();
-    let role_at = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let role_at = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
     let late_by_creator = identity_created(&h, c, Some(creator)).await;
     let late_by_super = identity_created(&h, c, Some(h.admin)).await;
     h.bus
@@ -365,7 +371,7 @@ async fn grants_name_live_identities_of_their_organization(h: Harness) {
             "identity",
             Some(a),
             json!({"identityId": deleted}),
-            chrono::Utc::now(),
+            time::OffsetDateTime::now_utc(),
         ))
         .await
         .unwrap();

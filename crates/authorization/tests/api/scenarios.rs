@@ -866,7 +866,7 @@ async fn grants_and_checks(h: Harness) {
         json!({"identityId": dave, "organizationId": org, "type": "UserIdentity",
                "grantDefaultRoles": true, "bootstrapSuperAdmin": false,
                "defaultRoleIds": [sr::ORGANIZATION_READ_ONLY], "createdBy": h.admin}),
-        chrono::Utc::now(),
+        time::OffsetDateTime::now_utc(),
     );
     h.bus.publish(&e).await.unwrap();
     h.bus.publish(&e).await.unwrap();
@@ -876,7 +876,7 @@ async fn grants_and_checks(h: Harness) {
         Some(org),
         json!({"roleId": sr::ORGANIZATION_READ_ONLY, "organizationId": org, "identityIds": [dave, bob],
                "requestedBy": h.admin}),
-        chrono::Utc::now(),
+        time::OffsetDateTime::now_utc(),
     );
     h.bus.publish(&req).await.unwrap();
     let dave_perms = h.wait_for_permissions(dave, &token(dave, org)).await;
@@ -948,7 +948,13 @@ async fn holders(h: &Harness, role: uuid::Uuid, org: OrganizationId) -> Vec<Stri
 async fn default_roles_by_events(h: Harness) {
     let org = OrganizationId::new();
     let publish = |kind: &'static str, source: &'static str, data: Value| {
-        let e = Envelope::new(kind, source, Some(org), data, chrono::Utc::now());
+        let e = Envelope::new(
+            kind,
+            source,
+            Some(org),
+            data,
+            time::OffsetDateTime::now_utc(),
+        );
         let bus = h.bus.clone();
         async move { bus.publish(&e).await.unwrap() }
     };
@@ -995,13 +1001,13 @@ async fn default_roles_by_events(h: Harness) {
     // later still reaches that identity (the two services' events have no order).
     let late_role = uuid::Uuid::new_v4();
     let frank = IdentityId::new();
-    let role_created_at = chrono::Utc::now();
+    let role_created_at = time::OffsetDateTime::now_utc();
     let frank_event = Envelope::new(
         types::IDENTITY_CREATED,
         "identity",
         Some(org),
         created(frank, true),
-        role_created_at + chrono::Duration::milliseconds(5),
+        role_created_at + time::Duration::milliseconds(5),
     );
     h.bus.publish(&frank_event).await.unwrap();
     let role_event = Envelope::new(

@@ -177,7 +177,7 @@ pub async fn set_active(
     txn.commit().await?;
     if !active {
         st.verifier
-            .revoke_identity(idp_model::IdentityId(m.id), now.timestamp());
+            .revoke_identity(idp_model::IdentityId(m.id), now.unix_timestamp());
     }
     st.clients.forget(m.client_id.as_deref());
     st.relay.wake();
@@ -211,7 +211,7 @@ pub async fn soft_delete(
     .await?;
     txn.commit().await?;
     st.verifier
-        .revoke_identity(idp_model::IdentityId(m.id), now.timestamp());
+        .revoke_identity(idp_model::IdentityId(m.id), now.unix_timestamp());
     st.clients.forget(m.client_id.as_deref());
     st.relay.wake();
     Ok(m)

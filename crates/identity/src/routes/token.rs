@@ -204,7 +204,7 @@ async fn client_credentials(
     };
     // The token's `iat` is this second; the client as read in it (crate::clients
     // says why remembering it for the second is safe).
-    let now = st.clock.now().timestamp();
+    let now = st.clock.now().unix_timestamp();
     let client = match st.clients.get(&auth.client_id, now, &st.verifier) {
         Some(c) => c,
         None => {
@@ -365,7 +365,7 @@ async fn token_exchange(st: &AppState, form: &[(String, String)]) -> Result<Resp
             st,
             &row,
             IdentityType::UserIdentity,
-            st.clock.now().timestamp(),
+            st.clock.now().unix_timestamp(),
             false,
             Some(ACCESS_TOKEN_TYPE),
         ),

@@ -23,14 +23,14 @@ pub struct Model {
     /// API accounts only: HMAC-SHA-256 of the secret under the pepper, hex.
     pub secret_hash: Option<String>,
     pub active: bool,
-    pub created_at: DateTimeUtc,
-    pub updated_at: Option<DateTimeUtc>,
-    pub deleted_at: Option<DateTimeUtc>,
+    pub created_at: TimeDateTimeWithTimeZone,
+    pub updated_at: Option<TimeDateTimeWithTimeZone>,
+    pub deleted_at: Option<TimeDateTimeWithTimeZone>,
     pub created_by: Option<Uuid>,
     /// Users only: whether a second factor is enrolled (cleared by reset-mfa).
     pub mfa_enrolled: bool,
     /// Users only: when and by whom the second factor was last reset.
-    pub mfa_reset_at: Option<DateTimeUtc>,
+    pub mfa_reset_at: Option<TimeDateTimeWithTimeZone>,
     pub mfa_reset_by: Option<Uuid>,
 }
 

@@ -11,7 +11,7 @@ pub struct Model {
     pub invitation_id: Uuid,
     pub identity_id: Uuid,
     pub created: bool,
-    pub created_at: DateTimeUtc,
+    pub created_at: TimeDateTimeWithTimeZone,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

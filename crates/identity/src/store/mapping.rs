@@ -12,7 +12,7 @@ pub struct Model {
     /// The subject at the provider (the reference's `auth0UserId`).
     pub external_subject: String,
     pub identity_provider_id: Uuid,
-    pub created_at: DateTimeUtc,
+    pub created_at: TimeDateTimeWithTimeZone,
     pub created_by: Option<Uuid>,
 }
 

@@ -14,10 +14,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub preferences: String,
     pub created_by: Option<Uuid>,
-    pub created_at: DateTimeUtc,
-    pub updated_at: Option<DateTimeUtc>,
+    pub created_at: TimeDateTimeWithTimeZone,
+    pub updated_at: Option<TimeDateTimeWithTimeZone>,
     pub deleted_by: Option<Uuid>,
-    pub deleted_at: Option<DateTimeUtc>,
+    pub deleted_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,7 +15,7 @@ const CLIENT: &str = "acme-client";
 
 /// An ID token of `idp` (any issuer: `iss` says which).
 fn id_token(idp: &TestOpenIdProvider, iss: &str, aud: &str, sub: &str, exp_in: i64) -> String {
-    let now = chrono::Utc::now().timestamp();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     idp.sign(&json!({"iss": iss, "aud": aud, "sub": sub, "iat": now, "exp": now + exp_in}))
         .unwrap()
 }

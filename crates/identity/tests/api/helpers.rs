@@ -250,7 +250,7 @@ where
 /// Sleeps until just after the wall clock's next second begins (the token endpoint
 /// remembers a client for the rest of the second in which it read it).
 pub async fn next_second() {
-    let now = chrono::Utc::now();
-    let into = u64::from(now.timestamp_subsec_millis());
+    let now = time::OffsetDateTime::now_utc();
+    let into = u64::from(now.millisecond());
     tokio::time::sleep(std::time::Duration::from_millis(1000 - into + 20)).await;
 }

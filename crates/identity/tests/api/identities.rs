@@ -50,7 +50,7 @@ impl TestApp {
             "organization",
             org.map(idp_model::OrganizationId),
             data,
-            chrono::Utc::now(),
+            time::OffsetDateTime::now_utc(),
         );
         self.bus.publish(&e).await.unwrap();
     }

@@ -15,11 +15,11 @@ pub mod invitation {
         pub invited_email_address: String,
         pub invitation_url: Option<String>,
         pub target_user_identity_id: Option<Uuid>,
-        pub expiration: DateTimeUtc,
+        pub expiration: TimeDateTimeWithTimeZone,
         pub accepted: Option<bool>,
-        pub revoked_at: Option<DateTimeUtc>,
-        pub response_received_at: Option<DateTimeUtc>,
-        pub created_at: DateTimeUtc,
+        pub revoked_at: Option<TimeDateTimeWithTimeZone>,
+        pub response_received_at: Option<TimeDateTimeWithTimeZone>,
+        pub created_at: TimeDateTimeWithTimeZone,
         /// The user identity the identity service made or mapped for an acceptance
         /// by key (from its identity event naming this invitation).
         pub mapped_identity_id: Option<Uuid>,
@@ -46,7 +46,7 @@ pub mod identity_seen {
         /// `UserIdentity` or `ApiAccountIdentity`.
         pub kind: Option<String>,
         pub deleted: bool,
-        pub updated_at: DateTimeUtc,
+        pub updated_at: TimeDateTimeWithTimeZone,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -80,7 +80,7 @@ pub mod support_request {
         pub severity: String,
         /// JSON array of strings.
         pub recent_error_messages: Option<String>,
-        pub created_at: DateTimeUtc,
+        pub created_at: TimeDateTimeWithTimeZone,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -102,13 +102,13 @@ pub mod mail {
         pub recipient: String,
         pub subject: String,
         pub body: String,
-        pub created_at: DateTimeUtc,
-        pub sent_at: Option<DateTimeUtc>,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub sent_at: Option<TimeDateTimeWithTimeZone>,
         pub attempts: i32,
         pub last_error: Option<String>,
         /// Not before then: the backoff after a failure, or the lease of the
         /// sender trying it now. `NULL`: due.
-        pub next_attempt_at: Option<DateTimeUtc>,
+        pub next_attempt_at: Option<TimeDateTimeWithTimeZone>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

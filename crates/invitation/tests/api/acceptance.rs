@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use idp_bearer::oidc::testing::TestOpenIdProvider;
 use serde_json::{json, Value};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::smtp::{decoded, SmtpServer};
@@ -242,7 +242,7 @@ async fn an_invitation_mailed_by_smtp_is_completed_once_with_a_login() {
         }
         // ID tokens that prove no login at the organization's providers.
         let stranger = TestOpenIdProvider::start(LOGIN_ISSUER).await.unwrap();
-        let now = Utc::now().timestamp();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
         for (why, tok) in [
             ("another client", w.idp.id_token("other-client", "ext-42", None, 300).unwrap()),
             ("expired", w.idp.id_token(CLIENT, "ext-42", None, -120).unwrap()),
@@ -379,7 +379,7 @@ async fn an_expired_invitation_cannot_be_completed() {
     let db = idp_runtime::testing::TestDatabase::sqlite().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let settings = settings_for(&db, dir.path());
-    let clock = idp_runtime::clock::FixedClock::new(Utc::now());
+    let clock = idp_runtime::clock::FixedClock::new(OffsetDateTime::now_utc());
     let app = spawn_with(db, dir, settings, std::sync::Arc::new(clock.clone())).await;
     let w = world(&app).await;
     invite(&app, &w, "slow@acme.com").await;
@@ -400,7 +400,7 @@ async fn an_expired_invitation_cannot_be_completed() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let nf = initiate(&app, &key).await;
-    clock.advance(chrono::Duration::days(8));
+    clock.advance(time::Duration::days(8));
     let tok = w
         .idp
         .id_token(CLIENT, "ext-8", Some("slow@acme.com"), 300)

@@ -146,7 +146,7 @@ impl TestApp {
 
     /// A platform access token of `identity` in `org`.
     pub fn token(&self, identity: Uuid, org: Uuid) -> String {
-        let now = chrono::Utc::now().timestamp();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         self.issuer
             .sign(
                 &json!({"iss": ISSUER, "sub": identity, "aud": "platform", "iat": now,
@@ -173,7 +173,7 @@ impl TestApp {
             source,
             Some(idp_model::OrganizationId(org)),
             data,
-            chrono::Utc::now(),
+            time::OffsetDateTime::now_utc(),
         );
         self.bus.publish(&e).await.unwrap();
     }

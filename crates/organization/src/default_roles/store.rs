@@ -21,8 +21,8 @@ pub struct Model {
     pub role_type: String,
     pub role_id: Uuid,
     pub created_by: Option<Uuid>,
-    pub created_at: DateTimeUtc,
-    pub deleted_at: Option<DateTimeUtc>,
+    pub created_at: TimeDateTimeWithTimeZone,
+    pub deleted_at: Option<TimeDateTimeWithTimeZone>,
     pub deleted_by: Option<Uuid>,
 }
 

@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use idp_model::organization::{Auth0ConnectionType, IdentityProvider};
 use idp_model::{IdentityProviderId, OrganizationId};
 use idp_runtime::error::{ApiError, ApiResult};
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, QueryOrder};
+use time::OffsetDateTime;
 
 use crate::query::{ts, ts_opt};
 
@@ -22,9 +22,9 @@ pub struct Model {
     /// `Database`, `Social`, `Enterprise` or `Passwordless`.
     pub auth0_connection_type: String,
     pub active: bool,
-    pub created_at: DateTimeUtc,
-    pub updated_at: Option<DateTimeUtc>,
-    pub deleted_at: Option<DateTimeUtc>,
+    pub created_at: TimeDateTimeWithTimeZone,
+    pub updated_at: Option<TimeDateTimeWithTimeZone>,
+    pub deleted_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -57,7 +57,7 @@ pub fn new_row(
     auth0_connection_id: &str,
     name: &str,
     kind: Auth0ConnectionType,
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
 ) -> Model {
     Model {
         id: IdentityProviderId::new().as_uuid(),

@@ -25,9 +25,9 @@ pub struct Model {
     pub jwks_uri: String,
     pub active: bool,
     pub created_by: Option<Uuid>,
-    pub created_at: DateTimeUtc,
-    pub updated_at: Option<DateTimeUtc>,
-    pub deleted_at: Option<DateTimeUtc>,
+    pub created_at: TimeDateTimeWithTimeZone,
+    pub updated_at: Option<TimeDateTimeWithTimeZone>,
+    pub deleted_at: Option<TimeDateTimeWithTimeZone>,
     pub deleted_by: Option<Uuid>,
 }
 

@@ -1,10 +1,10 @@
 //! First start: the root organization, with the platform's well-known id.
 
-use chrono::{DateTime, Utc};
 use idp_model::events::{types, Envelope};
 use idp_model::ROOT_ORGANIZATION_ID;
 use idp_runtime::outbox::RelayHandle;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use time::OffsetDateTime;
 
 use super::organization;
 
@@ -12,7 +12,7 @@ pub const ROOT_LABEL: &str = "root";
 
 pub async fn ensure_root_organization(
     db: &DatabaseConnection,
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
     relay: &RelayHandle,
 ) -> anyhow::Result<()> {
     if organization::Entity::find_by_id(ROOT_ORGANIZATION_ID.as_uuid())

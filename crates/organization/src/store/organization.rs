@@ -13,9 +13,9 @@ pub struct Model {
     /// `None` or `GoogleAuthenticator`.
     pub mfa_provider: String,
     pub active: bool,
-    pub created_at: DateTimeUtc,
-    pub updated_at: Option<DateTimeUtc>,
-    pub deleted_at: Option<DateTimeUtc>,
+    pub created_at: TimeDateTimeWithTimeZone,
+    pub updated_at: Option<TimeDateTimeWithTimeZone>,
+    pub deleted_at: Option<TimeDateTimeWithTimeZone>,
     pub created_by: Option<Uuid>,
 }
 

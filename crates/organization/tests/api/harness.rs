@@ -174,7 +174,7 @@ impl Harness {
 
     /// A bearer token for `sub` in `org`.
     pub fn token(&self, sub: IdentityId, org: OrganizationId) -> String {
-        let now = chrono::Utc::now().timestamp();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = AccessClaims {
             iss: ISSUER.into(),
             sub,

@@ -112,7 +112,7 @@ pub(crate) async fn record<C: ConnectionTrait>(
         .values([
             Value::from(consumer.to_string()).into(),
             Value::from(event_id.as_uuid()).into(),
-            Value::from(chrono::Utc::now()).into(),
+            Value::from(time::OffsetDateTime::now_utc()).into(),
         ])
         .map_err(|e| DbErr::Custom(e.to_string()))?
         .on_conflict(

@@ -47,7 +47,7 @@ pub async fn enqueue<C: ConnectionTrait>(conn: &C, event: &Envelope) -> Result<(
             Value::from(event.kind.clone()).into(),
             Value::from(event.organization_id.map(|o| o.as_uuid())).into(),
             Value::from(payload).into(),
-            Value::from(chrono::Utc::now()).into(),
+            Value::from(time::OffsetDateTime::now_utc()).into(),
             Value::from(0i32).into(),
         ])
         .map_err(|e| DbErr::Custom(e.to_string()))?;
@@ -192,7 +192,10 @@ async fn mark_published<C: ConnectionTrait>(conn: &C, seqs: &[i64]) -> Result<()
     let mut update = Query::update();
     update
         .table(Outbox::Table)
-        .value(Outbox::PublishedAt, Value::from(chrono::Utc::now()))
+        .value(
+            Outbox::PublishedAt,
+            Value::from(time::OffsetDateTime::now_utc()),
+        )
         .value(Outbox::Attempts, Expr::col(Outbox::Attempts).add(1))
         .and_where(Expr::col(Outbox::Seq).is_in(seqs.iter().copied()));
     conn.execute(conn.get_database_backend().build(&update))

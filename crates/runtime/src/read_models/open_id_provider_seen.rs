@@ -3,11 +3,11 @@
 //! reads it for the token-exchange grant, the invitation service for accepting an
 //! invitation by key; each keeps it in its own database.
 
-use chrono::{DateTime, Utc};
 use idp_model::events::payload::{state_change, str_of, uuid_of};
 use idp_model::events::Envelope;
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, IntoActiveModel};
+use time::OffsetDateTime;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "open_id_providers_seen")]
@@ -21,7 +21,7 @@ pub struct Model {
     pub jwks_uri: Option<String>,
     pub active: bool,
     pub deleted: bool,
-    pub updated_at: DateTimeUtc,
+    pub updated_at: TimeDateTimeWithTimeZone,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -35,7 +35,7 @@ pub async fn apply(
     event: &Envelope,
     action: &str,
     txn: &DatabaseTransaction,
-    now: DateTime<Utc>,
+    now: OffsetDateTime,
 ) -> anyhow::Result<()> {
     let d = &event.data;
     let Some(id) = uuid_of(d, &["openIdProviderId", "id"]) else {
