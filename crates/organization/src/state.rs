@@ -1,17 +1,14 @@
-//! The state every handler shares, and the helpers they use for access checks,
-//! events and transactions.
+//! The state every handler shares (`Data<AppState>`, one for all workers), and the
+//! helpers the resources' services use for access checks, events and transactions.
 
 use std::sync::Arc;
 
-use axum::extract::FromRef;
 use chrono::{DateTime, Utc};
-use idp_bearer::Verifier;
-use idp_model::events::Envelope;
 use idp_model::OrganizationId;
 use idp_runtime::auth::Caller;
 use idp_runtime::authz::{Authz, Scope};
 use idp_runtime::clock::SharedClock;
-use idp_runtime::error::{ApiError, ApiResult};
+use idp_runtime::error::ApiResult;
 use idp_runtime::flow_token::FlowTokens;
 use idp_runtime::outbox::RelayHandle;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
@@ -22,7 +19,6 @@ use crate::settings::OpenIdProviderSettings;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub verifier: Verifier,
     pub authz: Authz,
     pub clock: SharedClock,
     pub relay: RelayHandle,
@@ -33,12 +29,6 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Whether a caller may give the role a default role grants in its name.
     pub grant_checks: idp_runtime::grant_check::GrantChecks,
-}
-
-impl FromRef<AppState> for Verifier {
-    fn from_ref(s: &AppState) -> Verifier {
-        s.verifier.clone()
-    }
 }
 
 impl AppState {
@@ -85,11 +75,6 @@ impl AppState {
         org: Option<OrganizationId>,
         data: &T,
     ) -> ApiResult<()> {
-        let data = serde_json::to_value(data).map_err(ApiError::internal)?;
-        let event = Envelope::new(kind, "organization", org, data, self.now());
-        idp_runtime::outbox::enqueue(txn, &event)
-            .await
-            .map_err(ApiError::internal)?;
-        Ok(())
+        crate::events::enqueue(txn, kind, org, data, self.now()).await
     }
 }
