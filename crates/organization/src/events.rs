@@ -9,28 +9,5 @@
 //! | `default-role.grant-requested` | `default_roles` | `default_roles::types::GrantRequested` |
 //! | `open-id-provider.created`, `.updated`, `.deleted` | `open_id_providers` | the OpenID provider |
 
-use chrono::{DateTime, Utc};
-use idp_model::events::Envelope;
-use idp_model::OrganizationId;
-use idp_runtime::error::{ApiError, ApiResult};
-use sea_orm::DatabaseTransaction;
-use serde::Serialize;
-
-/// The `source` of every event of this service.
+/// The `source` of every event of this service (`AppState::work` writes it).
 pub const SOURCE: &str = "organization";
-
-/// Writes one event in the caller's transaction (the outbox).
-pub async fn enqueue<T: Serialize>(
-    txn: &DatabaseTransaction,
-    kind: &str,
-    org: Option<OrganizationId>,
-    data: &T,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let data = serde_json::to_value(data).map_err(ApiError::internal)?;
-    let event = Envelope::new(kind, SOURCE, org, data, now);
-    idp_runtime::outbox::enqueue(txn, &event)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(())
-}

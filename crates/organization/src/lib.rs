@@ -62,9 +62,13 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
     store::bootstrap::ensure_root_organization(&f.db, f.clock.now(), &f.relay).await?;
     let state = Data::new(AppState {
         db: f.db.clone(),
+        work: idp_runtime::work::Work::new(
+            f.db.clone(),
+            f.relay.clone(),
+            f.clock.clone(),
+            events::SOURCE,
+        ),
         authz: f.authz.clone(),
-        clock: f.clock.clone(),
-        relay: f.relay.clone(),
         flow_tokens,
         oidc: Arc::new(settings.open_id_providers.clone()),
         authz_url: Arc::from(settings.common.authz.url.trim_end_matches('/')),

@@ -7,21 +7,19 @@ use chrono::{DateTime, Utc};
 use idp_model::OrganizationId;
 use idp_runtime::auth::Caller;
 use idp_runtime::authz::{Authz, Scope};
-use idp_runtime::clock::SharedClock;
 use idp_runtime::error::ApiResult;
 use idp_runtime::flow_token::FlowTokens;
-use idp_runtime::outbox::RelayHandle;
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
-use serde::Serialize;
+use idp_runtime::work::Work;
+use sea_orm::DatabaseConnection;
 
 use crate::settings::OpenIdProviderSettings;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Every change: `work.begin()`, then `commit()` (rows, events, relay wake-up).
+    pub work: Work,
     pub authz: Authz,
-    pub clock: SharedClock,
-    pub relay: RelayHandle,
     pub flow_tokens: FlowTokens,
     pub oidc: Arc<OpenIdProviderSettings>,
     /// Base URL of the authorization service (roles of default roles).
@@ -32,8 +30,9 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// "Now" at database precision.
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        self.work.now()
     }
 
     /// 403 unless the caller may do `resource:action` in `org` (None: platform-wide).
@@ -65,16 +64,5 @@ impl AppState {
     /// The organizations whose `resource` the caller may read.
     pub async fn read_scope(&self, caller: &Caller, resource: &str) -> ApiResult<Scope> {
         self.authz.scope(caller, resource, "read").await
-    }
-
-    /// Writes one event in the caller's transaction (the outbox).
-    pub async fn enqueue<T: Serialize>(
-        &self,
-        txn: &DatabaseTransaction,
-        kind: &str,
-        org: Option<OrganizationId>,
-        data: &T,
-    ) -> ApiResult<()> {
-        crate::events::enqueue(txn, kind, org, data, self.now()).await
     }
 }

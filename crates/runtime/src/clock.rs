@@ -44,3 +44,10 @@ pub type SharedClock = Arc<dyn Clock>;
 pub fn system() -> SharedClock {
     Arc::new(SystemClock)
 }
+
+/// "Now" as the database keeps it: whole microseconds (PostgreSQL's precision), so
+/// that what a service answers after a change equals what it reads back later.
+pub fn now_at_db_precision(clock: &dyn Clock) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    clock.now().trunc_subsecs(6)
+}

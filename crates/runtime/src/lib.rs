@@ -28,6 +28,7 @@ pub mod service;
 pub mod settings;
 pub mod testing;
 pub mod web;
+pub mod work;
 
 pub use error::ApiError;
 pub use idp_common::{settings::Layers, shutdown::Shutdown, telemetry, Secret};

@@ -9,7 +9,7 @@ use idp_runtime::error::{ApiError, ApiResult};
 use idp_runtime::extract::Body;
 use idp_runtime::paging::{PageParams, Paged};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::roles;
 use super::store::{self, Column, Entity};
@@ -91,6 +91,7 @@ pub async fn create(
     let role = roles::fetch(s, caller, body.role_id).await?;
     roles::check_role(&role, body.role_type, org)?;
     roles::require_may_grant(s, caller, body.role_id, org).await?;
+    let mut w = s.work.begin().await?;
     let row = store::Model {
         id: DefaultRoleId::new().as_uuid(),
         organization_id: org.as_uuid(),
@@ -98,12 +99,11 @@ pub async fn create(
         role_type: body.role_type.as_str().into(),
         role_id: body.role_id.as_uuid(),
         created_by: Some(caller.identity_id().as_uuid()),
-        created_at: s.now(),
+        created_at: w.now(),
         deleted_at: None,
         deleted_by: None,
     };
     let dto = row.to_dto()?;
-    let txn = s.db.begin().await?;
     Entity::insert(store::ActiveModel {
         id: Set(row.id),
         organization_id: Set(row.organization_id),
@@ -115,7 +115,7 @@ pub async fn create(
         deleted_at: Set(None),
         deleted_by: Set(None),
     })
-    .exec_without_returning(&txn)
+    .exec_without_returning(w.txn())
     .await
     .map_err(|e| {
         ApiError::from_db_conflict(
@@ -123,9 +123,8 @@ pub async fn create(
             "the organization already has this role as a default role",
         )
     })?;
-    s.enqueue(&txn, types::DEFAULT_ROLE_CREATED, Some(org), &dto)
-        .await?;
-    s.relay.commit(txn).await?;
+    w.enqueue(types::DEFAULT_ROLE_CREATED, Some(org), &dto)?;
+    w.commit().await?;
     Ok(dto)
 }
 
@@ -135,28 +134,21 @@ pub async fn delete(s: &AppState, caller: &Caller, id: DefaultRoleId) -> ApiResu
     s.authz
         .require_change(caller, RESOURCE, "delete", Some(org))
         .await?;
-    let txn = s.db.begin().await?;
-    let res = Entity::update_many()
-        .col_expr(Column::DeletedAt, Expr::value(s.now()))
+    let mut w = s.work.begin().await?;
+    let update = Entity::update_many()
+        .col_expr(Column::DeletedAt, Expr::value(w.now()))
         .col_expr(
             Column::DeletedBy,
             Expr::value(caller.identity_id().as_uuid()),
         )
         .filter(Column::Id.eq(row.id))
-        .filter(Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::conflict("the default role is already deleted"));
-    }
-    let dto = Entity::find_by_id(row.id)
-        .one(&txn)
+        .filter(Column::DeletedAt.is_null());
+    let dto = w
+        .transition(update, row.id, "the default role is already deleted")
         .await?
-        .ok_or_else(|| ApiError::not_found("no such default role"))?
         .to_dto()?;
-    s.enqueue(&txn, types::DEFAULT_ROLE_DELETED, Some(org), &dto)
-        .await?;
-    s.relay.commit(txn).await?;
+    w.enqueue(types::DEFAULT_ROLE_DELETED, Some(org), &dto)?;
+    w.commit().await?;
     Ok(dto)
 }
 
@@ -200,9 +192,8 @@ pub async fn grant(
         include_identity_ids: narrow.include_identity_ids,
         exclude_identity_ids: narrow.exclude_identity_ids,
     };
-    let txn = s.db.begin().await?;
-    s.enqueue(&txn, types::DEFAULT_ROLE_GRANT_REQUESTED, Some(org), &event)
-        .await?;
-    s.relay.commit(txn).await?;
+    let mut w = s.work.begin().await?;
+    w.enqueue(types::DEFAULT_ROLE_GRANT_REQUESTED, Some(org), &event)?;
+    w.commit().await?;
     Ok(requested)
 }

@@ -8,7 +8,7 @@ use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
 use idp_runtime::paging::{PageParams, Paged};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::store::{self, Column, Entity};
 use super::types::{CreateIdentityProvider, FindIdentityProviders, UpdateIdentityProvider};
@@ -103,16 +103,14 @@ pub async fn create(
         s.now(),
     );
     let dto = row.to_dto()?;
-    let txn = s.db.begin().await?;
-    store::insert(&txn, &row).await?;
-    s.enqueue(
-        &txn,
+    let mut w = s.work.begin().await?;
+    store::insert(w.txn(), &row).await?;
+    w.enqueue(
         types::IDENTITY_PROVIDER_CREATED,
         Some(body.organization_id),
         &dto,
-    )
-    .await?;
-    s.relay.commit(txn).await?;
+    )?;
+    w.commit().await?;
     Ok(dto)
 }
 
@@ -125,23 +123,13 @@ async fn change(
     event: &str,
     conflict: &str,
 ) -> ApiResult<IdentityProvider> {
-    let txn = s.db.begin().await?;
-    let res = update
+    let mut w = s.work.begin().await?;
+    let update = update
         .filter(Column::Id.eq(row.id))
-        .filter(Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::conflict(conflict.to_string()));
-    }
-    let new = Entity::find_by_id(row.id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such identity provider"))?;
-    let dto = new.to_dto()?;
-    s.enqueue(&txn, event, Some(dto.organization_id), &dto)
-        .await?;
-    s.relay.commit(txn).await?;
+        .filter(Column::DeletedAt.is_null());
+    let dto = w.transition(update, row.id, conflict).await?.to_dto()?;
+    w.enqueue(event, Some(dto.organization_id), &dto)?;
+    w.commit().await?;
     Ok(dto)
 }
 

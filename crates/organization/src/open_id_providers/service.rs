@@ -8,7 +8,7 @@ use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
 use idp_runtime::paging::{PageParams, Paged};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::store::{self, Column, Entity};
 use super::types::{check_url, CreateOpenIdProvider, FindOpenIdProviders, UpdateOpenIdProvider};
@@ -96,7 +96,8 @@ pub async fn create(
     }
     s.require(caller, RESOURCE, "create", Some(org)).await?;
     orgs::require_live(&s.db, org, "organizationId").await?;
-    let now = s.now();
+    let mut w = s.work.begin().await?;
+    let now = w.now();
     let id = OpenIdProviderId::new().as_uuid();
     let am = store::ActiveModel {
         id: Set(id),
@@ -115,16 +116,14 @@ pub async fn create(
         deleted_at: Set(None),
         deleted_by: Set(None),
     };
-    let txn = s.db.begin().await?;
-    Entity::insert(am).exec_without_returning(&txn).await?;
+    Entity::insert(am).exec_without_returning(w.txn()).await?;
     let dto = Entity::find_by_id(id)
-        .one(&txn)
+        .one(w.txn())
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("inserted row vanished")))?
         .to_dto();
-    s.enqueue(&txn, types::OPEN_ID_PROVIDER_CREATED, Some(org), &dto)
-        .await?;
-    s.relay.commit(txn).await?;
+    w.enqueue(types::OPEN_ID_PROVIDER_CREATED, Some(org), &dto)?;
+    w.commit().await?;
     Ok(dto)
 }
 
@@ -135,23 +134,13 @@ async fn change(
     event: &str,
     conflict: &str,
 ) -> ApiResult<OpenIdProvider> {
-    let txn = s.db.begin().await?;
-    let res = update
+    let mut w = s.work.begin().await?;
+    let update = update
         .filter(Column::Id.eq(row.id))
-        .filter(Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::conflict(conflict.to_string()));
-    }
-    let dto = Entity::find_by_id(row.id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such OpenID provider"))?
-        .to_dto();
-    s.enqueue(&txn, event, Some(dto.organization_id), &dto)
-        .await?;
-    s.relay.commit(txn).await?;
+        .filter(Column::DeletedAt.is_null());
+    let dto = w.transition(update, row.id, conflict).await?.to_dto();
+    w.enqueue(event, Some(dto.organization_id), &dto)?;
+    w.commit().await?;
     Ok(dto)
 }
 

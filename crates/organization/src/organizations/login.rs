@@ -6,7 +6,7 @@ use idp_model::organization::{AuthorizeInitiate, Organization};
 use idp_model::OrganizationId;
 use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
 
 use super::store::{self, Entity};
 use super::types::{AddIdentityProvider, AuthorizeInitiateRequest};
@@ -38,24 +38,18 @@ pub async fn add_identity_provider(
         .as_ref()
         .map(|n| n.to_string())
         .unwrap_or_else(|| body.auth0_connection_id.to_string());
+    let mut w = s.work.begin().await?;
     let ip = ips::new_row(
         id,
         body.auth0_connection_id.as_str(),
         &name,
         body.auth0_connection_type,
-        s.now(),
+        w.now(),
     );
-    let txn = s.db.begin().await?;
-    ips::insert(&txn, &ip).await?;
-    s.enqueue(
-        &txn,
-        types::IDENTITY_PROVIDER_CREATED,
-        Some(id),
-        &ip.to_dto()?,
-    )
-    .await?;
-    let dto = store::expand_one(&txn, org).await?;
-    s.relay.commit(txn).await?;
+    ips::insert(w.txn(), &ip).await?;
+    w.enqueue(types::IDENTITY_PROVIDER_CREATED, Some(id), &ip.to_dto()?)?;
+    let dto = store::expand_one(w.txn(), org).await?;
+    w.commit().await?;
     Ok(dto)
 }
 

@@ -8,7 +8,7 @@ use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
 use idp_runtime::paging::{PageParams, Paged};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::store::{self, Column, Entity};
 use super::types::{CreateOrganization, FindOrganizations};
@@ -114,7 +114,8 @@ pub async fn create(
         }
         (None, None) => None,
     };
-    let now = s.now();
+    let mut w = s.work.begin().await?;
+    let now = w.now();
     let row = store::Model {
         id: OrganizationId::new().as_uuid(),
         name: body.name.to_string(),
@@ -127,7 +128,6 @@ pub async fn create(
         created_by: Some(caller.identity_id().as_uuid()),
     };
     let org_id = OrganizationId(row.id);
-    let txn = s.db.begin().await?;
     Entity::insert(crate::store::organization::ActiveModel {
         id: Set(row.id),
         name: Set(row.name.clone()),
@@ -139,30 +139,26 @@ pub async fn create(
         deleted_at: Set(None),
         created_by: Set(row.created_by),
     })
-    .exec_without_returning(&txn)
+    .exec_without_returning(w.txn())
     .await
     .map_err(|e| ApiError::from_db_conflict(e, "the label is already in use"))?;
-    s.enqueue(
-        &txn,
+    w.enqueue(
         types::ORGANIZATION_CREATED,
         Some(org_id),
         &store::event_data(&row),
-    )
-    .await?;
+    )?;
     if let Some((connection, kind)) = first_provider {
         // As the reference shows, the first provider is named after the organization.
         let ip = ips::new_row(org_id, connection.as_str(), &row.name, kind, now);
-        ips::insert(&txn, &ip).await?;
-        s.enqueue(
-            &txn,
+        ips::insert(w.txn(), &ip).await?;
+        w.enqueue(
             types::IDENTITY_PROVIDER_CREATED,
             Some(org_id),
             &ip.to_dto()?,
-        )
-        .await?;
+        )?;
     }
-    let dto = store::expand_one(&txn, row).await?;
-    s.relay.commit(txn).await?;
+    let dto = store::expand_one(w.txn(), row).await?;
+    w.commit().await?;
     Ok(dto)
 }
 
@@ -181,35 +177,28 @@ pub async fn set_active(
             "the root organization cannot be deactivated",
         ));
     }
-    let txn = s.db.begin().await?;
-    let res = Entity::update_many()
+    let (kind, conflict) = if active {
+        (
+            types::ORGANIZATION_ACTIVATED,
+            "the organization is already active or is deleted",
+        )
+    } else {
+        (
+            types::ORGANIZATION_DEACTIVATED,
+            "the organization is already inactive or is deleted",
+        )
+    };
+    let mut w = s.work.begin().await?;
+    let update = Entity::update_many()
         .col_expr(Column::Active, Expr::value(active))
-        .col_expr(Column::UpdatedAt, Expr::value(s.now()))
+        .col_expr(Column::UpdatedAt, Expr::value(w.now()))
         .filter(Column::Id.eq(id.as_uuid()))
         .filter(Column::Active.eq(!active))
-        .filter(Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::conflict(if active {
-            "the organization is already active or is deleted"
-        } else {
-            "the organization is already inactive or is deleted"
-        }));
-    }
-    let row = Entity::find_by_id(id.as_uuid())
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such organization"))?;
-    let kind = if active {
-        types::ORGANIZATION_ACTIVATED
-    } else {
-        types::ORGANIZATION_DEACTIVATED
-    };
-    s.enqueue(&txn, kind, Some(id), &store::event_data(&row))
-        .await?;
-    let dto = store::expand_one(&txn, row).await?;
-    s.relay.commit(txn).await?;
+        .filter(Column::DeletedAt.is_null());
+    let row = w.transition(update, id.as_uuid(), conflict).await?;
+    w.enqueue(kind, Some(id), &store::event_data(&row))?;
+    let dto = store::expand_one(w.txn(), row).await?;
+    w.commit().await?;
     Ok(dto)
 }
 
@@ -223,9 +212,9 @@ pub async fn delete(s: &AppState, caller: &Caller, id: OrganizationId) -> ApiRes
             "the root organization cannot be deleted",
         ));
     }
-    let now = s.now();
-    let txn = s.db.begin().await?;
-    let res = Entity::update_many()
+    let mut w = s.work.begin().await?;
+    let now = w.now();
+    let update = Entity::update_many()
         .col_expr(
             Column::Label,
             Expr::value(store::deleted_label(row.id, &row.label)),
@@ -233,24 +222,16 @@ pub async fn delete(s: &AppState, caller: &Caller, id: OrganizationId) -> ApiRes
         .col_expr(Column::DeletedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id.as_uuid()))
-        .filter(Column::DeletedAt.is_null())
-        .exec(&txn)
+        .filter(Column::DeletedAt.is_null());
+    let row = w
+        .transition(update, id.as_uuid(), "the organization is already deleted")
         .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::conflict("the organization is already deleted"));
-    }
-    let row = Entity::find_by_id(id.as_uuid())
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such organization"))?;
-    s.enqueue(
-        &txn,
+    w.enqueue(
         types::ORGANIZATION_DELETED,
         Some(id),
         &store::event_data(&row),
-    )
-    .await?;
-    let dto = store::expand_one(&txn, row).await?;
-    s.relay.commit(txn).await?;
+    )?;
+    let dto = store::expand_one(w.txn(), row).await?;
+    w.commit().await?;
     Ok(dto)
 }

@@ -107,15 +107,14 @@ async fn change(
     update: sea_orm::UpdateMany<Entity>,
     conflict: &str,
 ) -> ApiResult<OrganizationPreference> {
-    let res = update
+    // No event: preferences are this service's own.
+    let w = s.work.begin().await?;
+    let update = update
         .filter(Column::Id.eq(row.id))
-        .filter(Column::DeletedAt.is_null())
-        .exec(&s.db)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::conflict(conflict.to_string()));
-    }
-    load(s, row.id).await?.to_dto()
+        .filter(Column::DeletedAt.is_null());
+    let dto = w.transition(update, row.id, conflict).await?.to_dto()?;
+    w.commit().await?;
+    Ok(dto)
 }
 
 pub async fn update(

@@ -71,6 +71,12 @@
 //! - `/{id}/{action}`: extract `IdAction(id, action): IdAction<Id, Activation>`
 //!   (or an enum of your own with `FromStr`); an unknown id or action is a 404
 //!   and the handler matches on the enum — no string switch in the service.
+//! - Changes: `crate::work` — `let mut w = s.work.begin().await?`, the rows in
+//!   `w.txn()`, timestamps `w.now()` (database precision), events
+//!   `w.enqueue(kind, org, &data)?`, effects `w.after_commit(..)`, a state change
+//!   `w.transition(update, id, "conflict detail")` (409 when its state does not
+//!   hold), then `w.commit().await?` (commits, wakes the relay, runs the effects).
+//!   No handler begins a transaction, enqueues or wakes the relay by hand.
 //! - Paging: [`PageParams`] checks `page`/`size`/`sort`; `crate::query`
 //!   sorts and pages a sea-orm select (`query::sorted`, `query::page`,
 //!   `query::in_scope`, `query::Deleted`).
