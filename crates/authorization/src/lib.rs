@@ -48,5 +48,5 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
             std::time::Duration::from_millis(settings.common.authz.timeout_ms),
         )?,
     };
-    Ok(f.into_app(routes::router(state), Vec::new()))
+    Ok(f.into_axum_app(routes::router(state), Vec::new()))
 }

@@ -64,5 +64,5 @@ pub async fn build(mut settings: IdentitySettings, deps: Deps) -> anyhow::Result
     // Consumers subscribe before the relays start (the platform opens the start
     // gate once every service has built).
     events::spawn_consumers(&state, &settings, f.bus.clone(), f.shutdown.clone()).await?;
-    Ok(f.into_app(routes::router(state), Vec::new()))
+    Ok(f.into_axum_app(routes::router(state), Vec::new()))
 }

@@ -73,7 +73,7 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         f.shutdown.clone(),
     )
     .await?;
-    Ok(f.into_app(router(state), Vec::new()))
+    Ok(f.into_axum_app(router(state), Vec::new()))
 }
 
 /// The service's routes (full public paths, as the gateway forwards them).

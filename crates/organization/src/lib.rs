@@ -32,6 +32,7 @@
 //! cannot read answers 404, one it can read but not change 403.
 
 pub mod default_roles;
+pub mod events;
 pub mod identity_providers;
 pub mod open_id_providers;
 pub mod organizations;
@@ -44,10 +45,10 @@ pub mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::{get, post, put};
-use axum::Router;
+use actix_web::web;
 use idp_runtime::flow_token::FlowTokens;
 use idp_runtime::service::{Foundation, ServiceApp};
+use idp_runtime::web::{Data, ServiceConfig};
 
 pub use idp_runtime::server::Deps;
 pub use settings::Settings;
@@ -59,12 +60,15 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
     let flow_tokens = FlowTokens::from_settings(&settings.flow_tokens)?;
     let f = Foundation::prepare::<store::migrations::Migrator>(&settings.common, deps).await?;
     store::bootstrap::ensure_root_organization(&f.db, f.clock.now(), &f.relay).await?;
-    let state = AppState {
+    let state = Data::new(AppState {
         db: f.db.clone(),
-        verifier: f.verifier.clone(),
+        work: idp_runtime::work::Work::new(
+            f.db.clone(),
+            f.relay.clone(),
+            f.clock.clone(),
+            events::SOURCE,
+        ),
         authz: f.authz.clone(),
-        clock: f.clock.clone(),
-        relay: f.relay.clone(),
         flow_tokens,
         oidc: Arc::new(settings.open_id_providers.clone()),
         authz_url: Arc::from(settings.common.authz.url.trim_end_matches('/')),
@@ -73,53 +77,19 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
             .timeout(Duration::from_millis(settings.common.authz.timeout_ms))
             .build()?,
         grant_checks: idp_runtime::grant_check::GrantChecks::new(&settings.common.authz)?,
-    };
-    Ok(f.into_app(router(state), Vec::new()))
+    });
+    Ok(f.into_app(move |cfg| routes(cfg, state.clone()), Vec::new()))
 }
 
-/// The service's routes (full public paths, as the gateway forwards them).
-pub fn router(state: AppState) -> Router {
-    use default_roles::routes as dr;
-    use identity_providers::routes as ip;
-    use open_id_providers::routes as op;
-    use organizations::routes as org;
-    use preferences::routes as pref;
-    const V1: &str = "/identity/v1";
-    let r = |p: &str| format!("{V1}{p}");
-    Router::new()
-        .route(&r("/organizations"), get(org::find).post(org::create))
-        .route(
-            &r("/organizations/authorize-initiate"),
-            post(organizations::providers::authorize_initiate),
-        )
-        .route(&r("/organizations/label/{label}"), get(org::get_by_label))
-        .route(&r("/organizations/{id}"), get(org::get).delete(org::delete))
-        .route(
-            &r("/organizations/{id}/identity-providers"),
-            post(organizations::providers::add_identity_provider),
-        )
-        .route(&r("/organizations/{id}/{action}"), put(org::set_active))
-        .route(&r("/identity-providers"), get(ip::find).post(ip::create))
-        .route(
-            &r("/identity-providers/{id}"),
-            get(ip::get).put(ip::update).delete(ip::delete),
-        )
-        .route(&r("/identity-providers/{id}/{action}"), put(ip::set_active))
-        .route(&r("/default-roles"), get(dr::find).post(dr::create))
-        .route(&r("/default-roles/{id}"), get(dr::get).delete(dr::delete))
-        .route(&r("/default-roles/{id}/grant"), post(dr::grant))
-        .route(&r("/open-id-providers"), get(op::find).post(op::create))
-        .route(
-            &r("/open-id-providers/{id}"),
-            get(op::get).patch(op::update).delete(op::delete),
-        )
-        .route(
-            &r("/organization-preferences"),
-            get(pref::find).post(pref::create),
-        )
-        .route(
-            &r("/organization-preferences/{id}"),
-            get(pref::get).put(pref::update).delete(pref::delete),
-        )
-        .with_state(state)
+/// The service's routes (full public paths, as the gateway forwards them): each
+/// resource registers its own below `/identity/v1`.
+pub fn routes(cfg: &mut ServiceConfig, state: Data<AppState>) {
+    cfg.app_data(state).service(
+        web::scope("/identity/v1")
+            .configure(organizations::routes::configure)
+            .configure(identity_providers::routes::configure)
+            .configure(default_roles::routes::configure)
+            .configure(open_id_providers::routes::configure)
+            .configure(preferences::routes::configure),
+    );
 }

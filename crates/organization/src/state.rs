@@ -1,20 +1,15 @@
-//! The state every handler shares, and the helpers they use for access checks,
-//! events and transactions.
+//! The state every handler shares (`Data<AppState>`, one for all workers), and the
+//! helpers the resources' services use for access checks, events and transactions.
 
 use std::sync::Arc;
 
-use axum::extract::FromRef;
-use idp_bearer::Verifier;
-use idp_model::events::Envelope;
 use idp_model::OrganizationId;
 use idp_runtime::auth::Caller;
 use idp_runtime::authz::{Authz, Scope};
-use idp_runtime::clock::SharedClock;
-use idp_runtime::error::{ApiError, ApiResult};
+use idp_runtime::error::ApiResult;
 use idp_runtime::flow_token::FlowTokens;
-use idp_runtime::outbox::RelayHandle;
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
-use serde::Serialize;
+use idp_runtime::work::Work;
+use sea_orm::DatabaseConnection;
 use time::OffsetDateTime;
 
 use crate::settings::OpenIdProviderSettings;
@@ -22,10 +17,9 @@ use crate::settings::OpenIdProviderSettings;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub verifier: Verifier,
+    /// Every change: `work.begin()`, then `commit()` (rows, events, relay wake-up).
+    pub work: Work,
     pub authz: Authz,
-    pub clock: SharedClock,
-    pub relay: RelayHandle,
     pub flow_tokens: FlowTokens,
     pub oidc: Arc<OpenIdProviderSettings>,
     /// Base URL of the authorization service (roles of default roles).
@@ -35,15 +29,10 @@ pub struct AppState {
     pub grant_checks: idp_runtime::grant_check::GrantChecks,
 }
 
-impl FromRef<AppState> for Verifier {
-    fn from_ref(s: &AppState) -> Verifier {
-        s.verifier.clone()
-    }
-}
-
 impl AppState {
+    /// "Now" at database precision.
     pub fn now(&self) -> OffsetDateTime {
-        self.clock.now()
+        self.work.now()
     }
 
     /// 403 unless the caller may do `resource:action` in `org` (None: platform-wide).
@@ -75,21 +64,5 @@ impl AppState {
     /// The organizations whose `resource` the caller may read.
     pub async fn read_scope(&self, caller: &Caller, resource: &str) -> ApiResult<Scope> {
         self.authz.scope(caller, resource, "read").await
-    }
-
-    /// Writes one event in the caller's transaction (the outbox).
-    pub async fn enqueue<T: Serialize>(
-        &self,
-        txn: &DatabaseTransaction,
-        kind: &str,
-        org: Option<OrganizationId>,
-        data: &T,
-    ) -> ApiResult<()> {
-        let data = serde_json::to_value(data).map_err(ApiError::internal)?;
-        let event = Envelope::new(kind, "organization", org, data, self.now());
-        idp_runtime::outbox::enqueue(txn, &event)
-            .await
-            .map_err(ApiError::internal)?;
-        Ok(())
     }
 }

@@ -1,12 +1,10 @@
-//! The bearer-token extractor. Services verify tokens themselves even behind the
+//! The bearer-token extractor ([`Caller`]; the framework impls are in `crate::web`
+//! and `crate::axum_compat`). Services verify tokens themselves even behind the
 //! gateway (defence in depth: a service reachable inside the cluster must not
 //! trust the network).
 
 use std::sync::Arc;
 
-use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
 use idp_bearer::{bearer_token, TokenError, Verifier};
 use idp_model::token::{AccessClaims, IdentityType};
 use idp_model::{IdentityId, OrganizationId};
@@ -65,35 +63,30 @@ fn unauthenticated(err: &TokenError) -> ApiError {
     }
 }
 
-impl<S> FromRequestParts<S> for Caller
-where
-    S: Send + Sync,
-    Verifier: FromRef<S>,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let verifier = Verifier::from_ref(state);
-        // Set by the request layer (absent when a router runs without it, in tests).
-        let ctx = parts.extensions.get::<RequestContext>().cloned();
+impl Caller {
+    /// Verifies the `Authorization` header's bearer token: the caller, or a 401
+    /// (503 while the revocations are not known yet). Counts the outcome in the
+    /// request's metrics and tells the access log (and the request's span) who
+    /// called. Both frameworks' extractors end here.
+    pub async fn authenticate(
+        verifier: &Verifier,
+        header: Option<&str>,
+        ctx: Option<&RequestContext>,
+        span: &tracing::Span,
+    ) -> Result<Caller, ApiError> {
         let refuse = |e: TokenError| {
-            if let Some(ctx) = &ctx {
+            if let Some(ctx) = ctx {
                 ctx.metrics.record_token(Err(e));
             }
             unauthenticated(&e)
         };
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| refuse(TokenError::Missing))?;
+        let header = header.ok_or_else(|| refuse(TokenError::Missing))?;
         let token = bearer_token(header).ok_or_else(|| refuse(TokenError::Malformed))?;
         let claims = verifier.verify(token).await.map_err(refuse)?;
-        if let Some(ctx) = &ctx {
+        if let Some(ctx) = ctx {
             ctx.metrics.record_token(Ok(()));
             ctx.set_caller(claims.sub, claims.organization_id);
         }
-        let span = tracing::Span::current();
         span.record("identity_id", tracing::field::display(claims.sub));
         span.record(
             "organization_id",
@@ -106,20 +99,3 @@ where
 /// A caller when a token is present and valid, `None` when there is none (public
 /// routes that attach the caller when they can). An invalid token is still a 401.
 pub struct MaybeCaller(pub Option<Caller>);
-
-impl<S> FromRequestParts<S> for MaybeCaller
-where
-    S: Send + Sync,
-    Verifier: FromRef<S>,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if parts.headers.get(AUTHORIZATION).is_none() {
-            return Ok(MaybeCaller(None));
-        }
-        Caller::from_request_parts(parts, state)
-            .await
-            .map(|c| MaybeCaller(Some(c)))
-    }
-}

@@ -48,6 +48,12 @@ pub fn system() -> SharedClock {
     Arc::new(SystemClock)
 }
 
+/// "Now" as the database keeps it: whole microseconds (PostgreSQL's precision), so
+/// that what a service answers after a change equals what it reads back later.
+pub fn now_at_db_precision(clock: &dyn Clock) -> OffsetDateTime {
+    to_micros(clock.now())
+}
+
 /// `at` cut (not rounded) to whole microseconds, the precision PostgreSQL keeps, so
 /// that what a change answers equals what a later read of the stored row shows.
 pub fn to_micros(at: OffsetDateTime) -> OffsetDateTime {

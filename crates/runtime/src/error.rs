@@ -1,9 +1,7 @@
 //! The one error type handlers return, mapped to `application/problem+json` in one
-//! place. Unexpected errors answer an opaque 500 and log their whole cause chain.
+//! place (`crate::web` for actix-web, `crate::axum_compat` for axum). Unexpected
+//! errors answer an opaque 500 and log their whole cause chain.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use idp_model::problem::PROBLEM_CONTENT_TYPE;
 use idp_model::Problem;
 use sea_orm::DbErr;
 
@@ -71,33 +69,48 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
-/// Renders a problem body with its status and content type.
-pub fn problem_response(p: &Problem) -> Response {
-    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::to_vec(p).unwrap_or_default();
-    let mut res = (status, body).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
-    );
-    res
+/// What the answer says, for logs of the framework (never a secret: problems carry
+/// no values, and the cause of an internal error is logged where it is answered).
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Problem(p) => write!(
+                f,
+                "{} {}",
+                p.status,
+                p.detail.as_deref().unwrap_or(&p.title)
+            ),
+            ApiError::Unauthenticated { detail, .. } => write!(f, "401 {detail}"),
+            ApiError::Internal(_) => f.write_str("500 unexpected error"),
+        }
+    }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    /// The problem this error answers, and the `WWW-Authenticate` challenge of a
+    /// 401. An internal error logs its cause here and answers the opaque 500.
+    pub fn to_problem(&self) -> (Problem, Option<&str>) {
         match self {
-            ApiError::Problem(p) => problem_response(&p),
-            ApiError::Unauthenticated { challenge, detail } => {
-                let mut res = problem_response(&Problem::unauthorized(detail));
-                if let Ok(v) = HeaderValue::from_str(&challenge) {
-                    res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-                }
-                res
-            }
+            ApiError::Problem(p) => ((**p).clone(), None),
+            ApiError::Unauthenticated { challenge, detail } => (
+                Problem::unauthorized(detail.clone()),
+                Some(challenge.as_str()),
+            ),
             ApiError::Internal(err) => {
                 tracing::error!(error = ?err, "unexpected error");
-                problem_response(&Problem::internal())
+                (Problem::internal(), None)
             }
+        }
+    }
+
+    /// The HTTP status this error answers.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Problem(p) => p.status,
+            ApiError::Unauthenticated { .. } => 401,
+            ApiError::Internal(_) => 500,
         }
     }
 }

@@ -1,50 +1,58 @@
-//! Extractors that turn bad input into a 400 (or 404) problem naming the field,
-//! instead of axum's plain-text rejections.
+//! What the extractors share, whatever the framework: a JSON body, query parameters,
+//! path ids and `/{id}/{action}` segments, turned into a 400 (or 404) problem naming
+//! the field. The actix-web `FromRequest` impls are in `crate::web::extract`, the
+//! axum ones in `crate::axum_compat`.
 
 use std::str::FromStr;
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header;
-use axum::http::request::Parts;
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
 /// A JSON body. Malformed JSON, a wrong type or a missing field is a 400 naming the
-/// field (`serde_path_to_error` gives its path); unknown fields are ignored.
+/// field (`serde_path_to_error` gives its path); unknown fields are ignored. As an
+/// answer (actix-web), a 200 with the value as JSON.
+#[derive(Debug)]
 pub struct Json<T>(pub T);
 
-impl<S, T> FromRequest<S> for Json<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
-    type Rejection = ApiError;
+/// A raw body, read within the body limit (413 problem beyond it).
+#[derive(Debug)]
+pub struct Body(pub bytes::Bytes);
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|ct| {
-                let ct = ct.to_ascii_lowercase();
-                ct.starts_with("application/json") || ct.contains("+json")
-            })
-            .unwrap_or(false);
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(body_rejection)?;
-        if !is_json {
-            return Err(ApiError::Problem(Box::new(idp_model::Problem::new(
-                415,
-                "unsupported-media-type",
-                "Unsupported Media Type",
-                "the body must be JSON (Content-Type: application/json)",
-            ))));
+impl Body {
+    /// The body as JSON into `T`, or `T::default()` when the body is empty or only
+    /// whitespace (bodies that are optional).
+    pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        if self.0.iter().all(u8::is_ascii_whitespace) {
+            Ok(T::default())
+        } else {
+            parse_json(&self.0)
         }
-        parse_json(&body).map(Json)
     }
+}
+
+/// Whether a `Content-Type` value is JSON (`application/json`, `…+json`).
+pub fn is_json_content_type(ct: Option<&str>) -> bool {
+    ct.map(|ct| {
+        let ct = ct.to_ascii_lowercase();
+        ct.starts_with("application/json") || ct.contains("+json")
+    })
+    .unwrap_or(false)
+}
+
+/// The 415 of a body that is not JSON.
+pub fn not_json() -> ApiError {
+    ApiError::Problem(Box::new(idp_model::Problem::new(
+        415,
+        "unsupported-media-type",
+        "Unsupported Media Type",
+        "the body must be JSON (Content-Type: application/json)",
+    )))
+}
+
+/// The 413 of a body over the limit.
+pub fn too_large() -> ApiError {
+    idp_model::Problem::payload_too_large("the request body is larger than allowed").into()
 }
 
 /// The longest string (value or object key) any JSON body may hold, in characters.
@@ -52,16 +60,6 @@ where
 /// holds for every field of every body, also those without one of their own (the
 /// values inside preference objects, say).
 pub const MAX_JSON_STRING: usize = 20_000;
-
-/// Maps a failure to read the body: over the body limit is a 413, anything else a
-/// 400 (the connection broke, say).
-pub fn body_rejection(e: axum::extract::rejection::BytesRejection) -> ApiError {
-    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        idp_model::Problem::payload_too_large("the request body is larger than allowed").into()
-    } else {
-        ApiError::bad_request("could not read the body")
-    }
-}
 
 /// Parses JSON bytes into `T`, mapping errors to a problem that names the field and
 /// the expected type, never quoting the refused value. Refused besides what `T`
@@ -251,69 +249,86 @@ fn missing_field(msg: &str) -> Option<String> {
 }
 
 /// Query parameters into `T` (single-valued), with a 400 naming the parameter.
+#[derive(Debug)]
 pub struct Query<T>(pub T);
 
-impl<S, T> FromRequestParts<S> for Query<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let q = parts.uri.query().unwrap_or("");
-        // Paging parameters are read by `PageParams`; drop them here so that strict
-        // filter types need not list them.
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes())
-            .into_owned()
-            .filter(|(k, _)| !matches!(k.as_str(), "page" | "size" | "sort"))
-            .collect();
-        // PostgreSQL cannot compare text with U+0000: refuse it here, naming the parameter.
-        if let Some((k, _)) = pairs
-            .iter()
-            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
-        {
-            return Err(ApiError::invalid(k, "must not contain U+0000"));
-        }
-        let encoded = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
-        serde_path_to_error::deserialize(de)
-            .map(Query)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let msg = e.into_inner().to_string();
-                if let Some(field) = missing_field(&msg) {
-                    ApiError::invalid(&field, "is required")
-                } else if path == "." || path.is_empty() {
-                    ApiError::bad_request(format!("the query {}", without_value(&msg)))
-                } else {
-                    ApiError::invalid(&path, without_value(&msg))
-                }
-            })
+/// Parses a query string into `T`. The paging parameters (`page`, `size`, `sort`)
+/// are left out ([`crate::paging::PageParams`] reads them), so that strict filter
+/// types need not list them.
+pub fn parse_query<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .filter(|(k, _)| !matches!(k.as_str(), "page" | "size" | "sort"))
+        .collect();
+    // PostgreSQL cannot compare text with U+0000: refuse it here, naming the parameter.
+    if let Some((k, _)) = pairs
+        .iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(ApiError::invalid(k, "must not contain U+0000"));
     }
+    let encoded = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.into_inner().to_string();
+        if let Some(field) = missing_field(&msg) {
+            ApiError::invalid(&field, "is required")
+        } else if path == "." || path.is_empty() {
+            ApiError::bad_request(format!("the query {}", without_value(&msg)))
+        } else {
+            ApiError::invalid(&path, without_value(&msg))
+        }
+    })
 }
 
 /// A path segment parsed as `T` (an ID newtype); one that does not parse is a 404,
-/// as the reference's UUID route patterns imply.
+/// as the reference's UUID route patterns imply. With actix-web it is the segment
+/// named `{id}` (or the route's only one).
+#[derive(Debug)]
 pub struct PathId<T>(pub T);
 
-impl<S, T> FromRequestParts<S> for PathId<T>
-where
-    S: Send + Sync,
-    T: FromStr + Send,
-{
-    type Rejection = ApiError;
+/// The 404 of a path that names nothing.
+pub fn no_such_resource() -> ApiError {
+    ApiError::not_found("no such resource")
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) =
-            axum::extract::Path::<String>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| ApiError::not_found("no such resource"))?;
-        raw.parse::<T>()
-            .map(PathId)
-            .map_err(|_| ApiError::not_found("no such resource"))
+/// Parses a path id: a 404 when it does not parse.
+pub fn parse_path_id<T: FromStr>(raw: &str) -> Result<T, ApiError> {
+    raw.parse::<T>().map_err(|_| no_such_resource())
+}
+
+/// `/{id}/{action}`: the id parsed as `T`, the action as `A` (a closed set of
+/// names, such as [`Activation`]); either one unknown is a 404. The one place the
+/// switch on the action's name lives: a handler matches on `A`.
+#[derive(Debug)]
+pub struct IdAction<T, A>(pub T, pub A);
+
+/// `activate` / `deactivate`: the action of `PUT /{id}/{action}` on resources that
+/// can be switched on and off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    Activate,
+    Deactivate,
+}
+
+impl Activation {
+    /// Whether the resource is active after the action.
+    pub fn active(self) -> bool {
+        self == Activation::Activate
+    }
+}
+
+impl FromStr for Activation {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "activate" => Ok(Activation::Activate),
+            "deactivate" => Ok(Activation::Deactivate),
+            _ => Err(()),
+        }
     }
 }
 
@@ -460,19 +475,12 @@ mod tests {
             active: Option<bool>,
             id: Option<uuid::Uuid>,
         }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
         for (q, field) in [
             ("active=sekrit-value-123", "active"),
             ("id=sekrit-value-123", "id"),
         ] {
-            let req = axum::http::Request::get(format!("/x?{q}"))
-                .body(())
-                .unwrap();
-            let (mut parts, _) = req.into_parts();
-            let r = rt.block_on(Query::<F>::from_request_parts(&mut parts, &()));
-            let p = problem_of(r.map(|q| q.0));
+            let r = parse_query::<F>(q);
+            let p = problem_of(r);
             assert_eq!(p.errors[0].field, field);
             assert!(
                 !serde_json::to_string(&p).unwrap().contains("sekrit"),

@@ -3,9 +3,13 @@
 //! transactional outbox and idempotent inbox, HTTP helpers (problem responses,
 //! request ids, paging, strict JSON), the bearer-token extractor, the service
 //! server with its health endpoints, and test support.
+//!
+//! The HTTP layer is actix-web ([`web`]: start there, it has the porting guide);
+//! [`axum_compat`] keeps the axum services running until they are converted.
 
 pub mod auth;
 pub mod authz;
+pub mod axum_compat;
 pub mod clock;
 pub mod db;
 pub mod error;
@@ -16,12 +20,15 @@ pub mod metrics;
 pub mod organizations;
 pub mod outbox;
 pub mod paging;
+pub mod query;
 pub mod read_models;
 pub mod request_id;
 pub mod server;
 pub mod service;
 pub mod settings;
 pub mod testing;
+pub mod web;
+pub mod work;
 
 pub use error::ApiError;
 pub use idp_common::{settings::Layers, shutdown::Shutdown, telemetry, Secret};

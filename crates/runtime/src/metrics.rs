@@ -14,10 +14,6 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
-use axum::http::Method;
-use axum::response::{IntoResponse, Response};
 use idp_bearer::{TokenError, Verifier};
 use idp_common::metrics::{
     CounterVec, GaugeVec, HistogramVec, Registry, DURATION_BUCKETS, LAG_BUCKETS,
@@ -109,7 +105,7 @@ impl ServiceMetrics {
 
     /// Records one answered request. `route` is the route template (never the raw
     /// path, which holds ids).
-    pub fn record_request(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
+    pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let method = method_label(method);
         let mut buf = itoa_status(status);
         let status = status_str(&mut buf);
@@ -155,15 +151,15 @@ impl ServiceMetrics {
     }
 }
 
-fn method_label(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
+fn method_label(m: &str) -> &'static str {
+    match m {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
         _ => "other",
     }
 }
@@ -186,17 +182,6 @@ fn status_str(buf: &mut [u8; 3]) -> &str {
 pub struct MetricsSources {
     pub relay: Option<RelayHandle>,
     pub verifier: Option<Verifier>,
-}
-
-#[derive(Clone)]
-pub(crate) struct MetricsState {
-    pub metrics: Arc<ServiceMetrics>,
-    pub sources: MetricsSources,
-}
-
-pub(crate) async fn handler(State(st): State<MetricsState>) -> Response {
-    let text = st.metrics.render(&st.sources).await;
-    ([(CONTENT_TYPE, idp_common::metrics::CONTENT_TYPE)], text).into_response()
 }
 
 /// The process-wide families of the outbox relays and the consumers.
@@ -320,8 +305,8 @@ mod tests {
     #[tokio::test]
     async fn a_service_page_parses_and_labels_requests_by_route_template() {
         let m = ServiceMetrics::new();
-        m.record_request(&Method::GET, "/things/{id}", 200, Duration::from_millis(3));
-        m.record_request(&Method::GET, "/things/{id}", 404, Duration::from_millis(1));
+        m.record_request("GET", "/things/{id}", 200, Duration::from_millis(3));
+        m.record_request("GET", "/things/{id}", 404, Duration::from_millis(1));
         m.record_token(Err(TokenError::Expired));
         outbox_metrics().consumed(
             "q.test",

@@ -2,11 +2,6 @@
 //! carries the page as a JSON array with `X-Total-Count` and `Link`, or as the
 //! Spring-style envelope for clients that accept `application/hal+json`.
 
-use axum::extract::FromRequestParts;
-use axum::http::header::{ACCEPT, CONTENT_TYPE, LINK};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Uri};
-use axum::response::{IntoResponse, Response};
 use idp_model::paging::{
     Page, PageEnvelope, PageMeta, PageRequest, Sort, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
@@ -22,7 +17,9 @@ pub const TOTAL_COUNT: &str = "x-total-count";
 pub struct PageParams {
     pub request: PageRequest,
     pub hal: bool,
-    pub uri: Uri,
+    /// The request's path and query, for the `Link` header.
+    pub path: String,
+    pub query: String,
 }
 
 impl PageParams {
@@ -85,21 +82,20 @@ pub fn parse_page_request(query: &str) -> Result<PageRequest, ApiError> {
     Ok(req)
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageParams {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let request = parse_page_request(parts.uri.query().unwrap_or(""))?;
-        let hal = parts
-            .headers
-            .get(ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .map(|a| a.contains("application/hal+json"))
-            .unwrap_or(false);
+impl PageParams {
+    /// The paging parameters of a request from its path, query and `Accept` header.
+    pub fn from_request(
+        path: &str,
+        query: &str,
+        accept: Option<&str>,
+    ) -> Result<PageParams, ApiError> {
+        let request = parse_page_request(query)?;
+        let hal = accept.is_some_and(|a| a.contains("application/hal+json"));
         Ok(PageParams {
             request,
             hal,
-            uri: parts.uri.clone(),
+            path: path.to_string(),
+            query: query.to_string(),
         })
     }
 }
@@ -123,8 +119,8 @@ impl<T> Paged<T> {
     }
 }
 
-fn link_for(uri: &Uri, page: u64, size: u64) -> String {
-    let kept: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+fn link_for(path: &str, query: &str, page: u64, size: u64) -> String {
+    let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .filter(|(k, _)| k != "page" && k != "size")
         .collect();
@@ -132,53 +128,61 @@ fn link_for(uri: &Uri, page: u64, size: u64) -> String {
     ser.extend_pairs(kept);
     ser.append_pair("page", &page.to_string());
     ser.append_pair("size", &size.to_string());
-    format!("{}?{}", uri.path(), ser.finish())
+    format!("{path}?{}", ser.finish())
 }
 
 /// The `Link` header value: next/prev/first/last relative to the request's path.
-pub fn link_header(uri: &Uri, req: &PageRequest, total: u64) -> String {
+pub fn link_header(path: &str, query: &str, req: &PageRequest, total: u64) -> String {
     let meta = PageMeta::new(req, total);
     let mut links = Vec::new();
     if req.page + 1 < meta.total_pages {
         links.push(format!(
             "<{}>; rel=\"next\"",
-            link_for(uri, req.page + 1, req.size)
+            link_for(path, query, req.page + 1, req.size)
         ));
     }
     if req.page > 0 {
         let prev = req.page.min(meta.total_pages.max(1)) - 1;
-        links.push(format!("<{}>; rel=\"prev\"", link_for(uri, prev, req.size)));
+        links.push(format!(
+            "<{}>; rel=\"prev\"",
+            link_for(path, query, prev, req.size)
+        ));
     }
-    links.push(format!("<{}>; rel=\"first\"", link_for(uri, 0, req.size)));
+    links.push(format!(
+        "<{}>; rel=\"first\"",
+        link_for(path, query, 0, req.size)
+    ));
     links.push(format!(
         "<{}>; rel=\"last\"",
-        link_for(uri, meta.total_pages.saturating_sub(1), req.size)
+        link_for(path, query, meta.total_pages.saturating_sub(1), req.size)
     ));
     links.join(", ")
 }
 
-impl<T: Serialize> IntoResponse for Paged<T> {
-    fn into_response(self) -> Response {
+impl<T: Serialize> Paged<T> {
+    /// The answer's parts: its headers (`X-Total-Count`, `Link`, and the content
+    /// type of the HAL envelope) and its JSON body.
+    pub fn into_parts(self) -> (Vec<(&'static str, String)>, Vec<u8>) {
         let Paged { page, params } = self;
-        let mut headers = HeaderMap::new();
-        headers.insert(TOTAL_COUNT, HeaderValue::from(page.total));
-        if let Ok(v) = HeaderValue::from_str(&link_header(&params.uri, &page.request, page.total)) {
-            headers.insert(LINK, v);
-        }
-        if params.hal {
+        let mut headers = vec![
+            (TOTAL_COUNT, page.total.to_string()),
+            (
+                "link",
+                link_header(&params.path, &params.query, &page.request, page.total),
+            ),
+        ];
+        let body = if params.hal {
             let env = PageEnvelope {
                 page: PageMeta::new(&page.request, page.total),
                 content: page.items,
             };
-            headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/hal+json"),
-            );
-            let body = serde_json::to_vec(&env).unwrap_or_default();
-            (headers, body).into_response()
+            headers.push(("content-type", "application/hal+json".to_string()));
+            serde_json::to_vec(&env)
         } else {
-            (headers, axum::Json(page.items)).into_response()
-        }
+            headers.push(("content-type", "application/json".to_string()));
+            serde_json::to_vec(&page.items)
+        };
+        (headers, body.unwrap_or_default())
     }
 }
 
@@ -205,11 +209,9 @@ mod tests {
 
     #[test]
     fn link_header_has_next_and_prev_and_keeps_filters() {
-        let uri: Uri = "/identity/v1/organizations?name=x&page=1&size=10"
-            .parse()
-            .unwrap();
-        let req = parse_page_request(uri.query().unwrap()).unwrap();
-        let l = link_header(&uri, &req, 35);
+        let (path, query) = ("/identity/v1/organizations", "name=x&page=1&size=10");
+        let req = parse_page_request(query).unwrap();
+        let l = link_header(path, query, &req, 35);
         assert!(l.contains("</identity/v1/organizations?name=x&page=2&size=10>; rel=\"next\""));
         assert!(l.contains("page=0&size=10>; rel=\"prev\""));
         assert!(l.contains("page=3&size=10>; rel=\"last\""));

@@ -10,14 +10,9 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
 use idp_model::{IdentityId, OrganizationId};
-use tracing::Instrument;
 
-use crate::metrics::{ServiceMetrics, UNMATCHED};
+use crate::metrics::ServiceMetrics;
 
 pub const HEADER: &str = "x-request-id";
 
@@ -35,6 +30,18 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
+    pub fn new(metrics: Arc<ServiceMetrics>) -> Self {
+        RequestContext {
+            metrics,
+            caller: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The authenticated caller, once the bearer extractor verified its token.
+    pub fn caller(&self) -> Option<(IdentityId, OrganizationId)> {
+        self.caller.get().copied()
+    }
+
     pub fn set_caller(&self, identity: IdentityId, organization: OrganizationId) {
         let _ = self.caller.set((identity, organization));
     }
@@ -48,12 +55,20 @@ pub fn is_sane(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
-fn is_probe(route: &str) -> bool {
+pub(crate) fn is_probe(route: &str) -> bool {
     matches!(route, "/healthz" | "/readyz" | "/metrics")
 }
 
-/// Decrements the in-flight gauge even when the handler's future is dropped.
-struct InFlight<'a>(&'a ServiceMetrics);
+/// Counts a request in flight; decrements the gauge even when the handler's future
+/// is dropped.
+pub struct InFlight<'a>(&'a ServiceMetrics);
+
+impl<'a> InFlight<'a> {
+    pub fn start(metrics: &'a ServiceMetrics) -> Self {
+        metrics.request_started();
+        InFlight(metrics)
+    }
+}
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
@@ -61,51 +76,27 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// The layer (`axum::middleware::from_fn_with_state`), applied per route so that
-/// the matched route template is known.
-pub async fn layer(
-    State(metrics): State<Arc<ServiceMetrics>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let id = req
-        .headers()
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
+/// The request id a request carries: the caller's when sane, else a new one.
+pub fn request_id_of(header: Option<&str>) -> String {
+    header
         .filter(|s| is_sane(s))
         .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let route: Arc<str> = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| Arc::from(m.as_str()))
-        .unwrap_or_else(|| Arc::from(UNMATCHED));
-    let method = req.method().clone();
-    let path = idp_common::redact::path(req.uri().path()).into_owned();
-    let caller = Arc::new(OnceLock::new());
-    req.extensions_mut().insert(RequestId(id.clone()));
-    req.extensions_mut().insert(RequestContext {
-        metrics: metrics.clone(),
-        caller: caller.clone(),
-    });
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        method = %method,
-        route = %route,
-        path = %path,
-        identity_id = tracing::field::Empty,
-        organization_id = tracing::field::Empty,
-    );
-    let started = std::time::Instant::now();
-    metrics.request_started();
-    let in_flight = InFlight(&metrics);
-    let mut res = next.run(req).instrument(span).await;
-    drop(in_flight);
-    let elapsed = started.elapsed();
-    let status = res.status().as_u16();
-    metrics.record_request(&method, &route, status, elapsed);
-    let (identity_id, organization_id) = match caller.get() {
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Emits the access-log line of one answered request (target `service::access`;
+/// probes and scrapes at debug level).
+#[allow(clippy::too_many_arguments)]
+pub fn access_log(
+    request_id: &str,
+    method: &str,
+    route: &str,
+    path: &str,
+    status: u16,
+    elapsed: std::time::Duration,
+    caller: Option<(IdentityId, OrganizationId)>,
+) {
+    let (identity_id, organization_id) = match caller {
         Some((i, o)) => (Some(i.to_string()), Some(o.to_string())),
         None => (None, None),
     };
@@ -115,7 +106,7 @@ pub async fn layer(
             tracing::event!(
                 target: "service::access",
                 $level,
-                request_id = %id,
+                request_id = %request_id,
                 method = %method,
                 route = %route,
                 path = %path,
@@ -127,15 +118,11 @@ pub async fn layer(
             )
         };
     }
-    if is_probe(&route) {
+    if is_probe(route) {
         access!(tracing::Level::DEBUG);
     } else {
         access!(tracing::Level::INFO);
     }
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(HEADER, v);
-    }
-    res
 }
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
 //! The frame of a service: bind, connect and migrate the database, start the outbox
 //! relay, make the token verifier; then serve the service's routes until shutdown.
-//! A service crate supplies its migrator and its routes, nothing else.
+//! A service crate supplies its migrator and its routes, nothing else: on
+//! actix-web with [`Foundation::into_app`] (see `crate::web`), on axum (until every
+//! service is converted) with [`Foundation::into_axum_app`].
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use actix_web::web::ServiceConfig;
 use axum::Router;
 use idp_bearer::Verifier;
 use idp_bus::EventBus;
@@ -19,6 +22,7 @@ use crate::metrics::{MetricsSources, ServiceMetrics};
 use crate::outbox::{Relay, RelayHandle};
 use crate::server::{self, Deps, ReadinessCheck};
 use crate::settings::CommonSettings;
+use crate::web::server::WebApp;
 use crate::Shutdown;
 
 /// Everything a service's handlers build on, ready before its routes exist.
@@ -97,9 +101,36 @@ impl Foundation {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// Wraps the service's routes with the common ones; readiness checks the
-    /// database and the bus, plus `extra` checks of the service's own.
-    pub fn into_app(self, routes: Router, extra: Vec<ReadinessCheck>) -> ServiceApp {
+    /// The service's actix-web app: its routes (`configure` registers them and the
+    /// service's app data, on every worker) with the common ones; readiness checks
+    /// the database, the bus and the revocation log, plus `extra` checks of the
+    /// service's own.
+    pub fn into_app(
+        self,
+        configure: impl Fn(&mut ServiceConfig) + Send + Sync + 'static,
+        extra: Vec<ReadinessCheck>,
+    ) -> ServiceApp {
+        let checks = self.checks(extra);
+        let web = WebApp::new(configure, checks, self.max_body_bytes)
+            .observed(self.metrics.clone(), self.sources())
+            .verifier(self.verifier.clone());
+        self.serving(Routes::Web(web))
+    }
+
+    /// Like [`into_app`](Self::into_app) for a service still on axum.
+    pub fn into_axum_app(self, routes: Router, extra: Vec<ReadinessCheck>) -> ServiceApp {
+        let checks = self.checks(extra);
+        let router = crate::axum_compat::finish_observed(
+            routes,
+            checks,
+            self.max_body_bytes,
+            self.metrics.clone(),
+            self.sources(),
+        );
+        self.serving(Routes::Axum(router))
+    }
+
+    fn checks(&self, extra: Vec<ReadinessCheck>) -> Vec<ReadinessCheck> {
         let bus = self.bus.clone();
         let verifier = self.verifier.clone();
         let mut checks = vec![
@@ -122,18 +153,19 @@ impl Foundation {
             }),
         ];
         checks.extend(extra);
-        let sources = MetricsSources {
+        checks
+    }
+
+    fn sources(&self) -> MetricsSources {
+        MetricsSources {
             relay: Some(self.relay.clone()),
             verifier: Some(self.verifier.clone()),
-        };
+        }
+    }
+
+    fn serving(self, routes: Routes) -> ServiceApp {
         ServiceApp {
-            router: server::finish_observed(
-                routes,
-                checks,
-                self.max_body_bytes,
-                self.metrics,
-                sources,
-            ),
+            routes,
             listener: self.listener,
             shutdown: self.shutdown,
             verifier: self.verifier,
@@ -143,10 +175,16 @@ impl Foundation {
     }
 }
 
+/// The routes a service serves, on either framework.
+enum Routes {
+    Web(WebApp),
+    Axum(Router),
+}
+
 /// A service ready to serve.
 pub struct ServiceApp {
     listener: TcpListener,
-    router: Router,
+    routes: Routes,
     shutdown: Shutdown,
     verifier: Verifier,
     relay: RelayHandle,
@@ -170,13 +208,21 @@ impl ServiceApp {
     /// last pass (it publishes for up to 2 s more; what is left goes out after
     /// restart). An error when requests had to be dropped.
     pub async fn run(self) -> anyhow::Result<()> {
-        let served = server::serve_with_grace(
-            self.listener,
-            self.router,
-            self.shutdown,
-            self.shutdown_grace,
-        )
-        .await;
+        let served = match self.routes {
+            Routes::Web(app) => {
+                crate::web::server::serve(self.listener, app, self.shutdown, self.shutdown_grace)
+                    .await
+            }
+            Routes::Axum(router) => {
+                crate::axum_compat::serve_with_grace(
+                    self.listener,
+                    router,
+                    self.shutdown,
+                    self.shutdown_grace,
+                )
+                .await
+            }
+        };
         self.relay.join().await;
         served
     }

@@ -821,3 +821,73 @@ async fn queued_events_are_relayed_and_applied_in_batches_over_rabbitmq() {
         bus.delete_exchange().await.unwrap();
     }
 }
+
+/// The unit of work: a commit writes the change and its events, wakes the relay
+/// (the poll is long: only the wake makes it prompt) and then runs the
+/// after-commit effects; a unit dropped without commit leaves no row, no event and
+/// runs nothing. (Its transitions are tested through the services' conflicts.)
+#[tokio::test]
+async fn a_unit_of_work_commits_its_events_and_effects_together() {
+    use idp_runtime::work::Work;
+    use std::sync::atomic::AtomicBool;
+    for tdb in backends().await {
+        let db = setup(&tdb).await;
+        let bus = RecordingBus::failing(0);
+        let shutdown = Shutdown::new();
+        let relay = Relay::spawn(
+            db.clone(),
+            bus.clone(),
+            Duration::from_secs(30),
+            shutdown.clone(),
+        );
+        let units = Work::new(
+            db.clone(),
+            relay.clone(),
+            idp_runtime::clock::system(),
+            "test",
+        );
+        let org = Some(idp_model::ids::OrganizationId::new());
+
+        let ran = Arc::new(AtomicBool::new(false));
+        let mut w = units.begin().await.unwrap();
+        let marker = event(types::IDENTITY_CREATED, serde_json::json!({}));
+        record_work(w.txn(), &marker, "dropped").await.unwrap();
+        w.enqueue(types::IDENTITY_CREATED, org, &serde_json::json!({"n": 0}))
+            .unwrap();
+        let flag = ran.clone();
+        w.after_commit(move || flag.store(true, Ordering::SeqCst));
+        drop(w);
+        assert!(
+            !ran.load(Ordering::SeqCst),
+            "an effect ran without a commit"
+        );
+        assert!(work(&db).await.is_empty(), "{:?}", tdb.backend);
+        assert_eq!(relay.depth().await, 0);
+
+        let mut w = units.begin().await.unwrap();
+        assert_eq!(w.now().nanosecond() % 1000, 0, "microseconds");
+        record_work(w.txn(), &marker, "committed").await.unwrap();
+        w.enqueue(types::IDENTITY_CREATED, org, &serde_json::json!({"n": 1}))
+            .unwrap();
+        let flag = ran.clone();
+        w.after_commit(move || flag.store(true, Ordering::SeqCst));
+        let now = w.now();
+        w.commit().await.unwrap();
+        assert!(ran.load(Ordering::SeqCst), "the effect did not run");
+        assert_eq!(work(&db).await.get(&marker.id.to_string()), Some(&1));
+        eventually(
+            "the woken relay to publish",
+            Duration::from_secs(5),
+            || async { bus.published().len() == 1 },
+        )
+        .await;
+        let published = &bus.published()[0];
+        assert_eq!(published.kind, types::IDENTITY_CREATED);
+        assert_eq!(published.source, "test");
+        assert_eq!(published.organization_id, org);
+        assert_eq!(published.occurred_at, now);
+        assert_eq!(published.data, serde_json::json!({"n": 1}));
+
+        stop(&shutdown, &relay).await;
+    }
+}

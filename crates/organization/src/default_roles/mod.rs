@@ -1,7 +1,13 @@
 //! Default roles: roles of the authorization service that every identity of an
 //! organization gets (at creation without explicit permissions, or on request).
+//!
+//! Like every resource: `routes` (its paths and the handlers: extract, call
+//! `service`, answer), `service` (what each endpoint does: access checks, the
+//! change, its events), `store` (rows and queries), `types` (request bodies and
+//! filters).
 
 pub mod roles;
 pub mod routes;
+pub mod service;
 pub mod store;
 pub mod types;

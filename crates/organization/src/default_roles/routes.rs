@@ -1,223 +1,63 @@
 //! `/identity/v1/default-roles/**`.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use idp_model::events::types;
-use idp_model::organization::{parse_list, DefaultRole, RoleType};
-use idp_model::{DefaultRoleId, OrganizationId, RoleId};
-use idp_runtime::auth::Caller;
-use idp_runtime::error::{ApiError, ApiResult};
-use idp_runtime::extract::{parse_json, Json, PathId, Query};
-use idp_runtime::paging::{PageParams, Paged};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use std::collections::BTreeMap;
 
-use super::roles;
-use super::store::{self, Column, Entity};
-use super::types::{CreateDefaultRole, FindDefaultRoles, GrantDefaultRole, GrantRequested};
-use crate::organizations::store as orgs;
-use crate::query::{self, Deleted};
+use actix_web::web;
+use idp_model::organization::DefaultRole;
+use idp_model::DefaultRoleId;
+use idp_runtime::web::{
+    ApiResult, Body, Caller, Created, Data, Json, PageParams, Paged, PathId, Query, ServiceConfig,
+};
+
+use super::service;
+use super::types::{CreateDefaultRole, FindDefaultRoles};
 use crate::state::AppState;
 
-pub const RESOURCE: &str = "default-role";
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(web::resource("/default-roles").get(find).post(create))
+        .service(web::resource("/default-roles/{id}").get(get).delete(delete))
+        .service(web::resource("/default-roles/{id}/grant").post(grant));
+}
 
-pub async fn find(
-    State(s): State<AppState>,
+async fn find(
+    s: Data<AppState>,
     caller: Caller,
     params: PageParams,
     Query(f): Query<FindDefaultRoles>,
 ) -> ApiResult<Paged<DefaultRole>> {
-    let deleted = Deleted::parse(f.deleted.as_deref())?;
-    let scope = s.read_scope(&caller, RESOURCE).await?;
-    let mut select = deleted.apply(Entity::find(), Column::DeletedAt);
-    if let Some(o) = f.organization_id {
-        select = select.filter(Column::OrganizationId.eq(o.as_uuid()));
-    }
-    if let Some(r) = f.role_id {
-        select = select.filter(Column::RoleId.eq(r.as_uuid()));
-    }
-    if let Some(t) = &f.role_type {
-        let list = parse_list::<RoleType>(t).map_err(|e| ApiError::invalid("roleType", e))?;
-        let list: Vec<&str> = list.iter().map(|t| t.as_str()).collect();
-        select = select.filter(Column::RoleType.is_in(list));
-    }
-    if let Some(n) = &f.name {
-        select = select.filter(Column::Name.eq(n.as_str()));
-    }
-    let Some(select) = query::in_scope(select, Column::OrganizationId, &scope) else {
-        return Ok(Paged::new(Vec::new(), 0, params));
-    };
-    let select = query::sorted(
-        select,
-        &params,
-        &[
-            ("name", Column::Name),
-            ("createdAt", Column::CreatedAt),
-            ("organizationId", Column::OrganizationId),
-            ("roleType", Column::RoleType),
-        ],
-        Column::CreatedAt,
-        Column::Id,
-    )?;
-    let (rows, total) = query::page(&s.db, select, &params).await?;
-    let items = rows
-        .iter()
-        .map(store::Model::to_dto)
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Paged::new(items, total, params))
+    service::find(&s, &caller, params, f).await
 }
 
-async fn load(s: &AppState, id: DefaultRoleId) -> ApiResult<store::Model> {
-    Entity::find_by_id(id.as_uuid())
-        .one(&s.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such default role"))
-}
-
-pub async fn get(
-    State(s): State<AppState>,
+async fn get(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<DefaultRoleId>,
-) -> ApiResult<axum::Json<DefaultRole>> {
-    let row = load(&s, id).await?;
-    s.require_visible(&caller, RESOURCE, OrganizationId(row.organization_id))
-        .await?;
-    Ok(axum::Json(row.to_dto()?))
+) -> ApiResult<Json<DefaultRole>> {
+    Ok(Json(service::get(&s, &caller, id).await?))
 }
 
-pub async fn create(
-    State(s): State<AppState>,
+async fn create(
+    s: Data<AppState>,
     caller: Caller,
     Json(body): Json<CreateDefaultRole>,
-) -> ApiResult<impl IntoResponse> {
-    let org = body.organization_id;
-    s.require(&caller, RESOURCE, "create", Some(org)).await?;
-    orgs::require_live(&s.db, org, "organizationId").await?;
-    let role = roles::fetch(&s, &caller, body.role_id).await?;
-    roles::check_role(&role, body.role_type, org)?;
-    roles::require_may_grant(&s, &caller, body.role_id, org).await?;
-    let row = store::Model {
-        id: DefaultRoleId::new().as_uuid(),
-        organization_id: org.as_uuid(),
-        name: role.name,
-        role_type: body.role_type.as_str().into(),
-        role_id: body.role_id.as_uuid(),
-        created_by: Some(caller.identity_id().as_uuid()),
-        created_at: s.now(),
-        deleted_at: None,
-        deleted_by: None,
-    };
-    let dto = row.to_dto()?;
-    let txn = s.db.begin().await?;
-    Entity::insert(store::ActiveModel {
-        id: Set(row.id),
-        organization_id: Set(row.organization_id),
-        name: Set(row.name.clone()),
-        role_type: Set(row.role_type.clone()),
-        role_id: Set(row.role_id),
-        created_by: Set(row.created_by),
-        created_at: Set(row.created_at),
-        deleted_at: Set(None),
-        deleted_by: Set(None),
-    })
-    .exec_without_returning(&txn)
-    .await
-    .map_err(|e| {
-        ApiError::from_db_conflict(
-            e,
-            "the organization already has this role as a default role",
-        )
-    })?;
-    s.enqueue(&txn, types::DEFAULT_ROLE_CREATED, Some(org), &dto)
-        .await?;
-    s.relay.commit(txn).await?;
-    Ok((StatusCode::CREATED, axum::Json(dto)))
+) -> ApiResult<Created<DefaultRole>> {
+    Ok(Created(service::create(&s, &caller, body).await?))
 }
 
-pub async fn delete(
-    State(s): State<AppState>,
+async fn delete(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<DefaultRoleId>,
-) -> ApiResult<axum::Json<DefaultRole>> {
-    let row = load(&s, id).await?;
-    let org = OrganizationId(row.organization_id);
-    s.authz
-        .require_change(&caller, RESOURCE, "delete", Some(org))
-        .await?;
-    let txn = s.db.begin().await?;
-    let res = Entity::update_many()
-        .col_expr(Column::DeletedAt, Expr::value(s.now()))
-        .col_expr(
-            Column::DeletedBy,
-            Expr::value(caller.identity_id().as_uuid()),
-        )
-        .filter(Column::Id.eq(row.id))
-        .filter(Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::conflict("the default role is already deleted"));
-    }
-    let dto = Entity::find_by_id(row.id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such default role"))?
-        .to_dto()?;
-    s.enqueue(&txn, types::DEFAULT_ROLE_DELETED, Some(org), &dto)
-        .await?;
-    s.relay.commit(txn).await?;
-    Ok(axum::Json(dto))
+) -> ApiResult<Json<DefaultRole>> {
+    Ok(Json(service::delete(&s, &caller, id).await?))
 }
 
-/// Asks (by event) for the role to be granted to every identity of the organization
-/// that lacks it (or to `includeIdentityIds` less `excludeIdentityIds`); the
-/// authorization service grants it, once each. Answers, as the reference does, a map
-/// of the identities named in the request to `true` (requested); with no list the
-/// map is empty and the whole organization is covered.
-pub async fn grant(
-    State(s): State<AppState>,
+/// The body is optional (no body: the whole organization).
+async fn grant(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<DefaultRoleId>,
-    body: Bytes,
-) -> ApiResult<axum::Json<std::collections::BTreeMap<String, bool>>> {
-    let row = load(&s, id).await?;
-    let org = OrganizationId(row.organization_id);
-    s.authz
-        .require_change(&caller, RESOURCE, "update", Some(org))
-        .await?;
-    // Granted in the caller's name: it must be able to grant the role itself.
-    roles::require_may_grant(&s, &caller, RoleId(row.role_id), org).await?;
-    let narrow: GrantDefaultRole = if body.iter().all(u8::is_ascii_whitespace) {
-        GrantDefaultRole::default()
-    } else {
-        parse_json(&body)?
-    };
-    if row.deleted_at.is_some() {
-        return Err(ApiError::conflict("the default role is deleted"));
-    }
-    let dto = row.to_dto()?;
-    let excluded = narrow.exclude_identity_ids.clone().unwrap_or_default();
-    let requested: std::collections::BTreeMap<String, bool> = narrow
-        .include_identity_ids
-        .iter()
-        .flatten()
-        .filter(|i| !excluded.contains(i))
-        .map(|i| (i.to_string(), true))
-        .collect();
-    let event = GrantRequested {
-        default_role_id: dto.id,
-        organization_id: org,
-        role_id: dto.role_id,
-        role_type: dto.role_type,
-        requested_by: caller.identity_id(),
-        include_identity_ids: narrow.include_identity_ids,
-        exclude_identity_ids: narrow.exclude_identity_ids,
-    };
-    let txn = s.db.begin().await?;
-    s.enqueue(&txn, types::DEFAULT_ROLE_GRANT_REQUESTED, Some(org), &event)
-        .await?;
-    s.relay.commit(txn).await?;
-    Ok(axum::Json(requested))
+    body: Body,
+) -> ApiResult<Json<BTreeMap<String, bool>>> {
+    Ok(Json(service::grant(&s, &caller, id, body).await?))
 }

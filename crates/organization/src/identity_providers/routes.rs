@@ -1,245 +1,76 @@
 //! `/identity/v1/identity-providers/**`.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use idp_model::events::types;
-use idp_model::organization::{parse_list, Auth0ConnectionType, IdentityProvider};
-use idp_model::{IdentityProviderId, OrganizationId};
-use idp_runtime::auth::Caller;
-use idp_runtime::error::{ApiError, ApiResult};
-use idp_runtime::extract::{Json, PathId, Query};
-use idp_runtime::paging::{PageParams, Paged};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use actix_web::web;
+use idp_model::organization::IdentityProvider;
+use idp_model::IdentityProviderId;
+use idp_runtime::web::{
+    Activation, ApiResult, Caller, Created, Data, IdAction, Json, PageParams, Paged, PathId, Query,
+    ServiceConfig,
+};
 
-use super::store::{self, Column, Entity};
+use super::service;
 use super::types::{CreateIdentityProvider, FindIdentityProviders, UpdateIdentityProvider};
-use crate::organizations::store as orgs;
-use crate::query::{self, Deleted};
 use crate::state::AppState;
 
-pub const RESOURCE: &str = "identity-provider";
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(web::resource("/identity-providers").get(find).post(create))
+        .service(
+            web::resource("/identity-providers/{id}")
+                .get(get)
+                .put(update)
+                .delete(delete),
+        )
+        .service(web::resource("/identity-providers/{id}/{action}").put(set_active));
+}
 
-pub async fn find(
-    State(s): State<AppState>,
+async fn find(
+    s: Data<AppState>,
     caller: Caller,
     params: PageParams,
     Query(f): Query<FindIdentityProviders>,
 ) -> ApiResult<Paged<IdentityProvider>> {
-    let deleted = Deleted::parse(f.deleted.as_deref())?;
-    let scope = s.read_scope(&caller, RESOURCE).await?;
-    let mut select = deleted.apply(Entity::find(), Column::DeletedAt);
-    if let Some(n) = &f.name {
-        select = select.filter(Column::Name.eq(n.as_str()));
-    }
-    if let Some(o) = f.organization_id {
-        select = select.filter(Column::OrganizationId.eq(o.as_uuid()));
-    }
-    if let Some(ids) = &f.auth0_connection_id {
-        let ids: Vec<String> = ids.split(',').map(|s| s.trim().to_string()).collect();
-        select = select.filter(Column::Auth0ConnectionId.is_in(ids));
-    }
-    if let Some(t) = &f.auth0_connection_type {
-        let kinds = parse_list::<Auth0ConnectionType>(t)
-            .map_err(|m| ApiError::invalid("auth0ConnectionType", m))?;
-        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-        select = select.filter(Column::Auth0ConnectionType.is_in(kinds));
-    }
-    if let Some(a) = f.active {
-        select = select.filter(Column::Active.eq(a));
-    }
-    let Some(select) = query::in_scope(select, Column::OrganizationId, &scope) else {
-        return Ok(Paged::new(Vec::new(), 0, params));
-    };
-    let select = query::sorted(
-        select,
-        &params,
-        &[
-            ("name", Column::Name),
-            ("createdAt", Column::CreatedAt),
-            ("organizationId", Column::OrganizationId),
-            ("auth0ConnectionType", Column::Auth0ConnectionType),
-        ],
-        Column::CreatedAt,
-        Column::Id,
-    )?;
-    let (rows, total) = query::page(&s.db, select, &params).await?;
-    let items = rows
-        .iter()
-        .map(store::Model::to_dto)
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Paged::new(items, total, params))
+    service::find(&s, &caller, params, f).await
 }
 
-async fn load(s: &AppState, id: IdentityProviderId) -> ApiResult<store::Model> {
-    Entity::find_by_id(id.as_uuid())
-        .one(&s.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such identity provider"))
-}
-
-pub async fn get(
-    State(s): State<AppState>,
+async fn get(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<IdentityProviderId>,
-) -> ApiResult<axum::Json<IdentityProvider>> {
-    let row = load(&s, id).await?;
-    s.require_visible(&caller, RESOURCE, OrganizationId(row.organization_id))
-        .await?;
-    Ok(axum::Json(row.to_dto()?))
+) -> ApiResult<Json<IdentityProvider>> {
+    Ok(Json(service::get(&s, &caller, id).await?))
 }
 
-pub async fn create(
-    State(s): State<AppState>,
+async fn create(
+    s: Data<AppState>,
     caller: Caller,
     Json(body): Json<CreateIdentityProvider>,
-) -> ApiResult<impl IntoResponse> {
-    s.require(&caller, RESOURCE, "create", Some(body.organization_id))
-        .await?;
-    orgs::require_live(&s.db, body.organization_id, "organizationId").await?;
-    let row = store::new_row(
-        body.organization_id,
-        body.auth0_connection_id.as_str(),
-        body.name.as_str(),
-        body.auth0_connection_type,
-        s.now(),
-    );
-    let dto = row.to_dto()?;
-    let txn = s.db.begin().await?;
-    store::insert(&txn, &row).await?;
-    s.enqueue(
-        &txn,
-        types::IDENTITY_PROVIDER_CREATED,
-        Some(body.organization_id),
-        &dto,
-    )
-    .await?;
-    s.relay.commit(txn).await?;
-    Ok((StatusCode::CREATED, axum::Json(dto)))
+) -> ApiResult<Created<IdentityProvider>> {
+    Ok(Created(service::create(&s, &caller, body).await?))
 }
 
-/// Applies a conditional update (`cond` must still hold, checked by the database),
-/// emits `event` with the new state, and answers it; 409 `conflict` otherwise.
-async fn change(
-    s: &AppState,
-    row: &store::Model,
-    update: sea_orm::UpdateMany<Entity>,
-    event: &str,
-    conflict: &str,
-) -> ApiResult<axum::Json<IdentityProvider>> {
-    let txn = s.db.begin().await?;
-    let res = update
-        .filter(Column::Id.eq(row.id))
-        .filter(Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::conflict(conflict.to_string()));
-    }
-    let new = Entity::find_by_id(row.id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such identity provider"))?;
-    let dto = new.to_dto()?;
-    s.enqueue(&txn, event, Some(dto.organization_id), &dto)
-        .await?;
-    s.relay.commit(txn).await?;
-    Ok(axum::Json(dto))
-}
-
-pub async fn update(
-    State(s): State<AppState>,
+async fn update(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<IdentityProviderId>,
     Json(body): Json<UpdateIdentityProvider>,
-) -> ApiResult<axum::Json<IdentityProvider>> {
-    let row = load(&s, id).await?;
-    s.authz
-        .require_change(
-            &caller,
-            RESOURCE,
-            "update",
-            Some(OrganizationId(row.organization_id)),
-        )
-        .await?;
-    let q = Entity::update_many()
-        .col_expr(Column::Name, Expr::value(body.name.as_str()))
-        .col_expr(Column::UpdatedAt, Expr::value(s.now()));
-    change(
-        &s,
-        &row,
-        q,
-        types::IDENTITY_PROVIDER_UPDATED,
-        "the identity provider is deleted",
-    )
-    .await
+) -> ApiResult<Json<IdentityProvider>> {
+    Ok(Json(service::update(&s, &caller, id, body).await?))
 }
 
-pub async fn set_active(
-    State(s): State<AppState>,
+async fn set_active(
+    s: Data<AppState>,
     caller: Caller,
-    Path((id, action)): Path<(String, String)>,
-) -> ApiResult<axum::Json<IdentityProvider>> {
-    let id: IdentityProviderId = id
-        .parse()
-        .map_err(|_| ApiError::not_found("no such identity provider"))?;
-    let active = match action.as_str() {
-        "activate" => true,
-        "deactivate" => false,
-        _ => return Err(ApiError::not_found("no such action")),
-    };
-    let row = load(&s, id).await?;
-    s.authz
-        .require_change(
-            &caller,
-            RESOURCE,
-            "update",
-            Some(OrganizationId(row.organization_id)),
-        )
-        .await?;
-    let q = Entity::update_many()
-        .col_expr(Column::Active, Expr::value(active))
-        .col_expr(Column::UpdatedAt, Expr::value(s.now()))
-        .filter(Column::Active.eq(!active));
-    let (event, conflict) = if active {
-        (
-            types::IDENTITY_PROVIDER_ACTIVATED,
-            "the identity provider is already active or is deleted",
-        )
-    } else {
-        (
-            types::IDENTITY_PROVIDER_DEACTIVATED,
-            "the identity provider is already inactive or is deleted",
-        )
-    };
-    change(&s, &row, q, event, conflict).await
+    IdAction(id, action): IdAction<IdentityProviderId, Activation>,
+) -> ApiResult<Json<IdentityProvider>> {
+    Ok(Json(
+        service::set_active(&s, &caller, id, action.active()).await?,
+    ))
 }
 
-pub async fn delete(
-    State(s): State<AppState>,
+async fn delete(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<IdentityProviderId>,
-) -> ApiResult<axum::Json<IdentityProvider>> {
-    let row = load(&s, id).await?;
-    s.authz
-        .require_change(
-            &caller,
-            RESOURCE,
-            "delete",
-            Some(OrganizationId(row.organization_id)),
-        )
-        .await?;
-    let now = s.now();
-    let q = Entity::update_many()
-        .col_expr(Column::DeletedAt, Expr::value(now))
-        .col_expr(Column::UpdatedAt, Expr::value(now));
-    change(
-        &s,
-        &row,
-        q,
-        types::IDENTITY_PROVIDER_DELETED,
-        "the identity provider is already deleted",
-    )
-    .await
+) -> ApiResult<Json<IdentityProvider>> {
+    Ok(Json(service::delete(&s, &caller, id).await?))
 }

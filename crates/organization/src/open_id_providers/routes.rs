@@ -1,233 +1,64 @@
 //! `/identity/v1/open-id-providers/**`.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use idp_model::events::types;
+use actix_web::web;
 use idp_model::organization::OpenIdProvider;
-use idp_model::{OpenIdProviderId, OrganizationId};
-use idp_runtime::auth::Caller;
-use idp_runtime::error::{ApiError, ApiResult};
-use idp_runtime::extract::{Json, PathId, Query};
-use idp_runtime::paging::{PageParams, Paged};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use idp_model::OpenIdProviderId;
+use idp_runtime::web::{
+    ApiResult, Caller, Created, Data, Json, PageParams, Paged, PathId, Query, ServiceConfig,
+};
 
-use super::store::{self, Column, Entity};
-use super::types::{check_url, CreateOpenIdProvider, FindOpenIdProviders, UpdateOpenIdProvider};
-use crate::organizations::store as orgs;
-use crate::query::{self, Deleted};
+use super::service;
+use super::types::{CreateOpenIdProvider, FindOpenIdProviders, UpdateOpenIdProvider};
 use crate::state::AppState;
 
-pub const RESOURCE: &str = "open-id-provider";
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(web::resource("/open-id-providers").get(find).post(create))
+        .service(
+            web::resource("/open-id-providers/{id}")
+                .get(get)
+                .patch(update)
+                .delete(delete),
+        );
+}
 
-pub async fn find(
-    State(s): State<AppState>,
+async fn find(
+    s: Data<AppState>,
     caller: Caller,
     params: PageParams,
     Query(f): Query<FindOpenIdProviders>,
 ) -> ApiResult<Paged<OpenIdProvider>> {
-    let deleted = Deleted::parse(f.deleted.as_deref())?;
-    let scope = s.read_scope(&caller, RESOURCE).await?;
-    let mut select = deleted.apply(Entity::find(), Column::DeletedAt);
-    if let Some(o) = f.organization_id {
-        select = select.filter(Column::OrganizationId.eq(o.as_uuid()));
-    }
-    if let Some(n) = &f.name {
-        select = select.filter(Column::Name.eq(n.as_str()));
-    }
-    if let Some(i) = &f.issuer {
-        select = select.filter(Column::Issuer.eq(i.as_str()));
-    }
-    if let Some(c) = &f.client_id {
-        select = select.filter(Column::ClientId.eq(c.as_str()));
-    }
-    if let Some(a) = f.active {
-        select = select.filter(Column::Active.eq(a));
-    }
-    let Some(select) = query::in_scope(select, Column::OrganizationId, &scope) else {
-        return Ok(Paged::new(Vec::new(), 0, params));
-    };
-    let select = query::sorted(
-        select,
-        &params,
-        &[
-            ("name", Column::Name),
-            ("createdAt", Column::CreatedAt),
-            ("organizationId", Column::OrganizationId),
-            ("issuer", Column::Issuer),
-        ],
-        Column::CreatedAt,
-        Column::Id,
-    )?;
-    let (rows, total) = query::page(&s.db, select, &params).await?;
-    let items = rows.iter().map(store::Model::to_dto).collect();
-    Ok(Paged::new(items, total, params))
+    service::find(&s, &caller, params, f).await
 }
 
-async fn load(s: &AppState, id: OpenIdProviderId) -> ApiResult<store::Model> {
-    Entity::find_by_id(id.as_uuid())
-        .one(&s.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such OpenID provider"))
-}
-
-pub async fn get(
-    State(s): State<AppState>,
+async fn get(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<OpenIdProviderId>,
-) -> ApiResult<axum::Json<OpenIdProvider>> {
-    let row = load(&s, id).await?;
-    s.require_visible(&caller, RESOURCE, OrganizationId(row.organization_id))
-        .await?;
-    Ok(axum::Json(row.to_dto()))
+) -> ApiResult<Json<OpenIdProvider>> {
+    Ok(Json(service::get(&s, &caller, id).await?))
 }
 
-pub async fn create(
-    State(s): State<AppState>,
+async fn create(
+    s: Data<AppState>,
     caller: Caller,
     Json(body): Json<CreateOpenIdProvider>,
-) -> ApiResult<impl IntoResponse> {
-    let org = body.organization_id;
-    let loopback = s.oidc.allow_http_loopback;
-    check_url("issuer", &body.issuer, loopback)?;
-    check_url("jwksUri", &body.jwks_uri, loopback)?;
-    for (field, v) in [
-        ("authorizationEndpoint", &body.authorization_endpoint),
-        ("tokenEndpoint", &body.token_endpoint),
-        ("userInfoEndpoint", &body.user_info_endpoint),
-    ] {
-        if let Some(v) = v {
-            check_url(field, v, loopback)?;
-        }
-    }
-    s.require(&caller, RESOURCE, "create", Some(org)).await?;
-    orgs::require_live(&s.db, org, "organizationId").await?;
-    let now = s.now();
-    let id = OpenIdProviderId::new().as_uuid();
-    let am = store::ActiveModel {
-        id: Set(id),
-        organization_id: Set(org.as_uuid()),
-        name: Set(body.name.to_string()),
-        client_id: Set(body.client_id.to_string()),
-        issuer: Set(body.issuer),
-        authorization_endpoint: Set(body.authorization_endpoint),
-        token_endpoint: Set(body.token_endpoint),
-        user_info_endpoint: Set(body.user_info_endpoint),
-        jwks_uri: Set(body.jwks_uri),
-        active: Set(body.active.unwrap_or(true)),
-        created_by: Set(Some(caller.identity_id().as_uuid())),
-        created_at: Set(now),
-        updated_at: Set(None),
-        deleted_at: Set(None),
-        deleted_by: Set(None),
-    };
-    let txn = s.db.begin().await?;
-    Entity::insert(am).exec_without_returning(&txn).await?;
-    let dto = Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("inserted row vanished")))?
-        .to_dto();
-    s.enqueue(&txn, types::OPEN_ID_PROVIDER_CREATED, Some(org), &dto)
-        .await?;
-    s.relay.commit(txn).await?;
-    Ok((StatusCode::CREATED, axum::Json(dto)))
+) -> ApiResult<Created<OpenIdProvider>> {
+    Ok(Created(service::create(&s, &caller, body).await?))
 }
 
-async fn change(
-    s: &AppState,
-    row: &store::Model,
-    update: sea_orm::UpdateMany<Entity>,
-    event: &str,
-    conflict: &str,
-) -> ApiResult<axum::Json<OpenIdProvider>> {
-    let txn = s.db.begin().await?;
-    let res = update
-        .filter(Column::Id.eq(row.id))
-        .filter(Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::conflict(conflict.to_string()));
-    }
-    let dto = Entity::find_by_id(row.id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such OpenID provider"))?
-        .to_dto();
-    s.enqueue(&txn, event, Some(dto.organization_id), &dto)
-        .await?;
-    s.relay.commit(txn).await?;
-    Ok(axum::Json(dto))
-}
-
-pub async fn update(
-    State(s): State<AppState>,
+async fn update(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<OpenIdProviderId>,
     Json(body): Json<UpdateOpenIdProvider>,
-) -> ApiResult<axum::Json<OpenIdProvider>> {
-    if body.name.is_none() && body.active.is_none() {
-        return Err(ApiError::invalid(
-            "name",
-            "nothing to update: give name and/or active",
-        ));
-    }
-    let row = load(&s, id).await?;
-    s.authz
-        .require_change(
-            &caller,
-            RESOURCE,
-            "update",
-            Some(OrganizationId(row.organization_id)),
-        )
-        .await?;
-    let mut q = Entity::update_many().col_expr(Column::UpdatedAt, Expr::value(s.now()));
-    if let Some(n) = &body.name {
-        q = q.col_expr(Column::Name, Expr::value(n.as_str()));
-    }
-    if let Some(a) = body.active {
-        q = q.col_expr(Column::Active, Expr::value(a));
-    }
-    change(
-        &s,
-        &row,
-        q,
-        types::OPEN_ID_PROVIDER_UPDATED,
-        "the OpenID provider is deleted",
-    )
-    .await
+) -> ApiResult<Json<OpenIdProvider>> {
+    Ok(Json(service::update(&s, &caller, id, body).await?))
 }
 
-pub async fn delete(
-    State(s): State<AppState>,
+async fn delete(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<OpenIdProviderId>,
-) -> ApiResult<axum::Json<OpenIdProvider>> {
-    let row = load(&s, id).await?;
-    s.authz
-        .require_change(
-            &caller,
-            RESOURCE,
-            "delete",
-            Some(OrganizationId(row.organization_id)),
-        )
-        .await?;
-    let now = s.now();
-    let q = Entity::update_many()
-        .col_expr(Column::DeletedAt, Expr::value(now))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            Column::DeletedBy,
-            Expr::value(caller.identity_id().as_uuid()),
-        );
-    change(
-        &s,
-        &row,
-        q,
-        types::OPEN_ID_PROVIDER_DELETED,
-        "the OpenID provider is already deleted",
-    )
-    .await
+) -> ApiResult<Json<OpenIdProvider>> {
+    Ok(Json(service::delete(&s, &caller, id).await?))
 }

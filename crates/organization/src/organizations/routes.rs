@@ -1,278 +1,99 @@
 //! `/identity/v1/organizations/**`.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use idp_model::events::types;
-use idp_model::organization::{parse_list, MfaProvider, Organization};
-use idp_model::{OrganizationId, ROOT_ORGANIZATION_ID};
-use idp_runtime::auth::Caller;
-use idp_runtime::error::{ApiError, ApiResult};
-use idp_runtime::extract::{Json, PathId, Query};
-use idp_runtime::paging::{PageParams, Paged};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use actix_web::web;
+use idp_model::organization::{AuthorizeInitiate, Organization};
+use idp_model::OrganizationId;
+use idp_runtime::web::{
+    Activation, ApiResult, Caller, Created, Data, IdAction, Json, PageParams, Paged, PathId, Query,
+    ServiceConfig,
+};
 
-use super::store::{self, Column, Entity};
-use super::types::{CreateOrganization, FindOrganizations};
-use crate::identity_providers::store as ips;
-use crate::query;
+use super::types::{
+    AddIdentityProvider, AuthorizeInitiateRequest, CreateOrganization, FindOrganizations,
+};
+use super::{login, service};
 use crate::state::AppState;
 
-pub const RESOURCE: &str = "organization";
+/// Literal segments before `{id}`, and `{id}/identity-providers` before
+/// `{id}/{action}`: the first match wins.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(web::resource("/organizations").get(find).post(create))
+        .service(web::resource("/organizations/authorize-initiate").post(authorize_initiate))
+        .service(web::resource("/organizations/label/{label}").get(get_by_label))
+        .service(web::resource("/organizations/{id}").get(get).delete(delete))
+        .service(
+            web::resource("/organizations/{id}/identity-providers").post(add_identity_provider),
+        )
+        .service(web::resource("/organizations/{id}/{action}").put(set_active));
+}
 
-pub async fn find(
-    State(s): State<AppState>,
+async fn find(
+    s: Data<AppState>,
     caller: Caller,
     params: PageParams,
     Query(f): Query<FindOrganizations>,
 ) -> ApiResult<Paged<Organization>> {
-    let scope = s.read_scope(&caller, RESOURCE).await?;
-    let mut select = Entity::find();
-    if !f.include_deleted.unwrap_or(false) {
-        select = select.filter(Column::DeletedAt.is_null());
-    }
-    if let Some(n) = &f.name {
-        select = select.filter(Column::Name.eq(n.as_str()));
-    }
-    if let Some(a) = f.active {
-        select = select.filter(Column::Active.eq(a));
-    }
-    if let Some(m) = &f.mfa_providers {
-        let list =
-            parse_list::<MfaProvider>(m).map_err(|e| ApiError::invalid("mfaProviders", e))?;
-        let list: Vec<&str> = list.iter().map(|m| m.as_str()).collect();
-        select = select.filter(Column::MfaProvider.is_in(list));
-    }
-    let Some(select) = query::in_scope(select, Column::Id, &scope) else {
-        return Ok(Paged::new(Vec::new(), 0, params));
-    };
-    let select = query::sorted(
-        select,
-        &params,
-        &[
-            ("name", Column::Name),
-            ("label", Column::Label),
-            ("createdAt", Column::CreatedAt),
-            ("active", Column::Active),
-        ],
-        Column::CreatedAt,
-        Column::Id,
-    )?;
-    let (rows, total) = query::page(&s.db, select, &params).await?;
-    let items = store::expand(&s.db, rows).await?;
-    Ok(Paged::new(items, total, params))
+    service::find(&s, &caller, params, f).await
 }
 
-async fn load(s: &AppState, id: OrganizationId) -> ApiResult<store::Model> {
-    Entity::find_by_id(id.as_uuid())
-        .one(&s.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such organization"))
-}
-
-pub async fn get(
-    State(s): State<AppState>,
+async fn get(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<OrganizationId>,
-) -> ApiResult<axum::Json<Organization>> {
-    s.require_visible(&caller, RESOURCE, id).await?;
-    let row = load(&s, id).await?;
-    Ok(axum::Json(store::expand_one(&s.db, row).await?))
+) -> ApiResult<Json<Organization>> {
+    Ok(Json(service::get(&s, &caller, id).await?))
 }
 
-pub async fn get_by_label(
-    State(s): State<AppState>,
+async fn get_by_label(
+    s: Data<AppState>,
     caller: Caller,
-    Path(label): Path<String>,
-) -> ApiResult<axum::Json<Organization>> {
-    let label: idp_model::organization::Label = label
-        .parse()
-        .map_err(|_| ApiError::not_found("no such organization"))?;
-    let row = store::by_label(&s.db, label.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such organization"))?;
-    s.require_visible(&caller, RESOURCE, OrganizationId(row.id))
-        .await?;
-    Ok(axum::Json(store::expand_one(&s.db, row).await?))
+    label: web::Path<String>,
+) -> ApiResult<Json<Organization>> {
+    Ok(Json(service::get_by_label(&s, &caller, &label).await?))
 }
 
-pub async fn create(
-    State(s): State<AppState>,
+async fn create(
+    s: Data<AppState>,
     caller: Caller,
     Json(body): Json<CreateOrganization>,
-) -> ApiResult<impl IntoResponse> {
-    s.require(&caller, RESOURCE, "create", None).await?;
-    let first_provider = match (&body.auth0_connection_id, body.auth0_connection_type) {
-        (Some(c), Some(t)) => Some((c, t)),
-        (Some(_), None) => {
-            return Err(ApiError::invalid(
-                "auth0ConnectionType",
-                "is required with auth0ConnectionId",
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(ApiError::invalid(
-                "auth0ConnectionId",
-                "is required with auth0ConnectionType",
-            ))
-        }
-        (None, None) if body.identity_provider_name.is_some() => {
-            return Err(ApiError::invalid(
-                "auth0ConnectionId",
-                "is required with identityProviderName",
-            ))
-        }
-        (None, None) => None,
-    };
-    let now = s.now();
-    let row = store::Model {
-        id: OrganizationId::new().as_uuid(),
-        name: body.name.to_string(),
-        label: body.label.to_string(),
-        mfa_provider: MfaProvider::None.as_str().into(),
-        active: true,
-        created_at: now,
-        updated_at: None,
-        deleted_at: None,
-        created_by: Some(caller.identity_id().as_uuid()),
-    };
-    let org_id = OrganizationId(row.id);
-    let txn = s.db.begin().await?;
-    Entity::insert(crate::store::organization::ActiveModel {
-        id: Set(row.id),
-        name: Set(row.name.clone()),
-        label: Set(row.label.clone()),
-        mfa_provider: Set(row.mfa_provider.clone()),
-        active: Set(true),
-        created_at: Set(now),
-        updated_at: Set(None),
-        deleted_at: Set(None),
-        created_by: Set(row.created_by),
-    })
-    .exec_without_returning(&txn)
-    .await
-    .map_err(|e| ApiError::from_db_conflict(e, "the label is already in use"))?;
-    s.enqueue(
-        &txn,
-        types::ORGANIZATION_CREATED,
-        Some(org_id),
-        &store::event_data(&row),
-    )
-    .await?;
-    if let Some((connection, kind)) = first_provider {
-        // As the reference shows, the first provider is named after the organization.
-        let ip = ips::new_row(org_id, connection.as_str(), &row.name, kind, now);
-        ips::insert(&txn, &ip).await?;
-        s.enqueue(
-            &txn,
-            types::IDENTITY_PROVIDER_CREATED,
-            Some(org_id),
-            &ip.to_dto()?,
-        )
-        .await?;
-    }
-    let dto = store::expand_one(&txn, row).await?;
-    s.relay.commit(txn).await?;
-    Ok((StatusCode::CREATED, axum::Json(dto)))
+) -> ApiResult<Created<Organization>> {
+    Ok(Created(service::create(&s, &caller, body).await?))
 }
 
-pub async fn set_active(
-    State(s): State<AppState>,
+async fn set_active(
+    s: Data<AppState>,
     caller: Caller,
-    Path((id, action)): Path<(String, String)>,
-) -> ApiResult<axum::Json<Organization>> {
-    let id: OrganizationId = id
-        .parse()
-        .map_err(|_| ApiError::not_found("no such organization"))?;
-    let active = match action.as_str() {
-        "activate" => true,
-        "deactivate" => false,
-        _ => return Err(ApiError::not_found("no such action")),
-    };
-    s.authz
-        .require_change(&caller, RESOURCE, "update", Some(id))
-        .await?;
-    load(&s, id).await?;
-    if !active && id == ROOT_ORGANIZATION_ID {
-        return Err(ApiError::conflict(
-            "the root organization cannot be deactivated",
-        ));
-    }
-    let txn = s.db.begin().await?;
-    let res = Entity::update_many()
-        .col_expr(Column::Active, Expr::value(active))
-        .col_expr(Column::UpdatedAt, Expr::value(s.now()))
-        .filter(Column::Id.eq(id.as_uuid()))
-        .filter(Column::Active.eq(!active))
-        .filter(Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::conflict(if active {
-            "the organization is already active or is deleted"
-        } else {
-            "the organization is already inactive or is deleted"
-        }));
-    }
-    let row = Entity::find_by_id(id.as_uuid())
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such organization"))?;
-    let kind = if active {
-        types::ORGANIZATION_ACTIVATED
-    } else {
-        types::ORGANIZATION_DEACTIVATED
-    };
-    s.enqueue(&txn, kind, Some(id), &store::event_data(&row))
-        .await?;
-    let dto = store::expand_one(&txn, row).await?;
-    s.relay.commit(txn).await?;
-    Ok(axum::Json(dto))
+    IdAction(id, action): IdAction<OrganizationId, Activation>,
+) -> ApiResult<Json<Organization>> {
+    Ok(Json(
+        service::set_active(&s, &caller, id, action.active()).await?,
+    ))
 }
 
-pub async fn delete(
-    State(s): State<AppState>,
+async fn delete(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<OrganizationId>,
-) -> ApiResult<axum::Json<Organization>> {
-    s.authz
-        .require_change(&caller, RESOURCE, "delete", Some(id))
-        .await?;
-    let row = load(&s, id).await?;
-    if id == ROOT_ORGANIZATION_ID {
-        return Err(ApiError::conflict(
-            "the root organization cannot be deleted",
-        ));
-    }
-    let now = s.now();
-    let txn = s.db.begin().await?;
-    let res = Entity::update_many()
-        .col_expr(
-            Column::Label,
-            Expr::value(store::deleted_label(row.id, &row.label)),
-        )
-        .col_expr(Column::DeletedAt, Expr::value(now))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::Id.eq(id.as_uuid()))
-        .filter(Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::conflict("the organization is already deleted"));
-    }
-    let row = Entity::find_by_id(id.as_uuid())
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such organization"))?;
-    s.enqueue(
-        &txn,
-        types::ORGANIZATION_DELETED,
-        Some(id),
-        &store::event_data(&row),
-    )
-    .await?;
-    let dto = store::expand_one(&txn, row).await?;
-    s.relay.commit(txn).await?;
-    Ok(axum::Json(dto))
+) -> ApiResult<Json<Organization>> {
+    Ok(Json(service::delete(&s, &caller, id).await?))
+}
+
+/// Deprecated: `POST /identity-providers` does the same.
+async fn add_identity_provider(
+    s: Data<AppState>,
+    caller: Caller,
+    PathId(id): PathId<OrganizationId>,
+    Json(body): Json<AddIdentityProvider>,
+) -> ApiResult<Created<Organization>> {
+    Ok(Created(
+        login::add_identity_provider(&s, &caller, id, body).await?,
+    ))
+}
+
+/// Public: the login flow's first step.
+async fn authorize_initiate(
+    s: Data<AppState>,
+    Json(body): Json<AuthorizeInitiateRequest>,
+) -> ApiResult<Json<AuthorizeInitiate>> {
+    Ok(Json(login::authorize_initiate(&s, body).await?))
 }

@@ -1,181 +1,68 @@
 //! `/identity/v1/organization-preferences/**`.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use actix_web::web;
 use idp_model::organization::OrganizationPreference;
-use idp_model::OrganizationId;
-use idp_runtime::auth::Caller;
-use idp_runtime::error::{ApiError, ApiResult};
-use idp_runtime::extract::{Json, PathId, Query};
-use idp_runtime::paging::{PageParams, Paged};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use idp_runtime::web::{
+    ApiResult, Caller, Created, Data, Json, PageParams, Paged, PathId, Query, ServiceConfig,
+};
 use uuid::Uuid;
 
-use super::store::{self, Column, Entity};
+use super::service;
 use super::types::{CreatePreference, FindPreferences, UpdatePreference};
-use crate::organizations::store as orgs;
-use crate::query::{self, Deleted};
 use crate::state::AppState;
 
-pub const RESOURCE: &str = "organization-preference";
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(
+        web::resource("/organization-preferences")
+            .get(find)
+            .post(create),
+    )
+    .service(
+        web::resource("/organization-preferences/{id}")
+            .get(get)
+            .put(update)
+            .delete(delete),
+    );
+}
 
-pub async fn find(
-    State(s): State<AppState>,
+async fn find(
+    s: Data<AppState>,
     caller: Caller,
     params: PageParams,
     Query(f): Query<FindPreferences>,
 ) -> ApiResult<Paged<OrganizationPreference>> {
-    let deleted = Deleted::parse(f.deleted.as_deref())?;
-    let scope = s.read_scope(&caller, RESOURCE).await?;
-    let mut select = deleted.apply(Entity::find(), Column::DeletedAt);
-    if let Some(o) = f.organization_id {
-        select = select.filter(Column::OrganizationId.eq(o.as_uuid()));
-    }
-    let Some(select) = query::in_scope(select, Column::OrganizationId, &scope) else {
-        return Ok(Paged::new(Vec::new(), 0, params));
-    };
-    let select = query::sorted(
-        select,
-        &params,
-        &[
-            ("createdAt", Column::CreatedAt),
-            ("updatedAt", Column::UpdatedAt),
-            ("organizationId", Column::OrganizationId),
-        ],
-        Column::CreatedAt,
-        Column::Id,
-    )?;
-    let (rows, total) = query::page(&s.db, select, &params).await?;
-    let items = rows
-        .iter()
-        .map(store::Model::to_dto)
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Paged::new(items, total, params))
+    service::find(&s, &caller, params, f).await
 }
 
-async fn load(s: &AppState, id: Uuid) -> ApiResult<store::Model> {
-    Entity::find_by_id(id)
-        .one(&s.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such organization preference"))
-}
-
-pub async fn get(
-    State(s): State<AppState>,
+async fn get(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<Uuid>,
-) -> ApiResult<axum::Json<OrganizationPreference>> {
-    let row = load(&s, id).await?;
-    s.require_visible(&caller, RESOURCE, OrganizationId(row.organization_id))
-        .await?;
-    Ok(axum::Json(row.to_dto()?))
+) -> ApiResult<Json<OrganizationPreference>> {
+    Ok(Json(service::get(&s, &caller, id).await?))
 }
 
-pub async fn create(
-    State(s): State<AppState>,
+async fn create(
+    s: Data<AppState>,
     caller: Caller,
     Json(body): Json<CreatePreference>,
-) -> ApiResult<impl IntoResponse> {
-    let org = body.organization_id;
-    s.require(&caller, RESOURCE, "create", Some(org)).await?;
-    orgs::require_live(&s.db, org, "organizationId").await?;
-    let now = s.now();
-    let row = store::Model {
-        id: Uuid::now_v7(),
-        organization_id: org.as_uuid(),
-        preferences: serde_json::Value::Object(body.preferences).to_string(),
-        created_by: Some(caller.identity_id().as_uuid()),
-        created_at: now,
-        updated_at: Some(now),
-        deleted_at: None,
-        deleted_by: None,
-    };
-    Entity::insert(store::ActiveModel {
-        id: Set(row.id),
-        organization_id: Set(row.organization_id),
-        preferences: Set(row.preferences.clone()),
-        created_by: Set(row.created_by),
-        created_at: Set(row.created_at),
-        updated_at: Set(row.updated_at),
-        deleted_at: Set(None),
-        deleted_by: Set(None),
-    })
-    .exec_without_returning(&s.db)
-    .await
-    .map_err(|e| ApiError::from_db_conflict(e, "the organization already has preferences"))?;
-    Ok((StatusCode::CREATED, axum::Json(row.to_dto()?)))
+) -> ApiResult<Created<OrganizationPreference>> {
+    Ok(Created(service::create(&s, &caller, body).await?))
 }
 
-async fn change(
-    s: &AppState,
-    row: &store::Model,
-    update: sea_orm::UpdateMany<Entity>,
-    conflict: &str,
-) -> ApiResult<axum::Json<OrganizationPreference>> {
-    let res = update
-        .filter(Column::Id.eq(row.id))
-        .filter(Column::DeletedAt.is_null())
-        .exec(&s.db)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::conflict(conflict.to_string()));
-    }
-    Ok(axum::Json(load(s, row.id).await?.to_dto()?))
-}
-
-pub async fn update(
-    State(s): State<AppState>,
+async fn update(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<Uuid>,
     Json(body): Json<UpdatePreference>,
-) -> ApiResult<axum::Json<OrganizationPreference>> {
-    let row = load(&s, id).await?;
-    s.authz
-        .require_change(
-            &caller,
-            RESOURCE,
-            "update",
-            Some(OrganizationId(row.organization_id)),
-        )
-        .await?;
-    let q = Entity::update_many()
-        .col_expr(
-            Column::Preferences,
-            Expr::value(serde_json::Value::Object(body.preferences).to_string()),
-        )
-        .col_expr(Column::UpdatedAt, Expr::value(s.now()));
-    change(&s, &row, q, "the organization preference is deleted").await
+) -> ApiResult<Json<OrganizationPreference>> {
+    Ok(Json(service::update(&s, &caller, id, body).await?))
 }
 
-pub async fn delete(
-    State(s): State<AppState>,
+async fn delete(
+    s: Data<AppState>,
     caller: Caller,
     PathId(id): PathId<Uuid>,
-) -> ApiResult<axum::Json<OrganizationPreference>> {
-    let row = load(&s, id).await?;
-    s.authz
-        .require_change(
-            &caller,
-            RESOURCE,
-            "delete",
-            Some(OrganizationId(row.organization_id)),
-        )
-        .await?;
-    let now = s.now();
-    let q = Entity::update_many()
-        .col_expr(Column::DeletedAt, Expr::value(now))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            Column::DeletedBy,
-            Expr::value(caller.identity_id().as_uuid()),
-        );
-    change(
-        &s,
-        &row,
-        q,
-        "the organization preference is already deleted",
-    )
-    .await
+) -> ApiResult<Json<OrganizationPreference>> {
+    Ok(Json(service::delete(&s, &caller, id).await?))
 }

@@ -113,3 +113,19 @@ async fn live_labels_are_unique_in_the_database() {
     .await
     .unwrap();
 }
+
+/// actix-web drops a handler's pending extractors when another one fails: the first
+/// request with a token (the signing key not fetched yet) and a bad page number is
+/// a 400, and the key fetch it started still completes, so the next request with
+/// the same token is served (a dropped fetch used to count as a failed one: 401).
+#[tokio::test]
+async fn a_failed_extractor_does_not_spoil_the_key_fetch() {
+    let h = harness::Harness::start(TestDatabase::sqlite().unwrap()).await;
+    let path = "/organizations?page=9223372036854775807&size=2";
+    let (status, body) = harness::send(h.admin_req(reqwest::Method::GET, path)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(harness::field(&body), "page");
+    let (status, body) = harness::send(h.admin_req(reqwest::Method::GET, "/organizations")).await;
+    assert_eq!(status, 200, "{body}");
+    h.stop().await;
+}

@@ -1,16 +1,12 @@
 //! An organization's login providers: the deprecated add-identity-provider, and the
 //! public authorize-initiate that starts a login with the organization's label.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use idp_model::events::types;
-use idp_model::organization::AuthorizeInitiate;
+use idp_model::organization::{AuthorizeInitiate, Organization};
 use idp_model::OrganizationId;
 use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
-use idp_runtime::extract::{Json, PathId};
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
 
 use super::store::{self, Entity};
 use super::types::{AddIdentityProvider, AuthorizeInitiateRequest};
@@ -22,13 +18,13 @@ pub const LOGIN_PURPOSE: &str = "login";
 
 /// Deprecated: `POST /identity-providers` does the same.
 pub async fn add_identity_provider(
-    State(s): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId<OrganizationId>,
-    Json(body): Json<AddIdentityProvider>,
-) -> ApiResult<impl IntoResponse> {
+    s: &AppState,
+    caller: &Caller,
+    id: OrganizationId,
+    body: AddIdentityProvider,
+) -> ApiResult<Organization> {
     s.authz
-        .require_change(&caller, "identity-provider", "create", Some(id))
+        .require_change(caller, "identity-provider", "create", Some(id))
         .await?;
     let org = Entity::find_by_id(id.as_uuid())
         .one(&s.db)
@@ -42,33 +38,27 @@ pub async fn add_identity_provider(
         .as_ref()
         .map(|n| n.to_string())
         .unwrap_or_else(|| body.auth0_connection_id.to_string());
+    let mut w = s.work.begin().await?;
     let ip = ips::new_row(
         id,
         body.auth0_connection_id.as_str(),
         &name,
         body.auth0_connection_type,
-        s.now(),
+        w.now(),
     );
-    let txn = s.db.begin().await?;
-    ips::insert(&txn, &ip).await?;
-    s.enqueue(
-        &txn,
-        types::IDENTITY_PROVIDER_CREATED,
-        Some(id),
-        &ip.to_dto()?,
-    )
-    .await?;
-    let dto = store::expand_one(&txn, org).await?;
-    s.relay.commit(txn).await?;
-    Ok((StatusCode::CREATED, axum::Json(dto)))
+    ips::insert(w.txn(), &ip).await?;
+    w.enqueue(types::IDENTITY_PROVIDER_CREATED, Some(id), &ip.to_dto()?)?;
+    let dto = store::expand_one(w.txn(), org).await?;
+    w.commit().await?;
+    Ok(dto)
 }
 
 /// Public: the login flow's first step. An unknown label and the label of an
 /// inactive organization answer the same 404.
 pub async fn authorize_initiate(
-    State(s): State<AppState>,
-    Json(body): Json<AuthorizeInitiateRequest>,
-) -> ApiResult<axum::Json<AuthorizeInitiate>> {
+    s: &AppState,
+    body: AuthorizeInitiateRequest,
+) -> ApiResult<AuthorizeInitiate> {
     let org = store::by_label(&s.db, body.label.as_str())
         .await?
         .filter(|o| o.active)
@@ -78,8 +68,8 @@ pub async fn authorize_initiate(
         .get(&org.id)
         .map(|v| v.iter().map(|p| p.auth0_connection_id.clone()).collect())
         .unwrap_or_default();
-    Ok(axum::Json(AuthorizeInitiate {
+    Ok(AuthorizeInitiate {
         nf_token: s.flow_tokens.sign(OrganizationId(org.id), LOGIN_PURPOSE),
         auth0_connection_ids,
-    }))
+    })
 }
