@@ -16,7 +16,6 @@
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
 use idp_model::events::Envelope;
 use idp_model::OrganizationId;
 use sea_orm::{
@@ -24,6 +23,7 @@ use sea_orm::{
     UpdateMany,
 };
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use crate::clock::SharedClock;
 use crate::error::{ApiError, ApiResult};
