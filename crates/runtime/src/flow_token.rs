@@ -13,16 +13,17 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use aws_lc_rs::{hmac, rand};
+use aws_lc_rs::rand;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use idp_common::Secret;
 use idp_model::OrganizationId;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 pub const ISSUER: &str = "organization";
 pub const AUDIENCE: &str = "nf-flow";
-const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
 /// Where the shared secret comes from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -78,22 +79,29 @@ struct Claims {
     jti: String,
 }
 
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-}
-
 /// Signs and verifies flow tokens. Cheap to clone.
 #[derive(Clone)]
 pub struct FlowTokens {
-    key: hmac::Key,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
     ttl: Duration,
 }
 
 impl FlowTokens {
     pub fn new(secret: &[u8], ttl: Duration) -> Self {
+        // Only HS256, our issuer and audience. Expiry is checked against the
+        // caller's clock in `verify_claims` (so that tests can pass their own).
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["iss", "aud", "exp"]);
+        validation.validate_exp = false;
+        validation.leeway = 0;
         FlowTokens {
-            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
             ttl,
         }
     }
@@ -167,15 +175,9 @@ impl FlowTokens {
             exp: now + self.ttl.as_secs() as i64,
             jti: uuid::Uuid::new_v4().to_string(),
         };
-        // Serializing this struct cannot fail.
-        let payload = serde_json::to_vec(&claims).unwrap_or_default();
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(HEADER),
-            URL_SAFE_NO_PAD.encode(payload)
-        );
-        let tag = hmac::sign(&self.key, signing_input.as_bytes());
-        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+        // HS256 over claims that always serialize: signing cannot fail.
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .unwrap_or_default()
     }
 
     pub fn verify(&self, token: &str, purpose: &str) -> Result<OrganizationId, FlowTokenError> {
@@ -223,26 +225,17 @@ impl FlowTokens {
         purpose: &str,
         now: i64,
     ) -> Result<Claims, FlowTokenError> {
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(FlowTokenError::Malformed);
-        };
-        let header: Header = decode_json(h)?;
-        if header.alg != "HS256" {
-            return Err(FlowTokenError::BadSignature);
-        }
-        let sig = URL_SAFE_NO_PAD
-            .decode(s)
-            .map_err(|_| FlowTokenError::Malformed)?;
-        let signing_input = &token[..h.len() + 1 + p.len()];
-        hmac::verify(&self.key, signing_input.as_bytes(), &sig)
-            .map_err(|_| FlowTokenError::BadSignature)?;
-        let claims: Claims = decode_json(p)?;
-        if claims.iss != ISSUER || claims.aud != AUDIENCE {
-            return Err(FlowTokenError::WrongAudience);
-        }
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => {
+                    FlowTokenError::BadSignature
+                }
+                ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => {
+                    FlowTokenError::WrongAudience
+                }
+                _ => FlowTokenError::Malformed,
+            })?
+            .claims;
         if claims.purpose != purpose {
             return Err(FlowTokenError::WrongPurpose);
         }
@@ -251,13 +244,6 @@ impl FlowTokens {
         }
         Ok(claims)
     }
-}
-
-fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, FlowTokenError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| FlowTokenError::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| FlowTokenError::Malformed)
 }
 
 fn now_secs() -> i64 {
@@ -336,6 +322,39 @@ mod tests {
             Err(FlowTokenError::Malformed)
         );
         assert_eq!(t.verify_at("", "login", 1), Err(FlowTokenError::Malformed));
+    }
+
+    #[test]
+    fn other_algorithms_issuers_and_audiences_are_refused() {
+        let t = FlowTokens::new(b"secret", Duration::from_secs(60));
+        let claims = |iss: &str, aud: &str| Claims {
+            iss: iss.into(),
+            aud: aud.into(),
+            organization_id: OrganizationId::new(),
+            purpose: "login".into(),
+            sub: None,
+            iat: 1000,
+            exp: 2000,
+            jti: "j".into(),
+        };
+        let key = EncodingKey::from_secret(b"secret");
+        let sign = |alg, c: &Claims| jsonwebtoken::encode(&Header::new(alg), c, &key).unwrap();
+        // The same secret under another HMAC algorithm is not a flow token.
+        let hs512 = sign(Algorithm::HS512, &claims(ISSUER, AUDIENCE));
+        assert_eq!(
+            t.verify_at(&hs512, "login", 1001),
+            Err(FlowTokenError::BadSignature)
+        );
+        let hs256 = sign(Algorithm::HS256, &claims(ISSUER, AUDIENCE));
+        assert!(t.verify_at(&hs256, "login", 1001).is_ok());
+        for (iss, aud) in [("identity", AUDIENCE), (ISSUER, "other")] {
+            let tok = sign(Algorithm::HS256, &claims(iss, aud));
+            assert_eq!(
+                t.verify_at(&tok, "login", 1001),
+                Err(FlowTokenError::WrongAudience),
+                "{iss} {aud}"
+            );
+        }
     }
 
     #[test]
