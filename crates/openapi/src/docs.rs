@@ -53,6 +53,46 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The same two routes on actix-web: `cfg.configure(docs::configure("/identity/v1/docs", &api))`.
+/// Mount it at the top level (not inside a scope): the paths are absolute.
+pub fn configure(base: &str, api: &OpenApi) -> impl FnOnce(&mut actix_web::web::ServiceConfig) {
+    let json = Bytes::from(crate::to_json(api));
+    let title = html_escape(&api.info.title);
+    let page = Bytes::from(
+        PAGE.replace("{{TITLE}}", &title)
+            .replace("{{SPEC_URL}}", &format!("{base}/openapi.json")),
+    );
+    let base = base.to_string();
+    move |cfg| {
+        let serve = |body: Bytes, content_type: &'static str| {
+            move || {
+                let body = body.clone();
+                async move {
+                    actix_web::HttpResponse::Ok()
+                        .insert_header(("content-type", content_type))
+                        .insert_header(("cache-control", "no-cache"))
+                        .body(body)
+                }
+            }
+        };
+        cfg.service(
+            actix_web::web::resource(format!("{base}/openapi.json"))
+                .get(serve(json, "application/json")),
+        )
+        .service(actix_web::web::resource(base).get(serve(page, "text/html; charset=utf-8")));
+    }
+}
+
+/// The identity service's `/identity/v1/docs` on actix-web (the merged document).
+pub fn identity_docs(cfg: &mut actix_web::web::ServiceConfig) {
+    configure("/identity/v1/docs", &crate::public_identity_v1())(cfg)
+}
+
+/// The authorization service's `/auth/v1/docs` on actix-web.
+pub fn authorization_docs(cfg: &mut actix_web::web::ServiceConfig) {
+    configure("/auth/v1/docs", &crate::authorization())(cfg)
+}
+
 /// The identity service's router for `/identity/v1/docs` (the merged `/identity/v1` document).
 pub fn identity_router() -> Router {
     router("/identity/v1/docs", &crate::public_identity_v1())
