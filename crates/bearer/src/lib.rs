@@ -21,7 +21,7 @@
 //!   once every token it covers has expired (older than the longest token lifetime
 //!   plus the leeway), so the memory holds about one token lifetime of revocations.
 //!
-//! No database, no web framework: the gateway (hyper) and the services (axum) wrap it.
+//! No database, no web framework: the gateway and the services wrap it.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -385,20 +385,28 @@ impl Verifier {
     async fn fetch_locked(&self, state: &mut FetchState) -> Result<usize, TokenError> {
         state.last_attempt = Some(Instant::now());
         self.inner.jwks_fetches.fetch_add(1, Ordering::Relaxed);
-        match fetch_jwks(&self.inner.http, &self.inner.settings.jwks_url).await {
-            Ok(keys) => {
-                state.last_ok = true;
-                let n = keys.len();
-                tracing::debug!(keys = n, url = %self.inner.settings.jwks_url, "JWKS fetched");
-                *write(&self.inner.keys) = Arc::new(keys);
-                Ok(n)
+        // The fetch runs in a task of its own, so it ends and stores the keys even
+        // when the caller gives up halfway (a client's timeout): otherwise the
+        // refetch interval would refuse the new key to every caller after it.
+        let inner = self.inner.clone();
+        let fetch = tokio::spawn(async move {
+            let url = &inner.settings.jwks_url;
+            match fetch_jwks(&inner.http, url).await {
+                Ok(keys) => {
+                    let n = keys.len();
+                    tracing::debug!(keys = n, url = %url, "JWKS fetched");
+                    *write(&inner.keys) = Arc::new(keys);
+                    Ok(n)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, url = %url, "JWKS fetch failed");
+                    Err(TokenError::JwksUnavailable)
+                }
             }
-            Err(e) => {
-                state.last_ok = false;
-                tracing::warn!(error = %e, url = %self.inner.settings.jwks_url, "JWKS fetch failed");
-                Err(TokenError::JwksUnavailable)
-            }
-        }
+        });
+        let answer = fetch.await.unwrap_or(Err(TokenError::JwksUnavailable));
+        state.last_ok = answer.is_ok();
+        answer
     }
 
     /// Fetches the JWKS now (e.g. at start-up, so the first request does not wait),
@@ -654,7 +662,7 @@ async fn fetch_jwks(
 ) -> Result<HashMap<String, Arc<DecodingKey>>, FetchError> {
     let body = http
         .get(url)
-        .header(http::header::ACCEPT, "application/json")
+        .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await?
         .error_for_status()?

@@ -30,15 +30,12 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use http_body_util::BodyExt;
-use hyper::body::Bytes;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::CertificateDer;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Mutex;
 
 /// How long a provider's keys are reused.
@@ -133,10 +130,10 @@ pub enum EmailError {
     UserInfo(String),
 }
 
-/// GET over HTTP/1.1, with TLS for `https://` (one connection per request: the
-/// answers are cached by the callers).
+/// GET of JSON documents from providers (reqwest with the rustls configuration
+/// below: HTTP/1.1, no proxy, no redirects).
 struct ProviderHttp {
-    tls: tokio_rustls::TlsConnector,
+    client: reqwest::Client,
 }
 
 impl ProviderHttp {
@@ -167,9 +164,16 @@ impl ProviderHttp {
             .with_root_certificates(roots)
             .with_no_client_auth();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(ProviderHttp {
-            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
-        })
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(config)
+            .http1_only()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent("idp-platform")
+            .build()
+            .map_err(|e| ClientSetupError::Tls(e.to_string()))?;
+        Ok(ProviderHttp { client })
     }
 
     /// The JSON answer of `GET url` (2xx only), with `Authorization: Bearer` when given.
@@ -184,83 +188,63 @@ impl ProviderHttp {
         serde_json::from_slice(&body).map_err(|e| format!("unreadable answer: {e}"))
     }
 
-    async fn get(&self, url: &str, bearer: Option<&str>) -> Result<Bytes, String> {
-        let uri: http::Uri = url.parse().map_err(|_| "not a URL".to_string())?;
-        let tls = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") => false,
-            _ => return Err("not an http(s) URL".into()),
-        };
-        let authority = uri
-            .authority()
-            .ok_or_else(|| "no host in the URL".to_string())?;
-        let host = authority.host();
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let mut req = http::Request::get(path)
-            .header(http::header::HOST, authority.as_str())
-            .header(http::header::ACCEPT, "application/json")
-            .header(http::header::USER_AGENT, "idp-platform");
+    async fn get(&self, url: &str, bearer: Option<&str>) -> Result<Vec<u8>, String> {
+        let parsed = reqwest::Url::parse(url).map_err(|_| "not a URL".to_string())?;
+        if !matches!(parsed.scheme(), "https" | "http") {
+            return Err("not an http(s) URL".into());
+        }
+        let host = parsed.host_str().unwrap_or_default().to_string();
+        let mut req = self
+            .client
+            .get(parsed)
+            .header(reqwest::header::ACCEPT, "application/json");
         if let Some(t) = bearer {
-            req = req.header(http::header::AUTHORIZATION, format!("Bearer {t}"));
+            req = req.bearer_auth(t);
         }
-        let req = req
-            .body(http_body_util::Empty::<Bytes>::new())
-            .map_err(|e| format!("bad request: {e}"))?;
-        let tcp = tokio::net::TcpStream::connect((bare, port))
+        // The error's text may name the URL with its query; say the host only.
+        let mut res = req
+            .send()
             .await
-            .map_err(|e| format!("connect to {host}:{port}: {e}"))?;
-        if tls {
-            let name = ServerName::try_from(bare.to_string())
-                .map_err(|_| format!("{host} is not a TLS server name"))?;
-            let stream = self
-                .tls
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("TLS with {host}:{port}: {e}"))?;
-            send(stream, req).await
-        } else {
-            send(tcp, req).await
+            .map_err(|e| format!("request to {host} failed: {}", without_url(e)))?;
+        let status = res.status();
+        if !status.is_success() {
+            return Err(format!("answered HTTP {}", status.as_u16()));
         }
+        if res.content_length().unwrap_or(0) > MAX_ANSWER_BYTES as u64 {
+            return Err("reading the answer: length limit exceeded".into());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = res
+            .chunk()
+            .await
+            .map_err(|e| format!("reading the answer: {}", without_url(e)))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err("reading the answer: length limit exceeded".into());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
+}
+
+/// A reqwest error's text without the URL it carries (whose query might hold a
+/// secret), with its causes (what failed: connect, TLS, ...).
+fn without_url(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// The URL without its query (which might carry a secret), for messages.
 fn redacted(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
-}
-
-/// Sends one request on `io` and answers the body of a 2xx answer.
-async fn send<S>(io: S, req: http::Request<http_body_util::Empty<Bytes>>) -> Result<Bytes, String>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
-            .await
-            .map_err(|e| format!("HTTP handshake: {e}"))?;
-    let driver = tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let answer = async {
-        let res = sender
-            .send_request(req)
-            .await
-            .map_err(|e| format!("request failed: {e}"))?;
-        let status = res.status();
-        if !status.is_success() {
-            return Err(format!("answered HTTP {}", status.as_u16()));
-        }
-        http_body_util::Limited::new(res.into_body(), MAX_ANSWER_BYTES)
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .map_err(|e| format!("reading the answer: {e}"))
-    }
-    .await;
-    driver.abort();
-    answer
 }
 
 /// What the verifier reads of a provider's OpenID discovery document.

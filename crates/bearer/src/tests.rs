@@ -26,6 +26,8 @@ struct Jwks {
     url: String,
     doc: Arc<Mutex<serde_json::Value>>,
     hits: Arc<AtomicUsize>,
+    /// Milliseconds the server waits before it answers.
+    delay_ms: Arc<AtomicU64>,
 }
 
 async fn jwks_server(keys: Vec<serde_json::Value>) -> Jwks {
@@ -33,13 +35,14 @@ async fn jwks_server(keys: Vec<serde_json::Value>) -> Jwks {
     let addr = listener.local_addr().unwrap();
     let doc = Arc::new(Mutex::new(json!({ "keys": keys })));
     let hits = Arc::new(AtomicUsize::new(0));
-    let (d, h) = (doc.clone(), hits.clone());
+    let delay_ms = Arc::new(AtomicU64::new(0));
+    let (d, h, w) = (doc.clone(), hits.clone(), delay_ms.clone());
     tokio::spawn(async move {
         loop {
             let Ok((mut s, _)) = listener.accept().await else {
                 return;
             };
-            let (d, h) = (d.clone(), h.clone());
+            let (d, h, w) = (d.clone(), h.clone(), w.clone());
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 1024];
@@ -50,6 +53,7 @@ async fn jwks_server(keys: Vec<serde_json::Value>) -> Jwks {
                     }
                 }
                 h.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(w.load(Ordering::SeqCst))).await;
                 let body = d.lock().unwrap().to_string();
                 let resp = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
@@ -65,6 +69,7 @@ async fn jwks_server(keys: Vec<serde_json::Value>) -> Jwks {
         url: format!("http://{addr}/jwks.json"),
         doc,
         hits,
+        delay_ms,
     }
 }
 
@@ -272,6 +277,28 @@ async fn rotation_is_picked_up_on_unknown_kid() {
     assert!(v.verify(&sign(&claims())).await.is_ok());
     *jwks.doc.lock().unwrap() = json!({"keys": [jwk("a", N_A), jwk("b", N_B)]});
     let t = sign_with(KEY_B, Some("b"), &claims());
+    assert!(v.verify(&t).await.is_ok());
+    assert_eq!(jwks.hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_fetch_whose_caller_gave_up_still_brings_the_keys() {
+    let jwks = jwks_server(vec![jwk("a", N_A)]).await;
+    let mut s = settings(&jwks.url);
+    s.jwks_min_refetch_secs = 1;
+    let v = Verifier::new(s);
+    assert!(v.verify(&sign(&claims())).await.is_ok());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    *jwks.doc.lock().unwrap() = json!({"keys": [jwk("a", N_A), jwk("b", N_B)]});
+    jwks.delay_ms.store(300, Ordering::SeqCst);
+    let t = sign_with(KEY_B, Some("b"), &claims());
+    // The first caller with the new key gives up (its request timed out) halfway
+    // through the fetch.
+    let cut = tokio::time::timeout(Duration::from_millis(50), v.verify(&t)).await;
+    assert!(cut.is_err(), "the verification was expected to be cut");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The fetch ran to its end: the next caller finds the key without a refetch
+    // (which the one-second interval would refuse).
     assert!(v.verify(&t).await.is_ok());
     assert_eq!(jwks.hits.load(Ordering::SeqCst), 2);
 }
