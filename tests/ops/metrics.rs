@@ -1,6 +1,6 @@
 //! `GET /metrics` on every service (scraped directly, not through the gateway):
 //! per-route counters by route template and status, token validations, the outbox
-//! and consumer series; the page parses as the Prometheus text format.
+//! and consumer series; the page parses as the OpenMetrics text format.
 
 use std::time::{Duration, Instant};
 
@@ -19,8 +19,16 @@ async fn scrape(client: &reqwest::Client, addr: std::net::SocketAddr) -> Vec<Sam
         .unwrap();
     assert_eq!(res.status(), 200);
     let ct = res.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    assert!(
+        ct.starts_with("application/openmetrics-text; version=1.0.0"),
+        "{ct}"
+    );
     let text = res.text().await.unwrap();
+    assert!(
+        text.ends_with("# EOF\n"),
+        "an OpenMetrics page ends in # EOF"
+    );
+    assert_eq!(text.matches("# EOF").count(), 1, "{text}");
     parse_text(&text).unwrap_or_else(|e| panic!("not the text format: {e}\n{text}"))
 }
 

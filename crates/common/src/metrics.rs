@@ -1,13 +1,16 @@
-//! A small Prometheus metrics registry: counters, gauges and histograms with fixed
-//! buckets, each a family of series told apart by label values, rendered in the
-//! text exposition format 0.0.4.
+//! The platform's Prometheus metrics on `prometheus-client`: counters, gauges and
+//! histograms with fixed buckets, each a family of series told apart by label
+//! values, rendered in the OpenMetrics text format ([`CONTENT_TYPE`]).
 //!
-//! Cheap on the hot path: a series is a handful of atomics. Finding the series of a
-//! label set takes the read lock of one of a family's shards (writes happen only
-//! the first time a label set is seen); callers that update one series often keep
-//! the handle ([`CounterVec::with`] and friends) and pay nothing but the atomics.
+//! What this module adds to the crate: families declared by name, label names and
+//! help at run time (`registry.counter(name, help, &["route", "status"])`) and
+//! updated with label values in that order; a family registered twice with the
+//! same type and labels is shared, a name clash is not exported (metrics never fail
+//! the caller); a process-wide registry; and [`parse_text`], a checker of the
+//! exposition for tests and tools.
 //!
-//! No storage or HTTP dependency, so the gateway and the services can share it.
+//! Counter names end in `_total` (the sample's name; OpenMetrics names the family
+//! without it). Help texts end in a full stop.
 //!
 //! ```
 //! use idp_common::metrics::{Registry, DURATION_BUCKETS};
@@ -19,13 +22,17 @@
 //! assert!(r.render().contains("app_requests_total{route=\"/things/{id}\",status=\"200\"} 1"));
 //! ```
 
-use std::collections::hash_map::RandomState;
+use std::any::Any;
 use std::collections::HashMap;
-use std::fmt::Write;
-use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
+use prometheus_client::metrics::counter::Counter as PcCounter;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::Gauge as PcGauge;
+use prometheus_client::metrics::histogram::Histogram as PcHistogram;
 
 /// Latency buckets in seconds, 1 ms to 10 s.
 pub const DURATION_BUCKETS: &[f64] = &[
@@ -37,491 +44,83 @@ pub const LAG_BUCKETS: &[f64] = &[
     0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0,
 ];
 
-const SHARDS: usize = 8;
+/// The content type of the exposition (OpenMetrics text 1.0.0).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
+/// The label values of one series; the names are the family's. Missing values
+/// count as empty, extra ones are ignored.
+#[derive(Clone, Debug)]
+struct Labels {
+    names: Arc<[String]>,
+    values: Box<[String]>,
 }
 
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Histogram => "histogram",
-        }
-    }
-}
-
-/// The value cell of one series.
-trait Cell: Send + Sync + 'static {
-    fn new(buckets: &[f64]) -> Self;
-}
-
-/// A counter: only goes up.
-#[derive(Default)]
-pub struct CounterCell(AtomicU64);
-
-impl Cell for CounterCell {
-    fn new(_: &[f64]) -> Self {
-        Self::default()
-    }
-}
-
-impl CounterCell {
-    pub fn inc(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-    pub fn add(&self, n: u64) {
-        self.0.fetch_add(n, Ordering::Relaxed);
-    }
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
-/// A gauge: a float that is set or moved up and down.
-#[derive(Default)]
-pub struct GaugeCell(AtomicU64);
-
-impl Cell for GaugeCell {
-    fn new(_: &[f64]) -> Self {
-        GaugeCell(AtomicU64::new(0f64.to_bits()))
-    }
-}
-
-fn add_f64(cell: &AtomicU64, delta: f64) {
-    let mut cur = cell.load(Ordering::Relaxed);
-    loop {
-        let next = (f64::from_bits(cur) + delta).to_bits();
-        match cell.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return,
-            Err(actual) => cur = actual,
-        }
-    }
-}
-
-impl GaugeCell {
-    pub fn set(&self, v: f64) {
-        self.0.store(v.to_bits(), Ordering::Relaxed);
-    }
-    pub fn add(&self, delta: f64) {
-        add_f64(&self.0, delta);
-    }
-    pub fn get(&self) -> f64 {
-        f64::from_bits(self.0.load(Ordering::Relaxed))
-    }
-}
-
-/// A histogram with fixed upper bounds (plus `+Inf`).
-pub struct HistogramCell {
-    bounds: Arc<[f64]>,
-    /// Non-cumulative counts per bound; cumulated when rendered.
-    counts: Box<[AtomicU64]>,
-    sum: AtomicU64,
-    count: AtomicU64,
-}
-
-impl Cell for HistogramCell {
-    fn new(buckets: &[f64]) -> Self {
-        HistogramCell {
-            bounds: Arc::from(buckets),
-            counts: buckets.iter().map(|_| AtomicU64::new(0)).collect(),
-            sum: AtomicU64::new(0f64.to_bits()),
-            count: AtomicU64::new(0),
-        }
-    }
-}
-
-impl HistogramCell {
-    pub fn observe(&self, v: f64) {
-        if let Some(i) = self.bounds.iter().position(|b| v <= *b) {
-            if let Some(c) = self.counts.get(i) {
-                c.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        add_f64(&self.sum, v);
-        self.count.fetch_add(1, Ordering::Relaxed);
-    }
-    pub fn observe_duration(&self, d: Duration) {
-        self.observe(d.as_secs_f64());
-    }
-    pub fn count(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
-    }
-    pub fn sum(&self) -> f64 {
-        f64::from_bits(self.sum.load(Ordering::Relaxed))
-    }
-}
-
-struct Series<C> {
-    labels: Box<[String]>,
-    cell: C,
-}
-
-type Shard<C> = RwLock<HashMap<u64, Vec<Arc<Series<C>>>>>;
-
-struct Family<C> {
-    name: String,
-    help: String,
-    kind: Kind,
-    label_names: Box<[String]>,
-    buckets: Arc<[f64]>,
-    hasher: RandomState,
-    shards: [Shard<C>; SHARDS],
-}
-
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl<C: Cell> Family<C> {
-    fn new(name: &str, help: &str, kind: Kind, labels: &[&str], buckets: &[f64]) -> Self {
-        Family {
-            name: name.to_string(),
-            help: help.to_string(),
-            kind,
-            label_names: labels.iter().map(|l| l.to_string()).collect(),
-            buckets: Arc::from(buckets),
-            hasher: RandomState::new(),
-            shards: std::array::from_fn(|_| RwLock::new(HashMap::new())),
-        }
-    }
-
-    fn hash(&self, values: &[&str]) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        for i in 0..self.label_names.len() {
-            values.get(i).copied().unwrap_or("").hash(&mut h);
-        }
-        h.finish()
-    }
-
-    fn same(&self, series: &Series<C>, values: &[&str]) -> bool {
-        series
-            .labels
-            .iter()
-            .enumerate()
-            .all(|(i, l)| l == values.get(i).copied().unwrap_or(""))
-    }
-
-    /// The series of `values` (missing values count as empty, extra ones are ignored).
-    fn series(&self, values: &[&str]) -> Arc<Series<C>> {
-        let h = self.hash(values);
-        let shard = &self.shards[(h as usize) % SHARDS];
-        if let Some(s) = read(shard)
-            .get(&h)
-            .and_then(|v| v.iter().find(|s| self.same(s, values)))
-        {
-            return s.clone();
-        }
-        let mut map = write(shard);
-        let bucket = map.entry(h).or_default();
-        if let Some(s) = bucket.iter().find(|s| self.same(s, values)) {
-            return s.clone();
-        }
-        let s = Arc::new(Series {
-            labels: (0..self.label_names.len())
+impl Labels {
+    fn of(names: &Arc<[String]>, values: &[&str]) -> Labels {
+        Labels {
+            names: names.clone(),
+            values: (0..names.len())
                 .map(|i| values.get(i).copied().unwrap_or("").to_string())
                 .collect(),
-            cell: C::new(&self.buckets),
-        });
-        bucket.push(s.clone());
-        s
-    }
-
-    fn with<R>(&self, values: &[&str], f: impl FnOnce(&C) -> R) -> R {
-        let h = self.hash(values);
-        let shard = &self.shards[(h as usize) % SHARDS];
-        {
-            let map = read(shard);
-            if let Some(s) = map
-                .get(&h)
-                .and_then(|v| v.iter().find(|s| self.same(s, values)))
-            {
-                return f(&s.cell);
-            }
-        }
-        f(&self.series(values).cell)
-    }
-
-    fn sorted(&self) -> Vec<Arc<Series<C>>> {
-        let mut all: Vec<Arc<Series<C>>> = self
-            .shards
-            .iter()
-            .flat_map(|s| read(s).values().flatten().cloned().collect::<Vec<_>>())
-            .collect();
-        all.sort_by(|a, b| a.labels.cmp(&b.labels));
-        all
-    }
-
-    fn header(&self, out: &mut String) {
-        let _ = writeln!(out, "# HELP {} {}", self.name, escape_help(&self.help));
-        let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind.as_str());
-    }
-
-    fn labels(&self, out: &mut String, values: &[String], extra: Option<(&str, &str)>) {
-        if values.is_empty() && extra.is_none() {
-            return;
-        }
-        out.push('{');
-        let mut first = true;
-        for (n, v) in self.label_names.iter().zip(values.iter()) {
-            if !first {
-                out.push(',');
-            }
-            first = false;
-            let _ = write!(out, "{n}=\"{}\"", escape_label(v));
-        }
-        if let Some((n, v)) = extra {
-            if !first {
-                out.push(',');
-            }
-            let _ = write!(out, "{n}=\"{}\"", escape_label(v));
-        }
-        out.push('}');
-    }
-}
-
-fn escape_help(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('\n', "\\n")
-}
-
-fn escape_label(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// A float as the exposition format writes it.
-fn number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else {
-        format!("{v}")
-    }
-}
-
-trait Render: Send + Sync {
-    fn name(&self) -> &str;
-    fn kind(&self) -> Kind;
-    fn label_names(&self) -> &[String];
-    fn render(&self, out: &mut String);
-    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync>;
-}
-
-impl Render for Family<CounterCell> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> Kind {
-        self.kind
-    }
-    fn label_names(&self) -> &[String] {
-        &self.label_names
-    }
-    fn render(&self, out: &mut String) {
-        self.header(out);
-        for s in self.sorted() {
-            out.push_str(&self.name);
-            self.labels(out, &s.labels, None);
-            let _ = writeln!(out, " {}", s.cell.get());
         }
     }
-    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
+}
+
+impl PartialEq for Labels {
+    fn eq(&self, other: &Self) -> bool {
+        self.values == other.values
     }
 }
 
-impl Render for Family<GaugeCell> {
-    fn name(&self) -> &str {
-        &self.name
+impl Eq for Labels {}
+
+impl std::hash::Hash for Labels {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.values.hash(state);
     }
-    fn kind(&self) -> Kind {
-        self.kind
-    }
-    fn label_names(&self) -> &[String] {
-        &self.label_names
-    }
-    fn render(&self, out: &mut String) {
-        self.header(out);
-        for s in self.sorted() {
-            out.push_str(&self.name);
-            self.labels(out, &s.labels, None);
-            let _ = writeln!(out, " {}", number(s.cell.get()));
+}
+
+impl EncodeLabelSet for Labels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        for (name, value) in self.names.iter().zip(self.values.iter()) {
+            (name.as_str(), value.as_str()).encode(encoder.encode_label())?;
         }
-    }
-    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
+        Ok(())
     }
 }
 
-impl Render for Family<HistogramCell> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> Kind {
-        self.kind
-    }
-    fn label_names(&self) -> &[String] {
-        &self.label_names
-    }
-    fn render(&self, out: &mut String) {
-        self.header(out);
-        for s in self.sorted() {
-            let h = &s.cell;
-            // Buckets first, then the count: a concurrent observation can only make
-            // the count larger, never a bucket larger than `+Inf`.
-            let mut cumulative = 0u64;
-            for (le, c) in h.bounds.iter().zip(h.counts.iter()) {
-                cumulative += c.load(Ordering::Relaxed);
-                let _ = write!(out, "{}_bucket", self.name);
-                self.labels(out, &s.labels, Some(("le", &number(*le))));
-                let _ = writeln!(out, " {cumulative}");
-            }
-            let sum = h.sum();
-            let count = h.count().max(cumulative);
-            let _ = write!(out, "{}_bucket", self.name);
-            self.labels(out, &s.labels, Some(("le", "+Inf")));
-            let _ = writeln!(out, " {count}");
-            let _ = write!(out, "{}_sum", self.name);
-            self.labels(out, &s.labels, None);
-            let _ = writeln!(out, " {}", number(sum));
-            let _ = write!(out, "{}_count", self.name);
-            self.labels(out, &s.labels, None);
-            let _ = writeln!(out, " {count}");
-        }
-    }
-    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
-    }
-}
-
-/// A family of counters. Clones share it.
+/// Makes the histograms of a family with its buckets.
 #[derive(Clone)]
-pub struct CounterVec(Arc<Family<CounterCell>>);
+struct Buckets(Arc<[f64]>);
 
-/// One counter series, kept by callers that update it often.
-#[derive(Clone)]
-pub struct Counter(Arc<Series<CounterCell>>);
-
-impl CounterVec {
-    /// Adds 1 to the series of `labels` (values in the order the family names them).
-    pub fn inc(&self, labels: &[&str]) {
-        self.0.with(labels, |c| c.inc());
-    }
-    pub fn add(&self, labels: &[&str], n: u64) {
-        self.0.with(labels, |c| c.add(n));
-    }
-    /// The series of `labels`, created at 0 if new (so it shows before it counts).
-    pub fn with(&self, labels: &[&str]) -> Counter {
-        Counter(self.0.series(labels))
-    }
-    pub fn get(&self, labels: &[&str]) -> u64 {
-        self.0.with(labels, |c| c.get())
-    }
-    /// Sets the series to `total`: for counters kept elsewhere (another component's
-    /// own atomics) and copied at scrape time. `total` must never go down.
-    pub fn set_total(&self, labels: &[&str], total: u64) {
-        self.0.with(labels, |c| c.0.store(total, Ordering::Relaxed));
+impl MetricConstructor<PcHistogram> for Buckets {
+    fn new_metric(&self) -> PcHistogram {
+        PcHistogram::new(self.0.iter().copied())
     }
 }
 
-impl Counter {
-    pub fn inc(&self) {
-        self.0.cell.inc();
-    }
-    pub fn add(&self, n: u64) {
-        self.0.cell.add(n);
-    }
-    pub fn get(&self) -> u64 {
-        self.0.cell.get()
-    }
-}
+type GaugeF64 = PcGauge<f64, AtomicU64>;
+type CounterFamily = Family<Labels, PcCounter>;
+type GaugeFamily = Family<Labels, GaugeF64>;
+type HistogramFamily = Family<Labels, PcHistogram, Buckets>;
 
-/// A family of gauges. Clones share it.
-#[derive(Clone)]
-pub struct GaugeVec(Arc<Family<GaugeCell>>);
-
-/// One gauge series.
-#[derive(Clone)]
-pub struct Gauge(Arc<Series<GaugeCell>>);
-
-impl GaugeVec {
-    pub fn set(&self, labels: &[&str], v: f64) {
-        self.0.with(labels, |g| g.set(v));
-    }
-    pub fn add(&self, labels: &[&str], delta: f64) {
-        self.0.with(labels, |g| g.add(delta));
-    }
-    pub fn with(&self, labels: &[&str]) -> Gauge {
-        Gauge(self.0.series(labels))
-    }
-    pub fn get(&self, labels: &[&str]) -> f64 {
-        self.0.with(labels, |g| g.get())
-    }
-}
-
-impl Gauge {
-    pub fn set(&self, v: f64) {
-        self.0.cell.set(v);
-    }
-    pub fn add(&self, delta: f64) {
-        self.0.cell.add(delta);
-    }
-    pub fn get(&self) -> f64 {
-        self.0.cell.get()
-    }
-}
-
-/// A family of histograms. Clones share it.
-#[derive(Clone)]
-pub struct HistogramVec(Arc<Family<HistogramCell>>);
-
-/// One histogram series.
-#[derive(Clone)]
-pub struct Histogram(Arc<Series<HistogramCell>>);
-
-impl HistogramVec {
-    pub fn observe(&self, labels: &[&str], v: f64) {
-        self.0.with(labels, |h| h.observe(v));
-    }
-    pub fn observe_duration(&self, labels: &[&str], d: Duration) {
-        self.observe(labels, d.as_secs_f64());
-    }
-    pub fn with(&self, labels: &[&str]) -> Histogram {
-        Histogram(self.0.series(labels))
-    }
-    /// How many observations the series of `labels` has.
-    pub fn count(&self, labels: &[&str]) -> u64 {
-        self.0.with(labels, |h| h.count())
-    }
-}
-
-impl Histogram {
-    pub fn observe(&self, v: f64) {
-        self.0.cell.observe(v);
-    }
-    pub fn observe_duration(&self, d: Duration) {
-        self.0.cell.observe_duration(d);
-    }
-    pub fn count(&self) -> u64 {
-        self.0.cell.count()
-    }
+/// A registered family, as the registry finds it again by name.
+struct Known {
+    kind: &'static str,
+    labels: Arc<[String]>,
+    family: Box<dyn Any + Send + Sync>,
 }
 
 /// A set of metric families, rendered together.
 #[derive(Default)]
 pub struct Registry {
-    families: Mutex<Vec<Arc<dyn Render>>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    registry: prometheus_client::registry::Registry,
+    known: HashMap<String, Known>,
 }
 
 impl Registry {
@@ -538,49 +137,59 @@ impl Registry {
 
     /// Registers (or finds, when already registered with the same type and labels) a
     /// family. A name taken by another type or label set gives a family that works
-    /// but is not rendered, and a warning: metrics never fail the caller.
-    fn family<C>(
+    /// but is not rendered, and a warning.
+    fn family<F>(
         &self,
         name: &str,
         help: &str,
-        kind: Kind,
+        kind: &'static str,
         labels: &[&str],
-        buckets: &[f64],
-    ) -> Arc<Family<C>>
+        make: impl FnOnce() -> F,
+    ) -> (F, Arc<[String]>)
     where
-        C: Cell,
-        Family<C>: Render,
+        F: prometheus_client::registry::Metric + Clone + Any + Send + Sync,
     {
-        let mut families = self.families.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(existing) = families.iter().find(|f| f.name() == name) {
-            let same_labels = existing.label_names().len() == labels.len()
-                && existing
-                    .label_names()
-                    .iter()
-                    .zip(labels)
-                    .all(|(a, b)| a == b);
-            if existing.kind() == kind && same_labels {
-                if let Ok(f) = existing.clone().as_any().downcast::<Family<C>>() {
-                    return f;
+        let names: Arc<[String]> = labels.iter().map(|l| l.to_string()).collect();
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = inner.known.get(name) {
+            if known.kind == kind && known.labels == names {
+                if let Some(f) = known.family.downcast_ref::<F>() {
+                    return (f.clone(), known.labels.clone());
                 }
             }
             tracing::warn!(
                 metric = name,
                 "metric registered twice with different types or labels; the second is not exported"
             );
-            return Arc::new(Family::new(name, help, kind, labels, buckets));
+            return (make(), names);
         }
-        let f = Arc::new(Family::<C>::new(name, help, kind, labels, buckets));
-        families.push(f.clone());
-        f
+        let family = make();
+        // The crate appends `_total` to a counter's samples and a full stop to help.
+        let registered = match kind {
+            "counter" => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        };
+        let help = help.strip_suffix('.').unwrap_or(help);
+        inner.registry.register(registered, help, family.clone());
+        inner.known.insert(
+            name.to_string(),
+            Known {
+                kind,
+                labels: names.clone(),
+                family: Box::new(family.clone()),
+            },
+        );
+        (family, names)
     }
 
     pub fn counter(&self, name: &str, help: &str, labels: &[&str]) -> CounterVec {
-        CounterVec(self.family(name, help, Kind::Counter, labels, &[]))
+        let (family, names) = self.family(name, help, "counter", labels, CounterFamily::default);
+        CounterVec { family, names }
     }
 
     pub fn gauge(&self, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
-        GaugeVec(self.family(name, help, Kind::Gauge, labels, &[]))
+        let (family, names) = self.family(name, help, "gauge", labels, GaugeFamily::default);
+        GaugeVec { family, names }
     }
 
     /// `buckets`: increasing upper bounds (`+Inf` is implied), e.g. [`DURATION_BUCKETS`].
@@ -594,30 +203,188 @@ impl Registry {
         let mut b: Vec<f64> = buckets.iter().copied().filter(|v| v.is_finite()).collect();
         b.sort_by(f64::total_cmp);
         b.dedup();
-        HistogramVec(self.family(name, help, Kind::Histogram, labels, &b))
+        let buckets = Buckets(Arc::from(b));
+        let (family, names) = self.family(name, help, "histogram", labels, move || {
+            HistogramFamily::new_with_constructor(buckets)
+        });
+        HistogramVec { family, names }
     }
 
-    /// Appends the text exposition of every family, in registration order.
+    /// Appends the families of this registry, in registration order, without the
+    /// closing `# EOF` (a page may hold several registries; see [`end_page`]).
     pub fn render_into(&self, out: &mut String) {
-        let families: Vec<Arc<dyn Render>> = self
-            .families
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        for f in families {
-            f.render(out);
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(e) = prometheus_client::encoding::text::encode_registry(out, &inner.registry) {
+            tracing::warn!(error = %e, "metrics could not be rendered");
         }
     }
 
+    /// This registry as a whole page.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
         self.render_into(&mut out);
+        end_page(&mut out);
         out
     }
 }
 
-/// The content type of the text exposition format.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// Ends a page made of one or more [`Registry::render_into`] (the `# EOF` line).
+pub fn end_page(out: &mut String) {
+    let _ = prometheus_client::encoding::text::encode_eof(out);
+}
+
+/// A family of counters. Clones share it.
+#[derive(Clone)]
+pub struct CounterVec {
+    family: CounterFamily,
+    names: Arc<[String]>,
+}
+
+/// One counter series, kept by callers that update it often.
+#[derive(Clone)]
+pub struct Counter(PcCounter);
+
+impl CounterVec {
+    /// Adds 1 to the series of `labels` (values in the order the family names them).
+    pub fn inc(&self, labels: &[&str]) {
+        self.family
+            .get_or_create(&Labels::of(&self.names, labels))
+            .inc();
+    }
+
+    pub fn add(&self, labels: &[&str], n: u64) {
+        self.family
+            .get_or_create(&Labels::of(&self.names, labels))
+            .inc_by(n);
+    }
+
+    /// The series of `labels`, to keep.
+    pub fn with(&self, labels: &[&str]) -> Counter {
+        Counter(
+            self.family
+                .get_or_create_owned(&Labels::of(&self.names, labels)),
+        )
+    }
+
+    pub fn get(&self, labels: &[&str]) -> u64 {
+        self.family
+            .get(&Labels::of(&self.names, labels))
+            .map(|c| c.get())
+            .unwrap_or(0)
+    }
+
+    /// Raises the series to `total` (a count kept elsewhere, copied at scrape time;
+    /// never lowers it).
+    pub fn set_total(&self, labels: &[&str], total: u64) {
+        let c = self.family.get_or_create(&Labels::of(&self.names, labels));
+        let now = c.get();
+        if total > now {
+            c.inc_by(total - now);
+        }
+    }
+}
+
+impl Counter {
+    pub fn inc(&self) {
+        self.0.inc();
+    }
+    pub fn add(&self, n: u64) {
+        self.0.inc_by(n);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.get()
+    }
+}
+
+/// A family of gauges. Clones share it.
+#[derive(Clone)]
+pub struct GaugeVec {
+    family: GaugeFamily,
+    names: Arc<[String]>,
+}
+
+/// One gauge series.
+#[derive(Clone)]
+pub struct Gauge(GaugeF64);
+
+impl GaugeVec {
+    pub fn set(&self, labels: &[&str], v: f64) {
+        self.family
+            .get_or_create(&Labels::of(&self.names, labels))
+            .set(v);
+    }
+
+    pub fn add(&self, labels: &[&str], delta: f64) {
+        self.family
+            .get_or_create(&Labels::of(&self.names, labels))
+            .inc_by(delta);
+    }
+
+    pub fn with(&self, labels: &[&str]) -> Gauge {
+        Gauge(
+            self.family
+                .get_or_create_owned(&Labels::of(&self.names, labels)),
+        )
+    }
+
+    pub fn get(&self, labels: &[&str]) -> f64 {
+        self.family
+            .get(&Labels::of(&self.names, labels))
+            .map(|g| g.get())
+            .unwrap_or(0.0)
+    }
+}
+
+impl Gauge {
+    pub fn set(&self, v: f64) {
+        self.0.set(v);
+    }
+    pub fn add(&self, delta: f64) {
+        self.0.inc_by(delta);
+    }
+    pub fn get(&self) -> f64 {
+        self.0.get()
+    }
+}
+
+/// A family of histograms. Clones share it.
+#[derive(Clone)]
+pub struct HistogramVec {
+    family: HistogramFamily,
+    names: Arc<[String]>,
+}
+
+/// One histogram series.
+#[derive(Clone)]
+pub struct Histogram(PcHistogram);
+
+impl HistogramVec {
+    pub fn observe(&self, labels: &[&str], v: f64) {
+        self.family
+            .get_or_create(&Labels::of(&self.names, labels))
+            .observe(v);
+    }
+
+    pub fn observe_duration(&self, labels: &[&str], d: Duration) {
+        self.observe(labels, d.as_secs_f64());
+    }
+
+    pub fn with(&self, labels: &[&str]) -> Histogram {
+        Histogram(
+            self.family
+                .get_or_create_owned(&Labels::of(&self.names, labels)),
+        )
+    }
+}
+
+impl Histogram {
+    pub fn observe(&self, v: f64) {
+        self.0.observe(v);
+    }
+    pub fn observe_duration(&self, d: Duration) {
+        self.0.observe(d.as_secs_f64());
+    }
+}
 
 /// One sample of a parsed exposition.
 #[derive(Clone, Debug, PartialEq)]
@@ -633,7 +400,8 @@ impl Sample {
     }
 }
 
-/// Parses and checks a text exposition (format 0.0.4): comment and sample syntax,
+/// Parses and checks a text exposition (OpenMetrics text, or the Prometheus text
+/// format 0.0.4 whose counter families carry the `_total`): comment and sample syntax,
 /// metric and label names, quoted and escaped label values, numbers; every sample
 /// belongs to the family of the `# TYPE` line before it (histograms through their
 /// `_bucket`, `_sum` and `_count` series), no family is declared twice, and each
@@ -760,8 +528,14 @@ pub fn parse_text(text: &str) -> Result<Vec<Sample>, String> {
                 format!("{family}_bucket"),
                 format!("{family}_sum"),
                 format!("{family}_count"),
+                format!("{family}_created"),
             ]
             .contains(&name.to_string()),
+            "counter" => {
+                name == family
+                    || name == format!("{family}_total")
+                    || name == format!("{family}_created")
+            }
             _ => name == family,
         };
         if !belongs {
@@ -817,13 +591,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counters_gauges_and_histograms_render_in_the_text_format() {
+    fn counters_gauges_and_histograms_render_in_the_openmetrics_text_format() {
         let r = Registry::new();
-        let c = r.counter(
-            "t_requests_total",
-            "Requests.\nSecond line",
-            &["route", "status"],
-        );
+        let c = r.counter("t_requests_total", "Requests.", &["route", "status"]);
         c.inc(&["/a/{id}", "200"]);
         c.inc(&["/a/{id}", "200"]);
         c.add(&["/b", "404"], 3);
@@ -835,27 +605,27 @@ mod tests {
         h.observe(&["/a"], 0.5);
         h.observe(&["/a"], 5.0);
         let text = r.render();
-        let expected = "\
-# HELP t_requests_total Requests.\\nSecond line
-# TYPE t_requests_total counter
-t_requests_total{route=\"/a/{id}\",status=\"200\"} 2
-t_requests_total{route=\"/b\",status=\"404\"} 3
-# HELP t_depth Depth.
-# TYPE t_depth gauge
-t_depth 4.5
-# HELP t_seconds Latency.
-# TYPE t_seconds histogram
-t_seconds_bucket{route=\"/a\",le=\"0.1\"} 1
-t_seconds_bucket{route=\"/a\",le=\"1\"} 2
-t_seconds_bucket{route=\"/a\",le=\"+Inf\"} 3
-t_seconds_sum{route=\"/a\"} 5.55
-t_seconds_count{route=\"/a\"} 3
-";
-        assert_eq!(text, expected);
+        for line in [
+            "# HELP t_requests Requests.\n",
+            "# TYPE t_requests counter\n",
+            "t_requests_total{route=\"/a/{id}\",status=\"200\"} 2\n",
+            "t_requests_total{route=\"/b\",status=\"404\"} 3\n",
+            "# HELP t_depth Depth.\n",
+            "# TYPE t_depth gauge\n",
+            "t_depth 4.5\n",
+            "# TYPE t_seconds histogram\n",
+            "t_seconds_bucket{le=\"0.1\",route=\"/a\"} 1\n",
+            "t_seconds_bucket{le=\"1.0\",route=\"/a\"} 2\n",
+            "t_seconds_bucket{le=\"+Inf\",route=\"/a\"} 3\n",
+            "t_seconds_sum{route=\"/a\"} 5.55\n",
+            "t_seconds_count{route=\"/a\"} 3\n",
+        ] {
+            assert!(text.contains(line), "{line:?} missing in:\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"), "{text}");
         let samples = parse_text(&text).unwrap();
-        assert_eq!(samples.len(), 8);
+        assert_eq!(samples.len(), 8, "{samples:?}");
         assert_eq!(c.get(&["/a/{id}", "200"]), 2);
-        assert_eq!(h.count(&["/a"]), 3);
     }
 
     #[test]
@@ -863,7 +633,12 @@ t_seconds_count{route=\"/a\"} 3
         let r = Registry::new();
         let c = r.counter("t_total", "x", &["v"]);
         c.inc(&["a\"b\\c\nd"]);
-        assert!(r.render().contains("t_total{v=\"a\\\"b\\\\c\\nd\"} 1\n"));
+        let text = r.render();
+        assert!(
+            text.contains("t_total{v=\"a\\\"b\\\\c\\nd\"} 1\n"),
+            "{text}"
+        );
+        assert_eq!(parse_text(&text).unwrap()[0].label("v"), Some("a\"b\\c\nd"));
     }
 
     #[test]
@@ -876,9 +651,13 @@ t_seconds_count{route=\"/a\"} 3
         assert_eq!(a.get(&["1"]), 2);
         let clash = r.gauge("t_total", "x", &["k"]);
         clash.set(&["1"], 9.0);
+        let other_labels = r.counter("t_total", "x", &["j"]);
+        other_labels.add(&["1"], 40);
         let text = r.render();
         assert!(text.contains("t_total{k=\"1\"} 2\n"), "{text}");
-        assert!(!text.contains(" 9\n"), "{text}");
+        assert!(!text.contains(" 9"), "{text}");
+        assert!(!text.contains(" 40"), "{text}");
+        parse_text(&text).unwrap();
     }
 
     #[test]
@@ -904,6 +683,31 @@ t_seconds_count{route=\"/a\"} 3
         }
         assert_eq!(c.get(&["a"]), 8000);
         assert_eq!(c.get(&["b"]) + c.get(&["c"]), 4000);
+    }
+
+    #[test]
+    fn a_total_kept_elsewhere_raises_the_counter_and_never_lowers_it() {
+        let r = Registry::new();
+        let c = r.counter("t_hits_total", "Hits.", &[]);
+        c.set_total(&[], 5);
+        c.set_total(&[], 3);
+        assert_eq!(c.get(&[]), 5);
+        c.set_total(&[], 12);
+        assert!(r.render().contains("t_hits_total 12\n"));
+    }
+
+    #[test]
+    fn a_page_of_two_registries_has_one_eof_at_its_end() {
+        let (a, b) = (Registry::new(), Registry::new());
+        a.gauge("t_a", "A.", &[]).set(&[], 1.0);
+        b.gauge("t_b", "B.", &[]).set(&[], 2.0);
+        let mut page = String::new();
+        a.render_into(&mut page);
+        b.render_into(&mut page);
+        end_page(&mut page);
+        assert_eq!(page.matches("# EOF").count(), 1);
+        assert!(page.ends_with("# EOF\n"));
+        assert_eq!(parse_text(&page).unwrap().len(), 2);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! A service's Prometheus metrics, served at `GET /metrics` (text format 0.0.4,
+//! A service's Prometheus metrics, served at `GET /metrics` (OpenMetrics text,
 //! unauthenticated like the probes; the gateway does not route it, Prometheus
 //! scrapes each pod directly).
 //!
@@ -147,6 +147,7 @@ impl ServiceMetrics {
         self.registry.render_into(&mut out);
         outbox_metrics();
         Registry::global().render_into(&mut out);
+        idp_common::metrics::end_page(&mut out);
         out
     }
 }
