@@ -1,7 +1,7 @@
 //! Events: what this service consumes (read models of other services' state) and
 //! emits (through the outbox, in the transaction of the change).
 //!
-//! Emitted (`source: "invitation"`, envelope `organizationId` = the invitation's
+//! Emitted (`source: "invitation"`, [`SOURCE`], envelope `organizationId` = the invitation's
 //! target organization), `data` = the invitation as the API shows it (never its key):
 //! - `invitation.created`
 //! - `invitation.accepted`, `invitation.declined` (plus `via`: `api` or `key`); an
@@ -30,16 +30,17 @@ use idp_bus::EventBus;
 use idp_model::events::Envelope;
 use idp_runtime::outbox::{self, ConsumerOptions};
 use idp_runtime::Shutdown;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    IntoActiveModel,
 };
 use time::OffsetDateTime;
 
-use crate::store::{
-    identity_seen, invitation, open_id_provider_seen, organization_seen, provider_seen,
-};
+use crate::invitations::store as invitations;
+use crate::store::{identity_seen, open_id_provider_seen, organization_seen, provider_seen};
+
+/// The `source` of every event of this service (`AppState::work` writes it).
+pub const SOURCE: &str = "invitation";
 
 pub async fn spawn_consumers(
     db: DatabaseConnection,
@@ -139,13 +140,7 @@ async fn on_identity(
     if let Some(inv) = uuid_of(d, &["invitationId"]) {
         // The identity service made or mapped this identity for an acceptance by
         // key: it is the invitation's user identity now.
-        invitation::Entity::update_many()
-            .col_expr(invitation::Column::MappedIdentityId, Expr::value(id))
-            .col_expr(invitation::Column::TargetUserIdentityId, Expr::value(id))
-            .filter(invitation::Column::Id.eq(inv))
-            .filter(invitation::Column::Accepted.eq(true))
-            .exec(txn)
-            .await?;
+        invitations::map_identity(txn, inv, id).await?;
     }
     Ok(())
 }

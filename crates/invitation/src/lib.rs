@@ -18,22 +18,20 @@
 //! expiration reads as `Expired`. A forbidden change is a 409. Every change is one
 //! conditional UPDATE, so two racing requests cannot both win.
 
-pub mod by_key;
 pub mod events;
 pub mod invitations;
-pub mod keys;
 pub mod mail;
 pub mod settings;
 pub mod state;
 pub mod store;
-pub mod support;
+pub mod support_requests;
 
 use std::sync::Arc;
 
-use axum::routing::{get, post, put};
-use axum::Router;
+use actix_web::web;
 use idp_runtime::flow_token::FlowTokens;
 use idp_runtime::service::{Foundation, ServiceApp};
+use idp_runtime::web::{Data, ServiceConfig};
 
 pub use idp_runtime::server::Deps;
 pub use settings::Settings;
@@ -49,14 +47,17 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         f.clock.clone(),
         f.shutdown.clone(),
     )?;
-    let state = AppState {
+    let state = Data::new(AppState {
         db: f.db.clone(),
-        verifier: f.verifier.clone(),
+        work: idp_runtime::work::Work::new(
+            f.db.clone(),
+            f.relay.clone(),
+            f.clock.clone(),
+            events::SOURCE,
+        ),
         authz: f.authz.clone(),
         grant_checks: idp_runtime::grant_check::GrantChecks::new(&settings.common.authz)?,
         organizations: f.organizations.clone(),
-        clock: f.clock.clone(),
-        relay: f.relay.clone(),
         mailer,
         flow_tokens,
         id_tokens: Arc::new(idp_bearer::oidc::IdTokenVerifier::with_settings(
@@ -64,7 +65,7 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         )?),
         invitations: Arc::new(settings.invitations.clone()),
         mail: Arc::new(settings.mail.clone()),
-    };
+    });
     // Consumers subscribe before the relays start.
     events::spawn_consumers(
         f.db.clone(),
@@ -73,30 +74,15 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         f.shutdown.clone(),
     )
     .await?;
-    Ok(f.into_axum_app(router(state), Vec::new()))
+    Ok(f.into_app(move |cfg| routes(cfg, state.clone()), Vec::new()))
 }
 
-/// The service's routes (full public paths, as the gateway forwards them).
-pub fn router(state: AppState) -> Router {
-    const V1: &str = "/identity/v1";
-    let r = |p: &str| format!("{V1}{p}");
-    Router::new()
-        .route(
-            &r("/invitations"),
-            get(invitations::find).post(invitations::create),
-        )
-        .route(&r("/invitations/{id}"), get(invitations::get))
-        .route(&r("/invitations/{id}/{action}"), put(invitations::respond))
-        .route(&r("/invitations/key/{key}"), get(by_key::get))
-        .route(&r("/invitations/key/{key}/decline"), put(by_key::decline))
-        .route(
-            &r("/invitations/key/{key}/accept-initiate"),
-            post(by_key::accept_initiate),
-        )
-        .route(
-            &r("/invitations/key/{key}/accept-complete"),
-            post(by_key::accept_complete),
-        )
-        .route(&r("/nfconsole/support/requests"), post(support::create))
-        .with_state(state)
+/// The service's routes (full public paths, as the gateway forwards them): each
+/// resource registers its own below `/identity/v1`.
+pub fn routes(cfg: &mut ServiceConfig, state: Data<AppState>) {
+    cfg.app_data(state).service(
+        web::scope("/identity/v1")
+            .configure(invitations::routes::configure)
+            .configure(support_requests::routes::configure),
+    );
 }

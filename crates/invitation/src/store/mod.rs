@@ -1,14 +1,16 @@
-//! The invitation service's storage. Applied migrations are never edited; changes
-//! come as new ones.
+//! The invitation service's storage: its migrations and the read models of other
+//! services' state (the resources' own tables are in their `store` modules:
+//! `invitations::store`, `support_requests::store`, `mail::store`). Applied
+//! migrations are never edited; changes come as new ones.
 
-pub mod entities;
 pub mod m0100;
 pub mod m0101;
 pub mod m0102;
+pub mod read_models;
 
 use sea_orm_migration::prelude::*;
 
-pub use entities::*;
+pub use read_models::*;
 
 pub struct Migrator;
 

@@ -103,7 +103,7 @@ async fn mail_outbox_delivers_once_to_files_and_forgets_the_body() {
     assert!(text.contains("To: a@b.co\r\n"));
     assert!(text.contains("secret-link"));
     assert!(!text.contains("\r\nBcc:"), "no header injection: {text}");
-    let rows = idp_invitation::store::mail::Entity::find()
+    let rows = idp_invitation::mail::store::Entity::find()
         .all(&conn)
         .await
         .unwrap();

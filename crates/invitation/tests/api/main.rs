@@ -7,6 +7,7 @@ mod acceptance;
 mod bounds;
 mod mail;
 mod owner;
+mod routes;
 mod smtp;
 mod support;
 mod support_requests;

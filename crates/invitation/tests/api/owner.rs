@@ -4,49 +4,48 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::response::IntoResponse;
 use serde_json::json;
 use uuid::Uuid;
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::support::*;
 
 type Known = Arc<Mutex<HashMap<Uuid, (bool, bool)>>>;
 
-/// A stand-in organization service answering the organizations it was told of.
-async fn owner_stub() -> (String, Known) {
+/// A stand-in organization service answering the organizations it was told of
+/// (401 without a token, 404 for one it was not told of).
+async fn owner_stub() -> (MockServer, Known) {
     let known: Known = Default::default();
     let k = known.clone();
-    let app = axum::Router::new().route(
-        "/identity/v1/organizations/{id}",
-        axum::routing::get(
-            move |axum::extract::Path(id): axum::extract::Path<Uuid>,
-                  headers: axum::http::HeaderMap| {
-                let k = k.clone();
-                async move {
-                    if headers.get("authorization").is_none() {
-                        return axum::http::StatusCode::UNAUTHORIZED.into_response();
-                    }
-                    match k.lock().unwrap().get(&id) {
-                        Some((active, deleted)) => axum::Json(json!({
-                            "id": id, "name": "Fresh Corp", "label": "fresh",
-                            "active": active, "deleted": deleted
-                        }))
-                        .into_response(),
-                        None => axum::http::StatusCode::NOT_FOUND.into_response(),
-                    }
-                }
-            },
-        ),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, known)
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/identity/v1/organizations/[^/]+$"))
+        .respond_with(move |req: &Request| {
+            if !req.headers.contains_key("authorization") {
+                return ResponseTemplate::new(401);
+            }
+            let segment = req.url.path_segments().and_then(|mut s| s.nth(3));
+            let Some(id) = segment.and_then(|s| Uuid::parse_str(s).ok()) else {
+                return ResponseTemplate::new(400);
+            };
+            match k.lock().unwrap().get(&id) {
+                Some((active, deleted)) => ResponseTemplate::new(200).set_body_json(json!({
+                    "id": id, "name": "Fresh Corp", "label": "fresh",
+                    "active": active, "deleted": deleted
+                })),
+                None => ResponseTemplate::new(404),
+            }
+        })
+        .mount(&server)
+        .await;
+    (server, known)
 }
 
 #[tokio::test]
 async fn an_invitation_to_an_organization_not_seen_yet_asks_its_owner() {
-    let (url, known) = owner_stub().await;
+    let (owner, known) = owner_stub().await;
+    let url = owner.uri();
     let app = spawn(idp_runtime::testing::TestDatabase::sqlite().unwrap(), |s| {
         s.common.organizations.url = url.clone();
     })

@@ -16,6 +16,8 @@ use idp_runtime::Shutdown;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 use uuid::Uuid;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 pub const ISSUER: &str = "https://issuer.platform.test/identity/v1";
 
@@ -30,41 +32,42 @@ pub struct TestApp {
     pub shutdown: Shutdown,
     pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
     pub dir: tempfile::TempDir,
-    _authz: tokio::task::JoinHandle<()>,
+    _authz: MockServer,
     _database: TestDatabase,
 }
 
 /// Answers every identity's permissions: every invitation action, platform-wide;
 /// and every grant check (`POST /auth/v1/grant-checks`) as allowed (the rule is
 /// the authorization service's, tested there and end to end).
-async fn authz_stand_in() -> (String, tokio::task::JoinHandle<()>) {
-    let app = axum::Router::new()
-        .route(
-            "/auth/v1/grant-checks",
-            axum::routing::post(|| async { axum::Json(json!({"allowed": true, "roleIds": []})) }),
+async fn authz_stand_in() -> (String, MockServer) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/auth/v1/grant-checks"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"allowed": true, "roleIds": []})),
         )
-        .route(
-            "/auth/v1/identities/{id}/permissions",
-            axum::routing::get(
-                |axum::extract::Path(id): axum::extract::Path<Uuid>| async move {
-                    let perms: Vec<Value> = ["create", "read", "update", "delete"]
-                        .iter()
-                        .map(|a| {
-                            json!({"identityId": id, "resourceType": "invitation", "action": a,
-                        "resourceActionId": Uuid::new_v4(), "organizationId": null, "path": [],
-                        "grantId": Uuid::new_v4(), "roleId": null, "roleName": null})
-                        })
-                        .collect();
-                    axum::Json(perms)
-                },
-            ),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, task)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/auth/v1/identities/[^/]+/permissions$"))
+        .respond_with(|req: &Request| {
+            let segment = req.url.path_segments().and_then(|mut s| s.nth(3));
+            let Some(id) = segment.and_then(|s| Uuid::parse_str(s).ok()) else {
+                return ResponseTemplate::new(400);
+            };
+            let perms: Vec<Value> = ["create", "read", "update", "delete"]
+                .iter()
+                .map(|a| {
+                    json!({"identityId": id, "resourceType": "invitation", "action": a,
+                "resourceActionId": Uuid::new_v4(), "organizationId": null, "path": [],
+                "grantId": Uuid::new_v4(), "roleId": null, "roleName": null})
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(perms)
+        })
+        .mount(&server)
+        .await;
+    (server.uri(), server)
 }
 
 /// Settings for a test in `dir` (files, flow-token secret) on `db`.

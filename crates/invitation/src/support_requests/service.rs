@@ -1,23 +1,19 @@
-//! `POST /nfconsole/support/requests` (public): a support request, validated,
-//! stored, and mailed to `mail.support_to` through the mail outbox. With a valid
+//! What `POST /nfconsole/support/requests` (public) does (its handler in `routes`
+//! calls this): a support request, validated, stored, and mailed to `mail.support_to` through the mail outbox. With a valid
 //! token the caller's identity and organization are attached, and its own name and
 //! email (the read model of identities) replace the body's; without one, the body's
 //! name and email are what the answer goes to and `selectedOrganizationId` is
 //! ignored (anyone may claim any organization).
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use idp_model::invitation::{
-    SupportRequest, SUPPORT_PRIORITIES, SUPPORT_SEVERITIES, SUPPORT_TYPES,
-};
-use idp_runtime::auth::MaybeCaller;
+use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
-use idp_runtime::extract::Json;
-use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
 
+use super::store;
+use super::types::{SupportRequest, SUPPORT_PRIORITIES, SUPPORT_SEVERITIES, SUPPORT_TYPES};
 use crate::mail::{self, Message};
 use crate::state::AppState;
-use crate::store::{identity_seen, support_request};
+use crate::store::identity_seen;
 
 fn required(v: Option<&str>, field: &str, max: usize) -> ApiResult<String> {
     let v = v.map(str::trim).unwrap_or("");
@@ -58,11 +54,9 @@ fn optional(v: Option<&str>, field: &str, max: usize) -> ApiResult<Option<String
     }
 }
 
-pub async fn create(
-    State(st): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
-    Json(body): Json<SupportRequest>,
-) -> ApiResult<StatusCode> {
+/// Validates, stores and mails a support request from `caller` (`None`: without
+/// a token), in one unit of work; the mailer is woken after the commit.
+pub async fn create(st: &AppState, caller: Option<&Caller>, body: SupportRequest) -> ApiResult<()> {
     let subject = required(body.subject.as_deref(), "subject", 500)?;
     let comment = required(body.comment.as_deref(), "comment", 20_000)?;
     let kind = one_of(body.kind.as_deref(), "type", SUPPORT_TYPES, "question")?;
@@ -99,7 +93,7 @@ pub async fn create(
             "at most 4000 characters",
         ));
     }
-    let (identity_id, organization_id, name, email, selected_org) = match &caller {
+    let (identity_id, organization_id, name, email, selected_org) = match caller {
         Some(c) => {
             // The token says who asks: its identity's own name and email (as the
             // identity service's events describe it), never what the body claims.
@@ -165,28 +159,31 @@ pub async fn create(
         subject: format!("[support/{kind}/{priority}/{severity}] {subject}"),
         body: text,
     };
-    let txn = st.db.begin().await?;
-    support_request::Entity::insert(support_request::ActiveModel {
-        id: Set(id),
-        identity_id: Set(identity_id),
-        organization_id: Set(organization_id),
-        name: Set(name),
-        email: Set(email),
-        selected_organization_id: Set(selected_org),
-        selected_network_id: Set(selected_net),
-        subject: Set(subject),
-        comment: Set(comment),
-        kind: Set(kind),
-        priority: Set(priority),
-        severity: Set(severity),
-        recent_error_messages: Set(recent),
-        created_at: Set(now),
-    })
-    .exec_without_returning(&txn)
+    let mut w = st.work.begin().await?;
+    store::insert(
+        w.txn(),
+        store::Model {
+            id,
+            identity_id,
+            organization_id,
+            name,
+            email,
+            selected_organization_id: selected_org,
+            selected_network_id: selected_net,
+            subject,
+            comment,
+            kind,
+            priority,
+            severity,
+            recent_error_messages: recent,
+            created_at: now,
+        },
+    )
     .await?;
-    mail::enqueue(&txn, message, now).await?;
-    txn.commit().await?;
-    st.mailer.wake();
+    mail::enqueue(w.txn(), message, now).await?;
+    let mailer = st.mailer.clone();
+    w.after_commit(move || mailer.wake());
+    w.commit().await?;
     tracing::info!(support_request_id = %id, "support request received");
-    Ok(StatusCode::OK)
+    Ok(())
 }

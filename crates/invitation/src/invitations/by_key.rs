@@ -3,41 +3,37 @@
 //! invitation, and the Auth0 connection ids of the organization's active identity
 //! providers), and complete it with that `nfToken` and an ID token of one of the
 //! organization's active OpenID providers whose provider vouches for the invited
-//! address as the login's verified email.
+//! address as the login's verified email. What the public
+//! `/identity/v1/invitations/key/{key}/**` endpoints do (their handlers in
+//! `routes` call these); the key is the credential.
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use idp_bearer::oidc::OpenIdProvider;
 use idp_model::invitation::{
-    AcceptInitiate, FlowInitiated, Invitation, InvitationByKey, InvitationState, NamedIdentity,
+    AcceptInitiate, FlowInitiated, InvitationByKey, InvitationState, NamedIdentity,
 };
 use idp_model::problem::FieldError;
 use idp_model::{OrganizationId, Problem};
 use idp_runtime::error::{ApiError, ApiResult};
-use idp_runtime::extract::parse_json;
+use idp_runtime::extract::Body;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde::Deserialize;
 use serde_json::json;
 
-use crate::invitations::{apply_change, apply_change_with, state_of, view, Change};
-use crate::keys;
+use super::keys;
+use super::service::apply_change;
+use super::store::{self, state_of, view, Model};
+use super::types::{AcceptComplete, Change, Completion};
 use crate::state::AppState;
-use crate::store::{
-    identity_seen, invitation, open_id_provider_seen, organization_seen, provider_seen,
-};
+use crate::store::{identity_seen, open_id_provider_seen, organization_seen, provider_seen};
 
 /// The purpose of the flow tokens this service signs.
 pub const FLOW_PURPOSE: &str = "invitation";
 
 /// The invitation with this key: 404 for a key of the wrong shape or none known.
-async fn by_key(st: &AppState, key: &str) -> ApiResult<invitation::Model> {
+async fn by_key(st: &AppState, key: &str) -> ApiResult<Model> {
     if !keys::is_well_formed(key) {
         return Err(ApiError::not_found("no such invitation"));
     }
-    invitation::Entity::find()
-        .filter(invitation::Column::KeyHash.eq(keys::hash(key)))
-        .one(&st.db)
+    store::by_key_hash(&st.db, &keys::hash(key))
         .await?
         .ok_or_else(|| ApiError::not_found("no such invitation"))
 }
@@ -55,7 +51,7 @@ async fn named(st: &AppState, id: Option<uuid::Uuid>) -> ApiResult<Option<NamedI
         }))
 }
 
-async fn key_view(st: &AppState, m: &invitation::Model) -> ApiResult<InvitationByKey> {
+async fn key_view(st: &AppState, m: &Model) -> ApiResult<InvitationByKey> {
     let org = organization_seen::Entity::find_by_id(m.to_organization_id)
         .one(&st.db)
         .await?;
@@ -75,44 +71,32 @@ async fn key_view(st: &AppState, m: &invitation::Model) -> ApiResult<InvitationB
 }
 
 /// `GET /invitations/key/{key}` (public).
-pub async fn get(
-    State(st): State<AppState>,
-    Path(key): Path<String>,
-) -> ApiResult<axum::Json<InvitationByKey>> {
-    let m = by_key(&st, &key).await?;
-    Ok(axum::Json(key_view(&st, &m).await?))
+pub async fn get(st: &AppState, key: &str) -> ApiResult<InvitationByKey> {
+    let m = by_key(st, key).await?;
+    key_view(st, &m).await
 }
 
 /// `PUT /invitations/key/{key}/decline` (public): 409 unless open.
-pub async fn decline(
-    State(st): State<AppState>,
-    Path(key): Path<String>,
-) -> ApiResult<axum::Json<InvitationByKey>> {
-    let m = by_key(&st, &key).await?;
-    let m = apply_change(&st, m.id, Change::Decline, "key").await?;
-    Ok(axum::Json(key_view(&st, &m).await?))
+pub async fn decline(st: &AppState, key: &str) -> ApiResult<InvitationByKey> {
+    let m = by_key(st, key).await?;
+    let m = apply_change(st, m.id, Change::Decline, "key", serde_json::Map::new()).await?;
+    key_view(st, &m).await
 }
 
 /// `POST /invitations/key/{key}/accept-initiate` (public): for an open invitation
 /// into an active organization, a flow token and the organization's active Auth0
 /// connection ids. The body (`intermediateReturnUrl`) is optional.
-pub async fn accept_initiate(
-    State(st): State<AppState>,
-    Path(key): Path<String>,
-    body: Bytes,
-) -> ApiResult<axum::Json<FlowInitiated>> {
-    let m = by_key(&st, &key).await?;
-    if !body.iter().all(u8::is_ascii_whitespace) {
-        let req: AcceptInitiate = parse_json(&body)?;
-        if let Some(u) = req.intermediate_return_url.as_deref() {
-            if !(u.is_empty() || u.starts_with("https://") || u.starts_with("http://"))
-                || u.chars().count() > 2048
-            {
-                return Err(ApiError::invalid(
-                    "intermediateReturnUrl",
-                    "must be an http(s) URL of at most 2048 characters",
-                ));
-            }
+pub async fn accept_initiate(st: &AppState, key: &str, body: &Body) -> ApiResult<FlowInitiated> {
+    let m = by_key(st, key).await?;
+    let req: AcceptInitiate = body.json_or_default()?;
+    if let Some(u) = req.intermediate_return_url.as_deref() {
+        if !(u.is_empty() || u.starts_with("https://") || u.starts_with("http://"))
+            || u.chars().count() > 2048
+        {
+            return Err(ApiError::invalid(
+                "intermediateReturnUrl",
+                "must be an http(s) URL of at most 2048 characters",
+            ));
         }
     }
     let state = state_of(&m, st.now());
@@ -140,25 +124,14 @@ pub async fn accept_initiate(
         .into_iter()
         .filter_map(|p| p.auth0_connection_id)
         .collect();
-    Ok(axum::Json(FlowInitiated {
+    Ok(FlowInitiated {
         nf_token: st.flow_tokens.sign_bound(
             OrganizationId(m.to_organization_id),
             FLOW_PURPOSE,
             &m.id.to_string(),
         ),
         auth0_connection_ids: ids,
-    }))
-}
-
-/// The body of `accept-complete` (`nfToken` and `idToken` required).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AcceptComplete {
-    pub nf_token: Option<String>,
-    pub id_token: Option<String>,
-    /// The login's access token at the provider, for its userinfo endpoint when
-    /// the ID token does not carry a verified email (optional).
-    pub access_token: Option<String>,
+    })
 }
 
 /// 401 naming the credential that was not accepted.
@@ -231,17 +204,9 @@ async fn providers_of(st: &AppState, org: uuid::Uuid) -> ApiResult<Vec<OpenIdPro
 /// known here, then is 200 with the invitation (its `targetUserIdentityId` the
 /// user identity, who can exchange the ID token for a platform token at once);
 /// after the wait it is 202 with the invitation as it stands.
-pub async fn accept_complete(
-    State(st): State<AppState>,
-    Path(key): Path<String>,
-    body: Bytes,
-) -> ApiResult<(StatusCode, axum::Json<Invitation>)> {
-    let m = by_key(&st, &key).await?;
-    let req: AcceptComplete = if body.iter().all(u8::is_ascii_whitespace) {
-        AcceptComplete::default()
-    } else {
-        parse_json(&body)?
-    };
+pub async fn accept_complete(st: &AppState, key: &str, body: &Body) -> ApiResult<Completion> {
+    let m = by_key(st, key).await?;
+    let req: AcceptComplete = body.json_or_default()?;
     let nf_token = required(req.nf_token.as_deref(), "nfToken")?;
     let id_token = required(req.id_token.as_deref(), "idToken")?;
     let org = OrganizationId(m.to_organization_id);
@@ -275,7 +240,7 @@ pub async fn accept_complete(
             "the organization of this invitation is not active",
         ));
     }
-    let providers = providers_of(&st, m.to_organization_id).await?;
+    let providers = providers_of(st, m.to_organization_id).await?;
     let (provider, claims) = match st.id_tokens.verify(&id_token, &providers).await {
         Ok(v) => v,
         Err(e) => {
@@ -324,22 +289,19 @@ pub async fn accept_complete(
             extra.insert(k.into(), json!(v));
         }
     }
-    apply_change_with(&st, m.id, Change::Accept, "key", extra).await?;
+    apply_change(st, m.id, Change::Accept, "key", extra).await?;
     tracing::info!(invitation_id = %m.id, open_id_provider_id = %provider.id, "invitation accepted by key");
 
     // Answer once the identity service has made or mapped the user identity.
     let deadline = tokio::time::Instant::now()
         + std::time::Duration::from_millis(st.invitations.accept_wait_ms);
     loop {
-        let row = invitation::Entity::find_by_id(m.id)
-            .one(&st.db)
-            .await?
-            .ok_or_else(|| ApiError::not_found("no such invitation"))?;
+        let row = store::load(&st.db, m.id).await?;
         if row.mapped_identity_id.is_some() {
-            return Ok((StatusCode::OK, axum::Json(view(&row, st.now()))));
+            return Ok(Completion::Mapped(view(&row, st.now())));
         }
         if tokio::time::Instant::now() >= deadline {
-            return Ok((StatusCode::ACCEPTED, axum::Json(view(&row, st.now()))));
+            return Ok(Completion::Pending(view(&row, st.now())));
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }

@@ -1,73 +1,18 @@
-//! Outgoing mail through an outbox: a message is written to `mail_outbox` in the
-//! transaction of the change it reports (so it is never lost), and the mailer
-//! delivers unsent rows and marks them sent (clearing the body, which may hold an
-//! invitation key).
-//!
-//! Delivery is by SMTP (lettre; plain, STARTTLS or TLS with rustls) when
-//! `mail.smtp_url` (`SMTP_URL`) is set, else to `{mail.dir}/{id}.eml`, written
-//! atomically (temporary file, then rename) and logged by path.
-//!
-//! - **Never lost**: a failed delivery stays queued and is retried with backoff
-//!   (`retry_base_ms`, doubled per failure up to `retry_max_ms`) for as long as it
-//!   takes; a message the server refuses for good (5xx) is parked at the longest
-//!   backoff and logged, never dropped.
-//! - **Never sent twice**: a sender first claims a message with one conditional
-//!   UPDATE that sets its `next_attempt_at` to a lease longer than an SMTP
-//!   conversation may last, so two senders (replicas, or passes) cannot both hold
-//!   it; it is marked sent right after the server accepted it. Only a crash in
-//!   between can repeat a message, with the same `Message-ID` (the outbox row's
-//!   id) so that the receiving side can tell. A file delivered twice lands in the
-//!   same file.
-//! - Keys never reach logs: bodies are neither logged nor part of errors.
+//! Delivery of the mail outbox's messages: by SMTP or to files, claimed first,
+//! marked sent after, retried with backoff (see the module `crate::mail`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use idp_runtime::clock::SharedClock;
-use idp_runtime::Shutdown;
 use lettre::message::SinglePart;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
-use time::OffsetDateTime;
-use tokio::sync::Notify;
+use sea_orm::DatabaseConnection;
 
+use super::rfc2822;
+use super::store::{self, Model};
 use crate::settings::MailSettings;
-use crate::store::mail;
-
-/// One message to send.
-pub struct Message {
-    pub recipient: String,
-    pub subject: String,
-    pub body: String,
-}
-
-/// Writes `msg` into the mail outbox (call inside the change's transaction).
-pub async fn enqueue<C: ConnectionTrait>(
-    conn: &C,
-    msg: Message,
-    now: OffsetDateTime,
-) -> Result<(), DbErr> {
-    mail::Entity::insert(mail::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        recipient: Set(msg.recipient),
-        subject: Set(msg.subject),
-        body: Set(msg.body),
-        created_at: Set(now),
-        sent_at: Set(None),
-        attempts: Set(0),
-        last_error: Set(None),
-        next_attempt_at: Set(None),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    Ok(())
-}
 
 /// Where messages go.
 #[derive(Clone)]
@@ -130,7 +75,7 @@ impl Delivery {
             .min(self.retry_max)
     }
 
-    async fn send(&self, m: &mail::Model) -> Result<(), Failure> {
+    async fn send(&self, m: &Model) -> Result<(), Failure> {
         match &self.transport {
             Transport::Files(dir) => {
                 let path = write_file(dir, &self.from, m).map_err(|e| Failure {
@@ -163,48 +108,19 @@ impl Delivery {
         db: &DatabaseConnection,
         clock: &SharedClock,
     ) -> anyhow::Result<usize> {
-        let now = clock.now();
-        let rows = mail::Entity::find()
-            .filter(mail::Column::SentAt.is_null())
-            .filter(due(now))
-            .order_by_asc(mail::Column::CreatedAt)
-            .order_by_asc(mail::Column::Id)
-            .limit(50)
-            .all(db)
-            .await?;
+        let rows = store::due_rows(db, clock.now(), 50).await?;
         let mut delivered = 0;
         let mut failure = None;
         for row in rows {
             // Claim it: only one sender holds a message at a time.
             let now = clock.now();
             let lease = time::Duration::try_from(self.lease).unwrap_or(time::Duration::MAX);
-            let claimed = mail::Entity::update_many()
-                .col_expr(
-                    mail::Column::NextAttemptAt,
-                    Expr::value(now.saturating_add(lease)),
-                )
-                .filter(mail::Column::Id.eq(row.id))
-                .filter(mail::Column::SentAt.is_null())
-                .filter(due(now))
-                .exec(db)
-                .await?;
-            if claimed.rows_affected != 1 {
+            if !store::claim(db, row.id, now, now.saturating_add(lease)).await? {
                 continue;
             }
             match self.send(&row).await {
                 Ok(()) => {
-                    mail::Entity::update_many()
-                        .col_expr(mail::Column::SentAt, Expr::value(clock.now()))
-                        .col_expr(mail::Column::Body, Expr::value(String::new()))
-                        .col_expr(mail::Column::Attempts, Expr::value(row.attempts + 1))
-                        .col_expr(
-                            mail::Column::NextAttemptAt,
-                            Expr::value(Option::<OffsetDateTime>::None),
-                        )
-                        .filter(mail::Column::Id.eq(row.id))
-                        .filter(mail::Column::SentAt.is_null())
-                        .exec(db)
-                        .await?;
+                    store::mark_sent(db, &row, clock.now()).await?;
                     delivered += 1;
                 }
                 Err(f) => {
@@ -221,14 +137,7 @@ impl Delivery {
                     let next = clock.now().saturating_add(
                         time::Duration::try_from(wait).unwrap_or(time::Duration::MAX),
                     );
-                    mail::Entity::update_many()
-                        .col_expr(mail::Column::Attempts, Expr::value(attempts))
-                        .col_expr(mail::Column::LastError, Expr::value(f.reason.clone()))
-                        .col_expr(mail::Column::NextAttemptAt, Expr::value(next))
-                        .filter(mail::Column::Id.eq(row.id))
-                        .filter(mail::Column::SentAt.is_null())
-                        .exec(db)
-                        .await?;
+                    store::mark_failed(db, row.id, attempts, &f.reason, next).await?;
                     failure.get_or_insert(f.reason);
                 }
             }
@@ -238,13 +147,6 @@ impl Delivery {
             _ => Ok(delivered),
         }
     }
-}
-
-/// Unsent rows whose backoff or lease is over.
-fn due(now: OffsetDateTime) -> Condition {
-    Condition::any()
-        .add(mail::Column::NextAttemptAt.is_null())
-        .add(mail::Column::NextAttemptAt.lte(now))
 }
 
 /// An SMTP error for the logs and the outbox: its kind and the server's code
@@ -267,7 +169,7 @@ fn smtp_reason(e: &lettre::transport::smtp::Error) -> String {
     }
 }
 
-fn build_message(from: &str, m: &mail::Model) -> Result<lettre::Message, String> {
+fn build_message(from: &str, m: &Model) -> Result<lettre::Message, String> {
     let from = from
         .parse()
         .map_err(|_| "mail.from is not an email address".to_string())?;
@@ -290,56 +192,6 @@ fn build_message(from: &str, m: &mail::Model) -> Result<lettre::Message, String>
         .map_err(|_| "the message could not be built".to_string())
 }
 
-/// Wakes the mailer after a commit.
-#[derive(Clone)]
-pub struct Mailer {
-    wake: Arc<Notify>,
-}
-
-impl Mailer {
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Starts the mailer task: delivers whenever woken and every `poll_ms`, until
-    /// shutdown.
-    pub fn spawn(
-        db: DatabaseConnection,
-        settings: &MailSettings,
-        clock: SharedClock,
-        shutdown: Shutdown,
-    ) -> anyhow::Result<Mailer> {
-        let delivery = Delivery::from_settings(settings)?;
-        if delivery.is_smtp() {
-            tracing::info!("mail is delivered by SMTP");
-        } else {
-            tracing::info!(dir = %settings.dir, "no SMTP server set: mail is written to files");
-        }
-        let wake = Arc::new(Notify::new());
-        let w = wake.clone();
-        let poll = Duration::from_millis(settings.poll_ms.max(10));
-        tokio::spawn(async move {
-            loop {
-                let pass = tokio::select! {
-                    r = delivery.deliver_pending(&db, &clock) => r,
-                    _ = shutdown.wait() => return,
-                };
-                match pass {
-                    Ok(n) if n > 0 => continue,
-                    Ok(_) => {}
-                    Err(e) => tracing::debug!(error = %e, "no mail delivered in this pass"),
-                }
-                tokio::select! {
-                    _ = w.notified() => {}
-                    _ = tokio::time::sleep(poll) => {}
-                    _ = shutdown.wait() => return,
-                }
-            }
-        });
-        Ok(Mailer { wake })
-    }
-}
-
 /// A header value without line breaks (no header injection).
 fn header(v: &str) -> String {
     v.chars()
@@ -347,14 +199,7 @@ fn header(v: &str) -> String {
         .collect()
 }
 
-/// An instant as mail headers and texts write it (`Tue, 01 Jul 2003 10:52:37 +0000`).
-pub fn rfc2822(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc2822)
-        // Only years before 1900 or after 9999 cannot be written so.
-        .unwrap_or_else(|_| at.to_string())
-}
-
-fn write_file(dir: &Path, from: &str, m: &mail::Model) -> anyhow::Result<PathBuf> {
+fn write_file(dir: &Path, from: &str, m: &Model) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let text = format!(
         "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nMessage-ID: <{}@idp.invitation>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
@@ -389,6 +234,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use idp_common::Secret;
+    use time::OffsetDateTime;
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
@@ -427,7 +273,7 @@ mod tests {
     #[test]
     fn a_message_file_has_a_date_header_of_its_creation() {
         let dir = tempfile::tempdir().unwrap();
-        let m = mail::Model {
+        let m = Model {
             id: uuid::Uuid::now_v7(),
             recipient: "a@b.co".into(),
             subject: "Hi".into(),
