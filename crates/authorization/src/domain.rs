@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::store::{grant, resource_action, resource_type, role, role_action};
 use idp_runtime::error::{ApiError, ApiResult};
+use idp_runtime::work::UnitOfWork;
 
 pub const SOURCE: &str = "authorization";
 
@@ -301,24 +302,30 @@ fn grant_row(new: NewGrant, now: OffsetDateTime) -> grant::Model {
     }
 }
 
-/// Writes `grant.created` for the row `g`. `role_name` names its role when the
-/// caller has it at hand; otherwise it is read.
+/// The wire form of the new grant `g`, as its `grant.created` carries it.
+/// `role_name` names its role when the caller has it at hand; otherwise it is read.
+async fn created_view<C: ConnectionTrait>(
+    txn: &C,
+    g: &grant::Model,
+    role_name: Option<&str>,
+) -> Result<Grant, DbErr> {
+    let names = match (g.role_id, role_name) {
+        (Some(r), Some(n)) => HashMap::from([(r, n.to_string())]),
+        (Some(r), None) => role_names(txn, &[r]).await?,
+        (None, _) => HashMap::new(),
+    };
+    Ok(view(g, &names))
+}
+
+/// Writes `grant.created` for the row `g`. `role_name` as in [`created_view`].
 async fn grant_created<C: ConnectionTrait>(
     txn: &C,
     g: &grant::Model,
     role_name: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<(), DbErr> {
-    let names = match (g.role_id, role_name) {
-        (Some(r), Some(n)) => HashMap::from([(r, n.to_string())]),
-        (Some(r), None) => role_names(txn, &[r]).await?,
-        (None, _) => HashMap::new(),
-    };
-    idp_runtime::outbox::enqueue(
-        txn,
-        &grant_event(types::GRANT_CREATED, &view(g, &names), now),
-    )
-    .await
+    let v = created_view(txn, g, role_name).await?;
+    idp_runtime::outbox::enqueue(txn, &grant_event(types::GRANT_CREATED, &v, now)).await
 }
 
 /// Inserts a grant and its `grant.created` event. A live grant of the same thing
@@ -335,6 +342,27 @@ pub async fn insert_grant<C: ConnectionTrait>(
         .exec_without_returning(txn)
         .await?;
     grant_created(txn, &g, role_name, now).await?;
+    Ok(g)
+}
+
+/// Inserts a grant as part of the unit of work `w`, with its `grant.created`
+/// event. A live grant of the same thing in the same scope is a 409 with
+/// `conflict`. `role_name`: as in [`ensure_grant`].
+pub async fn insert_grant_in(
+    w: &mut UnitOfWork,
+    new: NewGrant,
+    role_name: Option<&str>,
+    conflict: &str,
+) -> ApiResult<grant::Model> {
+    let g = grant_row(new, w.now());
+    grant::Entity::insert(g.clone().into_active_model())
+        .exec_without_returning(w.txn())
+        .await
+        .map_err(|e| ApiError::from_db_conflict(e, conflict))?;
+    let v = created_view(w.txn(), &g, role_name)
+        .await
+        .map_err(|e| ApiError::from_db_conflict(e, conflict))?;
+    w.enqueue(types::GRANT_CREATED, v.organization_id, &v)?;
     Ok(g)
 }
 
@@ -366,12 +394,13 @@ pub async fn ensure_grant<C: ConnectionTrait>(
     Ok(true)
 }
 
-/// Revokes a live grant and writes `grant.revoked`.
-pub async fn revoke<C: ConnectionTrait>(
+/// Revokes a live grant: the row as it is now, and the data of its
+/// `grant.revoked` (the grant with `revokedAt`).
+async fn revoke_row<C: ConnectionTrait>(
     txn: &C,
     g: grant::Model,
     now: OffsetDateTime,
-) -> Result<grant::Model, DbErr> {
+) -> Result<(grant::Model, serde_json::Value), DbErr> {
     let mut am = g.into_active_model();
     am.revoked_at = Set(Some(now));
     am.live_key = Set(None);
@@ -382,6 +411,16 @@ pub async fn revoke<C: ConnectionTrait>(
     if let Some(o) = v.as_object_mut() {
         o.insert("revokedAt".into(), serde_json::json!(Timestamp::from(now)));
     }
+    Ok((g, v))
+}
+
+/// Revokes a live grant and writes `grant.revoked`.
+pub async fn revoke<C: ConnectionTrait>(
+    txn: &C,
+    g: grant::Model,
+    now: OffsetDateTime,
+) -> Result<grant::Model, DbErr> {
+    let (g, v) = revoke_row(txn, g, now).await?;
     let event = Envelope::new(
         types::GRANT_REVOKED,
         SOURCE,
@@ -393,6 +432,17 @@ pub async fn revoke<C: ConnectionTrait>(
     Ok(g)
 }
 
+/// Revokes a live grant as part of the unit of work `w`, with its `grant.revoked`.
+pub async fn revoke_in(w: &mut UnitOfWork, g: grant::Model) -> ApiResult<grant::Model> {
+    let (g, v) = revoke_row(w.txn(), g, w.now()).await?;
+    w.enqueue(
+        types::GRANT_REVOKED,
+        g.organization_id.map(OrganizationId),
+        &v,
+    )?;
+    Ok(g)
+}
+
 /// A live grant by id.
 pub async fn live_grant<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<grant::Model> {
     match grant::Entity::find_by_id(id).one(db).await? {
@@ -401,26 +451,22 @@ pub async fn live_grant<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<grant
     }
 }
 
-/// Writes `role.updated` (`data`: `id`, `organizationId`, `resourceActionIds` when
-/// they changed): every holder's effective permissions changed, which each
-/// replica's decision cache learns from it.
-pub async fn role_updated<C: ConnectionTrait>(
-    txn: &C,
+/// Adds `role.updated` to the unit of work `w` (`data`: `id`, `organizationId`,
+/// `resourceActionIds` when they changed): every holder's effective permissions
+/// changed, which each replica's decision cache learns from it.
+pub fn role_updated(
+    w: &mut UnitOfWork,
     role_id: Uuid,
     organization: Option<Uuid>,
     actions: Option<&[Uuid]>,
-    now: OffsetDateTime,
-) -> Result<(), DbErr> {
+) -> ApiResult<()> {
     let mut data = serde_json::json!({ "id": role_id, "organizationId": organization });
     if let (Some(a), Some(o)) = (actions, data.as_object_mut()) {
         o.insert("resourceActionIds".into(), serde_json::json!(a));
     }
-    let event = Envelope::new(
+    w.enqueue(
         crate::decide::ROLE_UPDATED,
-        SOURCE,
         organization.map(OrganizationId),
-        data,
-        now,
-    );
-    idp_runtime::outbox::enqueue(txn, &event).await
+        &data,
+    )
 }

@@ -1,17 +1,34 @@
 //! The authorization service: resource types and actions, roles, grants, checks.
+//!
+//! One folder per resource (`routes`, `service`, `store`, `types`), mounted below
+//! `/auth/v1` by [`routes`]; the resource action each endpoint requires is listed
+//! in `ENDPOINT_ACTIONS.md`. The decision engine (`decide`), the grant rule
+//! (`grant_rule`), the catalog and the event consumer (`events`) stay modules of
+//! their own.
 
+pub mod acl;
 pub mod catalog;
+pub mod checks;
 pub mod decide;
 pub mod domain;
 pub mod events;
+pub mod grant_checks;
 pub mod grant_rule;
+pub mod grants;
 pub mod identities;
-pub mod routes;
+pub mod permissions;
+pub mod query;
+pub mod resource_actions;
+pub mod resource_types;
+pub mod roles;
 pub mod settings;
 pub mod state;
 pub mod store;
+pub mod validate;
 
+use actix_web::web;
 use idp_runtime::service::{Foundation, ServiceApp};
+use idp_runtime::web::{Data, ServiceConfig};
 
 pub use idp_runtime::server::Deps;
 pub use settings::Settings;
@@ -36,17 +53,38 @@ pub async fn build(settings: Settings, deps: Deps) -> anyhow::Result<ServiceApp>
         f.shutdown.clone(),
     )
     .await?;
-    let state = state::AppState {
+    let state = Data::new(state::AppState {
         db: f.db.clone(),
-        verifier: f.verifier.clone(),
+        work: idp_runtime::work::Work::new(
+            f.db.clone(),
+            f.relay.clone(),
+            f.clock.clone(),
+            domain::SOURCE,
+        ),
         authz,
         decider,
-        clock: f.clock.clone(),
-        relay: f.relay.clone(),
         identities: identities::IdentityLookup::new(
             &settings.identity_url,
             std::time::Duration::from_millis(settings.common.authz.timeout_ms),
         )?,
-    };
-    Ok(f.into_axum_app(routes::router(state), Vec::new()))
+    });
+    Ok(f.into_app(move |cfg| routes(cfg, state.clone()), Vec::new()))
+}
+
+/// The service's routes (full public paths, as the gateway forwards them): the
+/// API documents at `/auth/v1/docs`, then each resource's below `/auth/v1`.
+pub fn routes(cfg: &mut ServiceConfig, state: Data<state::AppState>) {
+    // Before the scope: a scope answers every path below its prefix itself.
+    cfg.configure(idp_openapi::docs::authorization_docs);
+    cfg.app_data(state).service(
+        web::scope("/auth/v1")
+            .configure(resource_types::routes::configure)
+            .configure(resource_actions::routes::configure)
+            .configure(roles::routes::configure)
+            .configure(grants::routes::configure)
+            .configure(checks::routes::configure)
+            .configure(grant_checks::routes::configure)
+            .configure(permissions::routes::configure)
+            .configure(acl::routes::configure),
+    );
 }

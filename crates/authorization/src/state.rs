@@ -1,17 +1,14 @@
-//! What every handler shares.
+//! The state every handler shares (`Data<AppState>`, one for all workers).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::extract::FromRef;
-use idp_bearer::Verifier;
 use idp_model::authz::EffectivePermission;
 use idp_model::IdentityId;
 use idp_runtime::auth::Caller;
 use idp_runtime::authz::{Authz, PermissionSource};
-use idp_runtime::clock::SharedClock;
 use idp_runtime::error::ApiError;
-use idp_runtime::outbox::RelayHandle;
+use idp_runtime::work::{UnitOfWork, Work};
 use sea_orm::DatabaseConnection;
 
 use crate::decide::Decider;
@@ -19,35 +16,37 @@ use crate::decide::Decider;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub verifier: Verifier,
     /// Enforcement inside this service: the callers' permissions from `decider`
     /// (exact, so `Authz` keeps nothing itself).
     pub authz: Authz,
     /// Decisions and effective permissions, cached per identity and exact.
     pub decider: Decider,
-    pub clock: SharedClock,
-    pub relay: RelayHandle,
+    /// Every change: `work.begin()`, then `commit()` (rows, events, relay wake-up,
+    /// then the cache drops registered with `after_commit`).
+    pub work: Work,
     /// Which identities a grant may name.
     pub identities: crate::identities::IdentityLookup,
 }
 
 impl AppState {
-    /// After a committed change of `identity`'s grants.
-    pub fn grants_changed(&self, identity: IdentityId) {
-        self.decider.invalidate(identity);
-        self.authz.invalidate(identity);
+    /// Once `w`, a change of `identity`'s grants, is committed: its permissions
+    /// are dropped from the caches (the next request here loads them anew).
+    pub fn grants_changed(&self, w: &mut UnitOfWork, identity: IdentityId) {
+        let (decider, authz) = (self.decider.clone(), self.authz.clone());
+        w.after_commit(move || {
+            decider.invalidate(identity);
+            authz.invalidate(identity);
+        });
     }
 
-    /// After a committed change of a role's actions (every holder changes).
-    pub fn roles_changed(&self) {
-        self.decider.invalidate_all();
-        self.authz.invalidate_all();
-    }
-}
-
-impl FromRef<AppState> for Verifier {
-    fn from_ref(s: &AppState) -> Verifier {
-        s.verifier.clone()
+    /// Once `w`, a change of a role's actions, is committed: every holder's
+    /// permissions are dropped from the caches.
+    pub fn roles_changed(&self, w: &mut UnitOfWork) {
+        let (decider, authz) = (self.decider.clone(), self.authz.clone());
+        w.after_commit(move || {
+            decider.invalidate_all();
+            authz.invalidate_all();
+        });
     }
 }
 

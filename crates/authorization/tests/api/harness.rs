@@ -28,22 +28,21 @@ pub struct Harness {
     handle: tokio::task::JoinHandle<anyhow::Result<()>>,
     replicas: std::sync::Mutex<Vec<tokio::task::JoinHandle<anyhow::Result<()>>>>,
     settings: idp_authorization::Settings,
+    _jwks: wiremock::MockServer,
     _db: TestDatabase,
 }
 
-async fn jwks_server() -> String {
+/// The test issuer's JWKS, served by a stand-in at `{uri}/jwks.json` for as long
+/// as the server is kept.
+async fn jwks_server() -> wiremock::MockServer {
     let doc = json!({"keys": [{"kty": "RSA", "kid": KID, "use": "sig", "alg": "RS256", "n": N.trim(), "e": "AQAB"}]});
-    let app = axum::Router::new().route(
-        "/jwks.json",
-        axum::routing::get(move || {
-            let d = doc.clone();
-            async move { axum::Json(d) }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/jwks.json")
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/jwks.json"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(doc))
+        .mount(&server)
+        .await;
+    server
 }
 
 pub fn token(identity: IdentityId, org: OrganizationId) -> String {
@@ -70,7 +69,8 @@ impl Harness {
         let mut settings = idp_authorization::Settings::default();
         settings.common.database = db.settings.clone();
         settings.common.verifier.issuer = ISS.into();
-        settings.common.verifier.jwks_url = jwks_server().await;
+        let jwks = jwks_server().await;
+        settings.common.verifier.jwks_url = format!("{}/jwks.json", jwks.uri());
         // No identity service here: grants name identities made with `identity()`.
         settings.identity_url = String::new();
         let bus = idp_bus::connect("", "test", 8).await.unwrap();
@@ -101,6 +101,7 @@ impl Harness {
             handle,
             replicas: std::sync::Mutex::new(Vec::new()),
             settings,
+            _jwks: jwks,
             _db: db,
         };
         h.identity_created(admin, ROOT_ORGANIZATION_ID, true).await;

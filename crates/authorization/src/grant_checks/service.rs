@@ -1,30 +1,27 @@
-//! `POST /auth/v1/grant-checks`: whether the caller may give roles in an
+//! What `POST /auth/v1/grant-checks` does (its handler in `routes` calls
+//! [`check`]): whether the caller may give roles in an
 //! organization, by the one grant rule ([`crate::grant_rule`]). Services ask it
 //! before a change whose grants are made later by event (an identity's default
 //! roles, a default role granted to everyone), so that the caller gets a 403
 //! naming the role instead of an escalation or a grant that silently never comes.
 
-use axum::extract::State;
 use idp_model::authorization::{GrantCheck, GrantCheckAllowed};
 use idp_model::RoleId;
 use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
-use idp_runtime::extract::Json;
-use sea_orm::EntityTrait;
 
 use crate::domain::is_super_admin;
 use crate::grant_rule::{self, Change};
 use crate::state::AppState;
-use crate::store::role;
 
 /// At most this many roles per check.
 const MAX_ROLES: usize = 100;
 
 pub async fn check(
-    State(st): State<AppState>,
-    caller: Caller,
-    Json(body): Json<GrantCheck>,
-) -> ApiResult<axum::Json<GrantCheckAllowed>> {
+    st: &AppState,
+    caller: &Caller,
+    body: GrantCheck,
+) -> ApiResult<GrantCheckAllowed> {
     if body.role_ids.len() > MAX_ROLES {
         return Err(ApiError::invalid(
             "roleIds",
@@ -32,7 +29,7 @@ pub async fn check(
         ));
     }
     let org = body.organization_id;
-    let perms = st.authz.permissions(&caller).await?;
+    let perms = st.authz.permissions(caller).await?;
     // Nothing about an organization the caller has no say in.
     let has_say = is_super_admin(&perms)
         || perms
@@ -49,8 +46,7 @@ pub async fn check(
     roles.dedup();
     let mut checked = Vec::with_capacity(roles.len());
     for id in roles {
-        let Some(r) = role::Entity::find_by_id(id)
-            .one(&st.db)
+        let Some(r) = crate::grants::store::role(&st.db, id)
             .await?
             .filter(|r| r.deleted_at.is_none())
         else {
@@ -73,8 +69,8 @@ pub async fn check(
         grant_rule::check(&perms, Change::Give, Some(org), &[], &gives)?;
         checked.push(RoleId(r.id));
     }
-    Ok(axum::Json(GrantCheckAllowed {
+    Ok(GrantCheckAllowed {
         allowed: true,
         role_ids: checked,
-    }))
+    })
 }

@@ -1,32 +1,26 @@
-//! Grants: roles (`/identity-roles`) and single actions (`/identity-resource-actions`)
-//! given to identities, and `/grants`, every grant that gives an action or role.
+//! What the grant endpoints do (their handlers in `routes` call these): the grant
+//! rule ([`crate::grant_rule`]), the change and its events in one unit of work,
+//! and the cache drops once it is committed.
 
-use std::collections::HashSet;
-
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use idp_model::authorization::{Grant, NewActionGrant, NewRoleGrant, RoleGrantReplacement};
 use idp_model::authz::EffectivePermission;
-use idp_model::{GrantId, IdentityId, OrganizationId, ResourceActionId, RoleId};
+use idp_model::{GrantId, IdentityId, OrganizationId, RoleId};
 use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
-use idp_runtime::extract::{Json, PathId, Query};
 use idp_runtime::paging::{PageParams, Paged};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
-use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{page, valid_path};
-use crate::domain::{
-    self, holds, insert_grant, is_super_admin, live_grant, path_of, NewGrant, Target,
-};
+use super::store;
+use super::types::{GrantFilter, Kind};
+use crate::domain::{self, holds, is_super_admin, live_grant, path_of, NewGrant, Target};
 use crate::grant_rule::{self, Change, Gives};
+use crate::query::page;
 use crate::state::AppState;
-use crate::store::{grant, role, role_action};
+use crate::store::{grant, role};
+use crate::validate::valid_path;
 
-const G: &str = "grant";
+pub const RESOURCE: &str = "grant";
 const SORTABLE: &[&str] = &[
     "identityId",
     "roleId",
@@ -36,32 +30,33 @@ const SORTABLE: &[&str] = &[
     "createdAt",
     "lastModified",
 ];
+/// The 409 of a grant the identity already holds in that scope.
+const DUPLICATE: &str = "the identity already holds this grant in this scope";
 
 /// The caller may see a grant: its own, or `grant:read` covering its scope.
 fn visible(perms: &[EffectivePermission], caller: &Caller, g: &grant::Model) -> bool {
     g.identity_id == caller.identity_id().as_uuid()
         || holds(
             perms,
-            G,
+            RESOURCE,
             "read",
             g.organization_id.map(OrganizationId),
             &path_of(g),
         )
 }
 
-/// A live grant of the kind asked for (`Some(true)` role grants, `Some(false)`
-/// action grants, `None` either) that `known` lets the caller see; else 404.
+/// A live grant of `kind` that `known` lets the caller see; else 404.
 async fn live_grant_if(
     st: &AppState,
     id: Uuid,
-    role_grant: Option<bool>,
+    kind: Kind,
     known: impl FnOnce(&grant::Model) -> bool,
 ) -> ApiResult<grant::Model> {
     let g = live_grant(&st.db, id).await?;
-    let kind_ok = match role_grant {
-        Some(true) => g.role_id.is_some(),
-        Some(false) => g.resource_action_id.is_some(),
-        None => true,
+    let kind_ok = match kind {
+        Kind::Role => g.role_id.is_some(),
+        Kind::Action => g.resource_action_id.is_some(),
+        Kind::Any => true,
     };
     if kind_ok && known(&g) {
         Ok(g)
@@ -75,9 +70,9 @@ async fn visible_grant(
     caller: &Caller,
     perms: &[EffectivePermission],
     id: Uuid,
-    role_grant: Option<bool>,
+    kind: Kind,
 ) -> ApiResult<grant::Model> {
-    live_grant_if(st, id, role_grant, |g| visible(perms, caller, g)).await
+    live_grant_if(st, id, kind, |g| visible(perms, caller, g)).await
 }
 
 /// A live grant the caller may change, by the rule of every change: 404 unless it
@@ -88,13 +83,13 @@ async fn changeable_grant(
     caller: &Caller,
     perms: &[EffectivePermission],
     id: Uuid,
-    role_grant: Option<bool>,
+    kind: Kind,
 ) -> ApiResult<grant::Model> {
-    live_grant_if(st, id, role_grant, |g| {
+    live_grant_if(st, id, kind, |g| {
         visible(perms, caller, g)
             || idp_runtime::authz::holds_any(
                 perms,
-                G,
+                RESOURCE,
                 g.organization_id.map(OrganizationId),
                 &path_of(g),
             )
@@ -151,8 +146,7 @@ async fn scope_and_check(
 
 /// A live role, or a 400 naming `roleId`.
 async fn live_role(st: &AppState, role_id: RoleId) -> ApiResult<role::Model> {
-    role::Entity::find_by_id(role_id.as_uuid())
-        .one(&st.db)
+    store::role(&st.db, role_id.as_uuid())
         .await?
         .filter(|r| r.deleted_at.is_none())
         .ok_or_else(|| ApiError::invalid("roleId", "no such role"))
@@ -173,8 +167,7 @@ fn grantable_in(r: &role::Model, org: Option<OrganizationId>) -> ApiResult<()> {
 async fn gives_of(st: &AppState, g: &grant::Model) -> ApiResult<Gives> {
     match (g.role_id, g.resource_action_id) {
         (Some(r), _) => {
-            let name = role::Entity::find_by_id(r)
-                .one(&st.db)
+            let name = store::role(&st.db, r)
                 .await?
                 .map(|r| r.name)
                 .unwrap_or_default();
@@ -191,35 +184,33 @@ async fn gives_of(st: &AppState, g: &grant::Model) -> ApiResult<Gives> {
     }
 }
 
-fn created(g: &grant::Model, role_name: Option<String>) -> (StatusCode, axum::Json<Grant>) {
+/// The wire form of a grant just made.
+fn made(g: &grant::Model, role_name: Option<String>) -> Grant {
     let mut names = std::collections::HashMap::new();
     if let (Some(r), Some(n)) = (g.role_id, role_name) {
         names.insert(r, n);
     }
-    (StatusCode::CREATED, axum::Json(domain::view(g, &names)))
+    domain::view(g, &names)
 }
 
-fn duplicate(e: sea_orm::DbErr) -> ApiError {
-    ApiError::from_db_conflict(e, "the identity already holds this grant in this scope")
-}
-
+/// `POST /identity-roles`.
 pub async fn create_role_grant(
-    State(st): State<AppState>,
-    caller: Caller,
-    Json(body): Json<NewRoleGrant>,
-) -> ApiResult<impl IntoResponse> {
+    st: &AppState,
+    caller: &Caller,
+    body: NewRoleGrant,
+) -> ApiResult<Grant> {
     let path = body.path.unwrap_or_default();
     valid_path("path", &path)?;
-    let perms = st.authz.permissions(&caller).await?;
-    let r = live_role(&st, body.role_id).await?;
+    let perms = st.authz.permissions(caller).await?;
+    let r = live_role(st, body.role_id).await?;
     // A scope given is checked first (a 400 before the rule), a derived one after.
     if let Some(o) = body.organization_id {
         grantable_in(&r, o)?;
     }
     let gives = grant_rule::role_gives(&st.db, r.id, &r.name).await?;
     let org = scope_and_check(
-        &st,
-        &caller,
+        st,
+        caller,
         &perms,
         body.identity_id,
         body.organization_id,
@@ -228,9 +219,9 @@ pub async fn create_role_grant(
     )
     .await?;
     grantable_in(&r, org)?;
-    let txn = st.db.begin().await?;
-    let g = insert_grant(
-        &txn,
+    let mut w = st.work.begin().await?;
+    let g = domain::insert_grant_in(
+        &mut w,
         NewGrant {
             identity: body.identity_id.as_uuid(),
             target: Target::Role(r.id),
@@ -240,31 +231,30 @@ pub async fn create_role_grant(
             created_by: Some(caller.identity_id().as_uuid()),
         },
         Some(&r.name),
-        st.clock.now(),
+        DUPLICATE,
     )
-    .await
-    .map_err(duplicate)?;
-    txn.commit().await.map_err(duplicate)?;
-    st.relay.wake();
-    st.grants_changed(body.identity_id);
-    Ok(created(&g, Some(r.name)))
+    .await?;
+    st.grants_changed(&mut w, body.identity_id);
+    w.commit().await?;
+    Ok(made(&g, Some(r.name)))
 }
 
+/// `POST /identity-resource-actions`.
 pub async fn create_action_grant(
-    State(st): State<AppState>,
-    caller: Caller,
-    Json(body): Json<NewActionGrant>,
-) -> ApiResult<impl IntoResponse> {
+    st: &AppState,
+    caller: &Caller,
+    body: NewActionGrant,
+) -> ApiResult<Grant> {
     let path = body.path.unwrap_or_default();
     valid_path("path", &path)?;
-    let perms = st.authz.permissions(&caller).await?;
+    let perms = st.authz.permissions(caller).await?;
     let id = body.resource_action_id.as_uuid();
     let gives = grant_rule::action_gives(&st.db, id)
         .await?
         .ok_or_else(|| ApiError::invalid("resourceActionId", "no such resource action"))?;
     let org = scope_and_check(
-        &st,
-        &caller,
+        st,
+        caller,
         &perms,
         body.identity_id,
         body.organization_id,
@@ -272,9 +262,9 @@ pub async fn create_action_grant(
         &gives,
     )
     .await?;
-    let txn = st.db.begin().await?;
-    let g = insert_grant(
-        &txn,
+    let mut w = st.work.begin().await?;
+    let g = domain::insert_grant_in(
+        &mut w,
         NewGrant {
             identity: body.identity_id.as_uuid(),
             target: Target::Action(id),
@@ -284,26 +274,19 @@ pub async fn create_action_grant(
             created_by: Some(caller.identity_id().as_uuid()),
         },
         None,
-        st.clock.now(),
+        DUPLICATE,
     )
-    .await
-    .map_err(duplicate)?;
-    txn.commit().await.map_err(duplicate)?;
-    st.relay.wake();
-    st.grants_changed(body.identity_id);
-    Ok(created(&g, None))
+    .await?;
+    st.grants_changed(&mut w, body.identity_id);
+    w.commit().await?;
+    Ok(made(&g, None))
 }
 
-/// Revokes a grant the caller can see (else 404) with `grant:delete` over its
-/// scope (else 403); immutable grants are 409.
-async fn revoke(
-    st: &AppState,
-    caller: &Caller,
-    id: Uuid,
-    role_grant: Option<bool>,
-) -> ApiResult<StatusCode> {
+/// Revokes a grant of `kind` the caller can see (else 404) with `grant:delete`
+/// over its scope (else 403); immutable grants are 409.
+pub async fn revoke(st: &AppState, caller: &Caller, id: GrantId, kind: Kind) -> ApiResult<()> {
     let perms = st.authz.permissions(caller).await?;
-    let g = changeable_grant(st, caller, &perms, id, role_grant).await?;
+    let g = changeable_grant(st, caller, &perms, id.as_uuid(), kind).await?;
     grant_rule::check(
         &perms,
         Change::Take,
@@ -317,48 +300,26 @@ async fn revoke(
         ));
     }
     let identity = IdentityId(g.identity_id);
-    let txn = st.db.begin().await?;
-    domain::revoke(&txn, g, st.clock.now()).await?;
-    st.relay.commit(txn).await?;
-    st.grants_changed(identity);
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn delete_role_grant(
-    State(st): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId<GrantId>,
-) -> ApiResult<StatusCode> {
-    revoke(&st, &caller, id.as_uuid(), Some(true)).await
-}
-
-pub async fn delete_action_grant(
-    State(st): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId<GrantId>,
-) -> ApiResult<StatusCode> {
-    revoke(&st, &caller, id.as_uuid(), Some(false)).await
+    let mut w = st.work.begin().await?;
+    domain::revoke_in(&mut w, g).await?;
+    st.grants_changed(&mut w, identity);
+    w.commit().await?;
+    Ok(())
 }
 
 /// `PUT /identity-roles/{id}` `{roleId}`: replaces the grant's role by another in
 /// one transaction, keeping identity and scope. Answers the new grant.
 pub async fn replace_role_grant(
-    State(st): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId<GrantId>,
-    Json(body): Json<RoleGrantReplacement>,
-) -> ApiResult<impl IntoResponse> {
-    let perms = st.authz.permissions(&caller).await?;
-    let old = changeable_grant(&st, &caller, &perms, id.as_uuid(), Some(true)).await?;
+    st: &AppState,
+    caller: &Caller,
+    id: GrantId,
+    body: RoleGrantReplacement,
+) -> ApiResult<Grant> {
+    let perms = st.authz.permissions(caller).await?;
+    let old = changeable_grant(st, caller, &perms, id.as_uuid(), Kind::Role).await?;
     let org = old.organization_id.map(OrganizationId);
     let path = path_of(&old);
-    grant_rule::check(
-        &perms,
-        Change::Take,
-        org,
-        &path,
-        &gives_of(&st, &old).await?,
-    )?;
+    grant_rule::check(&perms, Change::Take, org, &path, &gives_of(st, &old).await?)?;
     if old.is_immutable {
         return Err(ApiError::conflict(
             "this grant is immutable (a system grant) and cannot be replaced",
@@ -367,7 +328,7 @@ pub async fn replace_role_grant(
     if old.role_id == Some(body.role_id.as_uuid()) {
         return Err(ApiError::conflict("the grant already gives this role"));
     }
-    let r = live_role(&st, body.role_id).await?;
+    let r = live_role(st, body.role_id).await?;
     grantable_in(&r, org)?;
     grant_rule::check(
         &perms,
@@ -377,11 +338,10 @@ pub async fn replace_role_grant(
         &grant_rule::role_gives(&st.db, r.id, &r.name).await?,
     )?;
     let identity = old.identity_id;
-    let now = st.clock.now();
-    let txn = st.db.begin().await?;
-    domain::revoke(&txn, old, now).await?;
-    let g = insert_grant(
-        &txn,
+    let mut w = st.work.begin().await?;
+    domain::revoke_in(&mut w, old).await?;
+    let g = domain::insert_grant_in(
+        &mut w,
         NewGrant {
             identity,
             target: Target::Role(r.id),
@@ -391,143 +351,35 @@ pub async fn replace_role_grant(
             created_by: Some(caller.identity_id().as_uuid()),
         },
         Some(&r.name),
-        now,
+        DUPLICATE,
     )
-    .await
-    .map_err(duplicate)?;
-    txn.commit().await.map_err(duplicate)?;
-    st.relay.wake();
-    st.grants_changed(IdentityId(identity));
-    let (_, body) = created(&g, Some(r.name));
-    Ok((StatusCode::OK, body))
+    .await?;
+    st.grants_changed(&mut w, IdentityId(identity));
+    w.commit().await?;
+    Ok(made(&g, Some(r.name)))
 }
 
-async fn get_kind(
-    st: &AppState,
-    caller: &Caller,
-    id: Uuid,
-    role_grant: Option<bool>,
-) -> ApiResult<axum::Json<Grant>> {
+/// A grant of `kind` the caller can see, or 404.
+pub async fn get(st: &AppState, caller: &Caller, id: GrantId, kind: Kind) -> ApiResult<Grant> {
     let perms = st.authz.permissions(caller).await?;
-    let g = visible_grant(st, caller, &perms, id, role_grant).await?;
+    let g = visible_grant(st, caller, &perms, id.as_uuid(), kind).await?;
     let mut v = domain::views(&st.db, vec![g]).await?;
-    v.pop()
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("no such grant"))
+    v.pop().ok_or_else(|| ApiError::not_found("no such grant"))
 }
 
-pub async fn get_role_grant(
-    State(st): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId<GrantId>,
-) -> ApiResult<axum::Json<Grant>> {
-    get_kind(&st, &caller, id.as_uuid(), Some(true)).await
-}
-
-pub async fn get_action_grant(
-    State(st): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId<GrantId>,
-) -> ApiResult<axum::Json<Grant>> {
-    get_kind(&st, &caller, id.as_uuid(), Some(false)).await
-}
-
-pub async fn get_grant(
-    State(st): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId<GrantId>,
-) -> ApiResult<axum::Json<Grant>> {
-    get_kind(&st, &caller, id.as_uuid(), None).await
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GrantFilter {
-    identity_id: Option<IdentityId>,
-    role_id: Option<RoleId>,
-    resource_action_id: Option<ResourceActionId>,
-    organization_id: Option<OrganizationId>,
-}
-
-/// Live grants matching the filter, visible to the caller. `kind`: Some(true) role
-/// grants only, Some(false) action grants only, None both — and then a
-/// `resourceActionId` filter also finds the roles that carry the action.
-async fn find(
+/// Live grants of `kind` matching the filter, those the caller can see.
+pub async fn list(
     st: &AppState,
     caller: &Caller,
     f: GrantFilter,
-    kind: Option<bool>,
-) -> ApiResult<Vec<Grant>> {
+    params: PageParams,
+    kind: Kind,
+) -> ApiResult<Paged<Value>> {
     let perms = st.authz.permissions(caller).await?;
-    let mut q = grant::Entity::find()
-        .filter(grant::Column::RevokedAt.is_null())
-        .order_by_asc(grant::Column::CreatedAt)
-        .order_by_asc(grant::Column::Id);
-    match kind {
-        Some(true) => q = q.filter(grant::Column::RoleId.is_not_null()),
-        Some(false) => q = q.filter(grant::Column::ResourceActionId.is_not_null()),
-        None => {}
-    }
-    if let Some(i) = f.identity_id {
-        q = q.filter(grant::Column::IdentityId.eq(i.as_uuid()));
-    }
-    if let Some(o) = f.organization_id {
-        q = q.filter(grant::Column::OrganizationId.eq(o.as_uuid()));
-    }
-    if let Some(r) = f.role_id {
-        q = q.filter(grant::Column::RoleId.eq(r.as_uuid()));
-    }
-    if let Some(a) = f.resource_action_id {
-        if kind.is_none() {
-            // Directly, or through a role that carries the action.
-            let roles: HashSet<Uuid> = role_action::Entity::find()
-                .filter(role_action::Column::ResourceActionId.eq(a.as_uuid()))
-                .all(&st.db)
-                .await?
-                .into_iter()
-                .map(|ra| ra.role_id)
-                .collect();
-            let mut cond = Condition::any().add(grant::Column::ResourceActionId.eq(a.as_uuid()));
-            if !roles.is_empty() {
-                cond = cond.add(grant::Column::RoleId.is_in(roles.into_iter().collect::<Vec<_>>()));
-            }
-            q = q.filter(cond);
-        } else {
-            q = q.filter(grant::Column::ResourceActionId.eq(a.as_uuid()));
-        }
-    }
-    let rows: Vec<grant::Model> = q
-        .all(&st.db)
+    let rows: Vec<grant::Model> = store::find_live(&st.db, f, kind)
         .await?
         .into_iter()
         .filter(|g| visible(&perms, caller, g))
         .collect();
-    Ok(domain::views(&st.db, rows).await?)
-}
-
-pub async fn list_grants(
-    State(st): State<AppState>,
-    caller: Caller,
-    Query(f): Query<GrantFilter>,
-    params: PageParams,
-) -> ApiResult<Paged<Value>> {
-    page(find(&st, &caller, f, None).await?, params, SORTABLE)
-}
-
-pub async fn list_role_grants(
-    State(st): State<AppState>,
-    caller: Caller,
-    Query(f): Query<GrantFilter>,
-    params: PageParams,
-) -> ApiResult<Paged<Value>> {
-    page(find(&st, &caller, f, Some(true)).await?, params, SORTABLE)
-}
-
-pub async fn list_action_grants(
-    State(st): State<AppState>,
-    caller: Caller,
-    Query(f): Query<GrantFilter>,
-    params: PageParams,
-) -> ApiResult<Paged<Value>> {
-    page(find(&st, &caller, f, Some(false)).await?, params, SORTABLE)
+    page(domain::views(&st.db, rows).await?, params, SORTABLE)
 }
