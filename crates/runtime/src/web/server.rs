@@ -109,7 +109,8 @@ impl WebApp {
             .service(web::resource("/metrics").get(metrics_page))
             .default_service(web::to(not_found))
             // The last `wrap` runs first: the span, then the metrics, then the
-            // fallbacks around the routes.
+            // fallbacks, then HEAD routed as GET.
+            .wrap(from_fn(head_as_get))
             .wrap(from_fn(problem_fallbacks))
             .wrap(from_fn(observe))
             .wrap(TracingLogger::<RequestSpan>::new())
@@ -132,6 +133,20 @@ async fn metrics_page(common: Data<Common>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, idp_common::metrics::CONTENT_TYPE))
         .body(text)
+}
+
+/// HEAD is GET without the body (RFC 9110, 9.3.2): it is routed as GET, and
+/// actix-web's HTTP/1 encoder, which saw the request's own method, sends the
+/// answer's head only (with the length the GET's body has). The span, the access
+/// log and the metrics still say HEAD.
+async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
 }
 
 async fn not_found() -> HttpResponse {
@@ -353,6 +368,47 @@ mod tests {
             .unwrap_or_default();
         let body = test::read_body(res).await;
         (status, ct, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[actix_web::test]
+    async fn head_answers_the_get_head_without_its_body() {
+        let app = WebApp::new(
+            |cfg: &mut ServiceConfig| {
+                cfg.service(web::resource("/thing").get(|| async { "the thing" }).post(
+                    || async { "posted" },
+                ));
+            },
+            Vec::new(),
+            1024,
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = Shutdown::new();
+        let server = tokio::spawn(serve(
+            listener,
+            app,
+            shutdown.clone(),
+            Duration::from_secs(1),
+        ));
+        let client = reqwest::Client::new();
+        let url = format!("http://{addr}/thing");
+        let head = client.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), 200);
+        assert_eq!(head.headers()["content-length"], "9");
+        assert_eq!(head.bytes().await.unwrap().len(), 0);
+        // The connection stays usable: the next request on it gets its answer.
+        let get = client.get(&url).send().await.unwrap();
+        assert_eq!(get.text().await.unwrap(), "the thing");
+        // Other methods keep their own routes and 405s; unknown paths their 404.
+        assert_eq!(client.put(&url).send().await.unwrap().status(), 405);
+        let missing = client
+            .head(format!("http://{addr}/nothing"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 404);
+        shutdown.trigger();
+        server.await.unwrap().unwrap();
     }
 
     #[actix_web::test]
