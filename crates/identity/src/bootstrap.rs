@@ -8,7 +8,7 @@ use idp_model::events::types;
 use idp_model::identity::BootstrapCredentials;
 use idp_model::token::IdentityType;
 use idp_model::{IdentityId, ROOT_ORGANIZATION_ID};
-use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use sea_orm::{EntityTrait, IntoActiveModel};
 
 use crate::events;
@@ -62,8 +62,8 @@ pub async fn ensure_super_admin(st: &AppState, settings: &BootstrapSettings) -> 
     files::write_private(&pending, &serde_json::to_vec_pretty(&creds)?)?;
 
     let id = IdentityId::new();
-    let now = st.clock.now();
-    let txn = st.db.begin().await?;
+    let mut w = st.work.begin().await?;
+    let now = w.now();
     // Shown wherever the account is named (e.g. as the inviter in invitation
     // mails): never blank.
     let name = match settings.admin_name.trim() {
@@ -91,39 +91,39 @@ pub async fn ensure_super_admin(st: &AppState, settings: &BootstrapSettings) -> 
         mfa_reset_by: None,
     };
     identity::Entity::insert(admin.clone().into_active_model())
-        .exec_without_returning(&txn)
+        .exec_without_returning(w.txn())
         .await?;
-    txn.execute(Statement::from_sql_and_values(
-        backend,
-        match backend {
-            DbBackend::Postgres => {
-                "INSERT INTO bootstrap (name, identity_id, created_at) VALUES ($1, $2, $3)"
-            }
-            _ => "INSERT INTO bootstrap (name, identity_id, created_at) VALUES (?, ?, ?)",
-        },
-        [SUPER_ADMIN.into(), id.as_uuid().into(), now.into()],
-    ))
-    .await?;
+    w.txn()
+        .execute(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                DbBackend::Postgres => {
+                    "INSERT INTO bootstrap (name, identity_id, created_at) VALUES ($1, $2, $3)"
+                }
+                _ => "INSERT INTO bootstrap (name, identity_id, created_at) VALUES (?, ?, ?)",
+            },
+            [SUPER_ADMIN.into(), id.as_uuid().into(), now.into()],
+        ))
+        .await?;
     // The event every other account's creation sends (identity id, organization,
     // type, name, email) plus the bootstrap flag: its consumers learn the name
     // (the inviter in invitation mails and views) like any other.
-    events::emit(
-        &txn,
+    w.enqueue(
         types::IDENTITY_CREATED,
-        &admin,
-        serde_json::json!({
-            "grantDefaultRoles": false,
-            "bootstrapSuperAdmin": true,
-        }),
-        now,
-    )
-    .await?;
-    if let Err(e) = txn.commit().await {
+        Some(ROOT_ORGANIZATION_ID),
+        &events::data(
+            &admin,
+            serde_json::json!({
+                "grantDefaultRoles": false,
+                "bootstrapSuperAdmin": true,
+            }),
+        ),
+    )?;
+    if let Err(e) = w.commit().await {
         let _ = std::fs::remove_file(&pending);
         return Err(e.into());
     }
     std::fs::rename(&pending, path)?;
-    st.relay.wake();
     tracing::info!(
         path = %path.display(),
         identity_id = %id,

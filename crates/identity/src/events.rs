@@ -39,14 +39,11 @@ use crate::store::{
     provider_seen,
 };
 
-/// Writes an identity event into the outbox (call inside the change's transaction).
-pub async fn emit<C: ConnectionTrait>(
-    conn: &C,
-    kind: &str,
-    m: &identity::Model,
-    extra: Value,
-    now: OffsetDateTime,
-) -> Result<(), DbErr> {
+/// The `source` of every event of this service (`AppState::work` writes it).
+pub const SOURCE: &str = "identity";
+
+/// The payload of an identity event about `m`, with `extra`'s fields.
+pub fn data(m: &identity::Model, extra: Value) -> Value {
     let mut data = json!({
         "identityId": m.id,
         "organizationId": m.organization_id,
@@ -58,11 +55,24 @@ pub async fn emit<C: ConnectionTrait>(
     if let (Some(d), Value::Object(e)) = (data.as_object_mut(), extra) {
         d.extend(e);
     }
+    data
+}
+
+/// Writes an identity event into the outbox within the event consumer's
+/// transaction (which wakes the relay after its commit); changes of the HTTP
+/// endpoints enqueue through their unit of work instead.
+async fn emit<C: ConnectionTrait>(
+    conn: &C,
+    kind: &str,
+    m: &identity::Model,
+    extra: Value,
+    now: OffsetDateTime,
+) -> Result<(), DbErr> {
     let event = Envelope::new(
         kind,
-        "identity",
+        SOURCE,
         Some(OrganizationId(m.organization_id)),
-        data,
+        data(m, extra),
         now,
     );
     outbox::enqueue(conn, &event).await
@@ -213,7 +223,7 @@ pub async fn on_invitation_accepted(
                 .filter(|s| !s.trim().is_empty())
                 .or_else(|| match (&first, &last) {
                     (None, None) => None,
-                    (f, l) => Some(crate::routes::users::full_name(
+                    (f, l) => Some(crate::user_identities::service::full_name(
                         f.as_deref().unwrap_or(""),
                         l.as_deref().unwrap_or(""),
                     )),

@@ -1,12 +1,13 @@
-//! The state every handler of the identity service shares.
+//! The state every handler of the identity service shares (`Data<AppState>`, one
+//! for all workers).
 
 use std::sync::Arc;
 
-use axum::extract::FromRef;
 use idp_bearer::Verifier;
 use idp_runtime::authz::Authz;
 use idp_runtime::clock::SharedClock;
 use idp_runtime::outbox::RelayHandle;
+use idp_runtime::work::Work;
 use sea_orm::DatabaseConnection;
 
 use crate::keys::KeyRing;
@@ -16,11 +17,15 @@ use crate::settings::TokenSettings;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Every change: `work.begin()`, then `commit()` (rows, events, relay wake-up,
+    /// what must follow the commit).
+    pub work: Work,
     pub keys: KeyRing,
     pub hasher: Arc<SecretHasher>,
     pub verifier: Verifier,
     pub token: Arc<TokenSettings>,
     pub clock: SharedClock,
+    /// The outbox relay, woken by the event consumer after its commits.
     pub relay: RelayHandle,
     /// Enforcement of resource actions.
     pub authz: Authz,
@@ -36,16 +41,10 @@ pub struct AppState {
     pub clients: Arc<crate::clients::ClientCache>,
 }
 
-impl FromRef<AppState> for Verifier {
-    fn from_ref(s: &AppState) -> Verifier {
-        s.verifier.clone()
-    }
-}
-
 impl AppState {
     /// The current time at the database's precision (microseconds), so that what a
     /// change answers equals what a later read answers.
     pub fn now(&self) -> time::OffsetDateTime {
-        idp_runtime::clock::to_micros(self.clock.now())
+        self.work.now()
     }
 }

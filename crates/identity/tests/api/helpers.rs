@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use uuid::Uuid;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use idp_bus::EventBus;
 use idp_identity::{Deps, IdentitySettings};
@@ -36,6 +38,8 @@ type Restrictions = Arc<std::sync::Mutex<HashMap<Uuid, Vec<(String, String, Opti
 pub struct AuthzStub {
     pub url: String,
     restricted: Restrictions,
+    /// Serves as long as the stub lives.
+    _server: Arc<MockServer>,
 }
 
 const TYPES: [(&str, &[&str]); 3] = [
@@ -57,54 +61,58 @@ impl AuthzStub {
     pub async fn start() -> AuthzStub {
         let restricted: Restrictions = Default::default();
         let r = restricted.clone();
+        let server = MockServer::start().await;
         // Grant checks are allowed here (the rule is the authorization service's,
         // tested there and end to end through the gateway).
-        let app = axum::Router::new()
-            .route(
-                "/auth/v1/grant-checks",
-                axum::routing::post(|| async {
-                    axum::Json(serde_json::json!({"allowed": true, "roleIds": []}))
-                }),
+        Mock::given(method("POST"))
+            .and(path("/auth/v1/grant-checks"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"allowed": true, "roleIds": []})),
             )
-            .route(
-                "/auth/v1/identities/{id}/permissions",
-                axum::routing::get(move |axum::extract::Path(id): axum::extract::Path<Uuid>| {
-                    let r = r.clone();
-                    async move {
-                        let list: Vec<(String, String, Option<Uuid>)> =
-                            match r.lock().unwrap().get(&id) {
-                                Some(l) => l.clone(),
-                                None => TYPES
-                                    .iter()
-                                    .flat_map(|(t, acts)| {
-                                        acts.iter().map(|a| (t.to_string(), a.to_string(), None))
-                                    })
-                                    .collect(),
-                            };
-                        let perms: Vec<serde_json::Value> = list
-                            .into_iter()
-                            .map(|(t, a, org)| {
-                                serde_json::json!({
-                                    "identityId": id,
-                                    "resourceType": t,
-                                    "action": a,
-                                    "resourceActionId": Uuid::new_v4(),
-                                    "organizationId": org,
-                                    "path": [],
-                                    "grantId": Uuid::new_v4(),
-                                    "roleId": null,
-                                    "roleName": null,
-                                })
-                            })
-                            .collect();
-                        axum::Json(perms)
-                    }
-                }),
-            );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        AuthzStub { url, restricted }
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/auth/v1/identities/[^/]+/permissions$"))
+            .respond_with(move |req: &wiremock::Request| {
+                let segments: Vec<&str> = req.url.path().split('/').collect();
+                let Some(Ok(id)) = segments.get(4).map(|s| s.parse::<Uuid>()) else {
+                    return ResponseTemplate::new(400);
+                };
+                let list: Vec<(String, String, Option<Uuid>)> = match r.lock().unwrap().get(&id) {
+                    Some(l) => l.clone(),
+                    None => TYPES
+                        .iter()
+                        .flat_map(|(t, acts)| {
+                            acts.iter().map(|a| (t.to_string(), a.to_string(), None))
+                        })
+                        .collect(),
+                };
+                let perms: Vec<serde_json::Value> = list
+                    .into_iter()
+                    .map(|(t, a, org)| {
+                        serde_json::json!({
+                            "identityId": id,
+                            "resourceType": t,
+                            "action": a,
+                            "resourceActionId": Uuid::new_v4(),
+                            "organizationId": org,
+                            "path": [],
+                            "grantId": Uuid::new_v4(),
+                            "roleId": null,
+                            "roleName": null,
+                        })
+                    })
+                    .collect();
+                ResponseTemplate::new(200).set_body_json(perms)
+            })
+            .mount(&server)
+            .await;
+        AuthzStub {
+            url: server.uri(),
+            restricted,
+            _server: Arc::new(server),
+        }
     }
 
     /// From now on `identity` holds only these permissions.

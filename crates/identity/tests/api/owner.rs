@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::*;
 use crate::identities::field_of;
@@ -21,44 +23,45 @@ struct OwnerStub {
     url: String,
     known: Known,
     tokens: Arc<Mutex<Vec<String>>>,
+    /// Serves as long as the stub lives.
+    _server: MockServer,
 }
 
 async fn owner_stub() -> OwnerStub {
     let known: Known = Default::default();
     let tokens: Arc<Mutex<Vec<String>>> = Default::default();
     let (k, t) = (known.clone(), tokens.clone());
-    let app = axum::Router::new().route(
-        "/identity/v1/organizations/{id}",
-        axum::routing::get(
-            move |axum::extract::Path(id): axum::extract::Path<Uuid>,
-                  headers: axum::http::HeaderMap| {
-                let (k, t) = (k.clone(), t.clone());
-                async move {
-                    let auth = headers
-                        .get("authorization")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_string();
-                    t.lock().unwrap().push(auth);
-                    match k.lock().unwrap().get(&id) {
-                        Some((active, deleted)) => axum::Json(json!({
-                            "id": id, "name": "Fresh", "label": "fresh", "active": active,
-                            "deleted": deleted, "identityProviders": [], "defaultRoles": []
-                        }))
-                        .into_response(),
-                        None => axum::http::StatusCode::NOT_FOUND.into_response(),
-                    }
-                }
-            },
-        ),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    OwnerStub { url, known, tokens }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/identity/v1/organizations/[^/]+$"))
+        .respond_with(move |req: &wiremock::Request| {
+            let Some(Ok(id)) = req.url.path().rsplit('/').next().map(|s| s.parse::<Uuid>()) else {
+                return ResponseTemplate::new(400);
+            };
+            let auth = req
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            t.lock().unwrap().push(auth);
+            match k.lock().unwrap().get(&id) {
+                Some((active, deleted)) => ResponseTemplate::new(200).set_body_json(json!({
+                    "id": id, "name": "Fresh", "label": "fresh", "active": active,
+                    "deleted": deleted, "identityProviders": [], "defaultRoles": []
+                })),
+                None => ResponseTemplate::new(404),
+            }
+        })
+        .mount(&server)
+        .await;
+    OwnerStub {
+        url: server.uri(),
+        known,
+        tokens,
+        _server: server,
+    }
 }
-
-use axum::response::IntoResponse;
 
 async fn create_user(app: &TestApp, token: &str, org: Uuid) -> (u16, serde_json::Value) {
     app.call(

@@ -413,3 +413,165 @@ async fn the_bootstrap_admin_is_created_with_its_name_in_the_event() {
         app.stop().await;
     }
 }
+
+/// Every OAuth answer is uncacheable; a Basic client's 401 challenge names the
+/// charset (RFC 6749 §5.2); a body over the limit is a 413 problem.
+#[tokio::test]
+async fn token_answers_are_not_cached_and_big_bodies_are_413_problems() {
+    let app = spawn(idp_runtime::testing::TestDatabase::sqlite().unwrap()).await;
+    let cc = [("grant_type", "client_credentials")];
+    let basic = (app.creds.client_id.as_str(), app.creds.password.as_str());
+    for (res, status) in [
+        (app.token_request(&cc, Some(basic)).await, 200),
+        (app.token_request(&[], Some(basic)).await, 400),
+        (app.token_request(&cc, Some((basic.0, "wrong"))).await, 401),
+    ] {
+        assert_eq!(res.status(), status);
+        assert_eq!(res.headers()["cache-control"], "no-store", "{status}");
+        assert_eq!(res.headers()["pragma"], "no-cache", "{status}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/json",
+            "{status}"
+        );
+        if status == 401 {
+            assert_eq!(
+                res.headers()["www-authenticate"],
+                r#"Basic realm="identity", charset="UTF-8""#
+            );
+        }
+    }
+    let res = app.token_request(&cc, None).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        r#"Basic realm="identity""#
+    );
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        v,
+        json!({"error": "invalid_client",
+            "error_description": "client authentication is required (HTTP Basic or client_id and client_secret)"})
+    );
+    let big = format!(
+        "grant_type=client_credentials&x={}",
+        "a".repeat(2 * 1024 * 1024)
+    );
+    let res = app
+        .client
+        .post(app.url("/identity/v1/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    app.stop().await;
+}
+
+/// A known path without the method is a 405 problem naming the methods it has;
+/// an unknown path (inside `/identity/v1` too) a 404 problem.
+#[tokio::test]
+async fn other_methods_are_405_problems_and_unknown_paths_404_problems() {
+    let app = spawn(idp_runtime::testing::TestDatabase::sqlite().unwrap()).await;
+    let token = app.admin_token().await;
+    let id = uuid::Uuid::new_v4();
+    for (method, path, allowed) in [
+        (
+            reqwest::Method::GET,
+            "/identity/v1/oauth/token".to_string(),
+            "POST",
+        ),
+        (
+            reqwest::Method::POST,
+            "/identity/v1/identities".to_string(),
+            "GET",
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/identity/v1/identities/self".to_string(),
+            "GET",
+        ),
+        (
+            reqwest::Method::POST,
+            "/identity/v1/.well-known/jwks.json".to_string(),
+            "GET",
+        ),
+        (
+            reqwest::Method::PUT,
+            "/identity/v1/api-account-identities/mapping/some-client".to_string(),
+            "GET",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/identity/v1/user-identities/{id}/reset-mfa"),
+            "PUT",
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/identity/v1/user-identities/{id}/mapping"),
+            "POST",
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/identity/v1/user-identities/{id}/activate"),
+            "PUT",
+        ),
+        (
+            reqwest::Method::POST,
+            "/.well-known/oauth-authorization-server/identity/v1".to_string(),
+            "GET",
+        ),
+    ] {
+        let res = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{method} {path}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/problem+json",
+            "{method} {path}"
+        );
+        let allow = res
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        assert!(allow.contains(allowed), "{method} {path}: allow {allow:?}");
+    }
+    // `mapping/x` is `/{id}/{action}`, which has only PUT.
+    for (path, status) in [
+        ("/identity/v1/nope", 404),
+        ("/identity/v1/identities/self/more", 404),
+        ("/identity/v1/user-identities/mapping/x", 405),
+        ("/identity/v1/docs/nope", 404),
+    ] {
+        let res = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), status, "{path}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+    }
+    // The docs are served at their absolute paths, beside the scope.
+    let res = app
+        .client
+        .get(app.url("/identity/v1/docs/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.stop().await;
+}

@@ -1,19 +1,16 @@
-//! `/identities`: identities of every type. `self` answers the caller's own
-//! identity; `{id}` and finds answer each identity in its type's representation.
+//! What the `/identity/v1/identities/**` endpoints do (their handlers in `routes`
+//! call these).
 
-use axum::extract::State;
-use axum::Json;
 use idp_model::identity::AnyIdentity;
 use idp_model::token::IdentityType;
 use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
-use idp_runtime::extract::{PathId, Query};
 use idp_runtime::paging::{PageParams, Paged};
 use sea_orm::sea_query::Query as SqlQuery;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::Deserialize;
 use uuid::Uuid;
 
+use super::types::FindIdentities;
 use crate::access;
 use crate::state::AppState;
 use crate::store::{identity, mapping};
@@ -36,12 +33,12 @@ async fn one(st: &AppState, m: &identity::Model) -> ApiResult<AnyIdentity> {
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("identity view missing")))
 }
 
-pub async fn get_self(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<AnyIdentity>> {
+pub async fn get_self(st: &AppState, caller: &Caller) -> ApiResult<AnyIdentity> {
     let row = identity::Entity::find_by_id(caller.identity_id().as_uuid())
         .one(&st.db)
         .await?;
     match row {
-        Some(m) if m.deleted_at.is_none() && m.active => Ok(Json(one(&st, &m).await?)),
+        Some(m) if m.deleted_at.is_none() && m.active => one(st, &m).await,
         // A valid signature for an identity that is gone or deactivated: the token
         // no longer stands for anyone who may act.
         _ => Err(ApiError::Unauthenticated {
@@ -53,39 +50,9 @@ pub async fn get_self(State(st): State<AppState>, caller: Caller) -> ApiResult<J
     }
 }
 
-pub async fn get(
-    State(st): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId<Uuid>,
-) -> ApiResult<Json<AnyIdentity>> {
-    let m = access::readable(&st, &caller, id, None).await?;
-    Ok(Json(one(&st, &m).await?))
-}
-
-/// The filters of `GET /identities`: those the reference documents for
-/// `GET /user-identities` and `GET /api-account-identities`, over both types.
-/// Text filters match case-insensitively and whole.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Filter {
-    pub organization_id: Option<Uuid>,
-    /// Deprecated alias of `organizationId`.
-    pub tenant_id: Option<Uuid>,
-    /// A user's email or an API account's contact email.
-    pub email: Option<String>,
-    /// Same column as `email` (the API accounts' name for it).
-    pub contact_email: Option<String>,
-    /// A user's full name ("first last") or an API account's name.
-    pub name: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    /// Users mapped to this identity provider.
-    pub identity_provider_id: Option<Uuid>,
-    /// `UserIdentity` or `ApiAccountIdentity`.
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub active: Option<bool>,
-    pub include_deleted: Option<bool>,
+pub async fn get(st: &AppState, caller: &Caller, id: Uuid) -> ApiResult<AnyIdentity> {
+    let m = access::readable(st, caller, id, None).await?;
+    one(st, &m).await
 }
 
 fn kinds_of(raw: Option<&str>) -> ApiResult<Vec<IdentityType>> {
@@ -103,15 +70,15 @@ fn kinds_of(raw: Option<&str>) -> ApiResult<Vec<IdentityType>> {
 
 /// Every identity the caller may read (users and API accounts), as a JSON array.
 pub async fn find(
-    State(st): State<AppState>,
-    caller: Caller,
-    Query(f): Query<Filter>,
+    st: &AppState,
+    caller: &Caller,
+    f: FindIdentities,
     params: PageParams,
 ) -> ApiResult<Paged<AnyIdentity>> {
     let kinds = kinds_of(f.kind.as_deref())?;
     let mut q = identity::Entity::find()
         .filter(identity::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
-        .filter(access::read_condition(&st, &caller, &kinds).await?);
+        .filter(access::read_condition(st, caller, &kinds).await?);
     if let Some(o) = f.organization_id.or(f.tenant_id) {
         q = q.filter(identity::Column::OrganizationId.eq(o));
     }
@@ -147,6 +114,6 @@ pub async fn find(
     if !f.include_deleted.unwrap_or(false) {
         q = q.filter(identity::Column::DeletedAt.is_null());
     }
-    let (rows, total) = access::page(&st, q, &params).await?;
-    Ok(Paged::new(full(&st, &rows).await?, total, params))
+    let (rows, total) = access::page(st, q, &params).await?;
+    Ok(Paged::new(full(st, &rows).await?, total, params))
 }

@@ -1,48 +1,14 @@
-//! JWKS and discovery: what OAuth 2.0 / OIDC clients and token verifiers read.
-//!
-//! Two metadata documents describe the issuer `{public_url}/identity/v1`:
-//!
-//! - OpenID Connect Discovery at `{issuer}/.well-known/openid-configuration` (the
-//!   only place: OpenID Discovery §4 puts it under the issuer's path, so the root
-//!   `/.well-known/openid-configuration` would describe the issuer `{public_url}`,
-//!   which is not this one; the gateway serves none there);
-//! - RFC 8414 authorization-server metadata at
-//!   `/.well-known/oauth-authorization-server{issuer path}` (§3: the well-known
-//!   suffix inserted before the issuer's path) and, for clients that append it to
-//!   the issuer as for OpenID, at `{issuer}/.well-known/oauth-authorization-server`.
-//!
-//! Both advertise what the token endpoint really does: the `client_credentials`
-//! and token-exchange grants, client secrets by Basic or form fields. There is no
-//! authorization endpoint, so `response_types_supported` is empty; no scopes, no
-//! ID tokens or userinfo of the platform's own (the OpenID document still names
-//! RS256 and `public` subjects, which OpenID Discovery requires and which are what
-//! the access tokens are).
+//! The discovery documents (their handlers in `routes` answer them).
 
-use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 use crate::state::AppState;
 
-/// The grant types the token endpoint accepts (see `routes::token`).
+/// The grant types the token endpoint accepts (see `crate::token`).
 pub const GRANT_TYPES: [&str; 2] = [
     "client_credentials",
     "urn:ietf:params:oauth:grant-type:token-exchange",
 ];
-
-pub async fn jwks(State(st): State<AppState>) -> Response {
-    let body = st.keys.jwks_json();
-    let mut res = (*body).clone().into_response();
-    res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res.headers_mut().insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    res
-}
 
 /// What both documents say.
 fn common(st: &AppState) -> Map<String, Value> {
@@ -64,19 +30,20 @@ fn common(st: &AppState) -> Map<String, Value> {
     m
 }
 
-pub async fn openid_configuration(State(st): State<AppState>) -> Response {
-    let mut m = common(&st);
+/// OpenID Connect Discovery.
+pub fn openid_configuration(st: &AppState) -> Value {
+    let mut m = common(st);
     m.insert("subject_types_supported".into(), json!(["public"]));
     m.insert(
         "id_token_signing_alg_values_supported".into(),
         json!(["RS256"]),
     );
-    axum::Json(Value::Object(m)).into_response()
+    Value::Object(m)
 }
 
 /// RFC 8414 authorization-server metadata.
-pub async fn oauth_authorization_server(State(st): State<AppState>) -> Response {
-    axum::Json(Value::Object(common(&st))).into_response()
+pub fn authorization_server(st: &AppState) -> Value {
+    Value::Object(common(st))
 }
 
 /// Where RFC 8414 §3 puts the metadata of `issuer`: the well-known suffix

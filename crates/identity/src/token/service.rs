@@ -1,23 +1,14 @@
-//! `POST /identity/v1/oauth/token`: the OAuth 2.0 token endpoint (RFC 6749 §3.2).
-//!
-//! Client credentials for API-account identities, authenticated by HTTP Basic or
-//! by `client_id`/`client_secret` form fields (not both). Errors are OAuth error
-//! bodies: `invalid_client` (401) when authentication fails, however it fails, so
-//! the answer does not tell an unknown client from a wrong secret.
+//! What the token endpoint does (its handler in `routes` calls [`issue`]): parse
+//! the form, authenticate the client or verify the subject token, sign.
 
-use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use bytes::Bytes;
 use idp_model::token::{AccessClaims, IdentityType, OAuthError, OAuthErrorCode, TokenResponse};
 use idp_model::{IdentityId, OrganizationId};
-use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationDef};
 
+use super::store;
 use crate::state::AppState;
-use crate::store::{identity, organization_seen};
+use crate::store::identity;
 
 const CLIENT_CREDENTIALS: &str = "client_credentials";
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -26,42 +17,26 @@ const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// RFC 8693 §2.2.1: what a token exchange issues.
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 
+/// What the token endpoint reads of a request.
+pub struct TokenRequest<'a> {
+    pub content_type: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
 /// A failed token request, with whether the client used HTTP Basic (then a 401
-/// carries a `WWW-Authenticate: Basic` challenge, as RFC 6749 §5.2 asks).
-struct Failure {
-    error: OAuthError,
-    basic: bool,
+/// carries a `WWW-Authenticate: Basic` challenge with the charset, as RFC 6749
+/// §5.2 asks).
+#[derive(Debug)]
+pub struct Failure {
+    pub error: OAuthError,
+    pub basic: bool,
 }
 
 fn fail(code: OAuthErrorCode, description: &str, basic: bool) -> Failure {
     Failure {
         error: OAuthError::new(code, description),
         basic,
-    }
-}
-
-fn no_store(res: &mut Response) {
-    res.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut()
-        .insert(PRAGMA, HeaderValue::from_static("no-cache"));
-}
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        let mut res = (status, axum::Json(&self.error)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            let challenge = if self.basic {
-                r#"Basic realm="identity", charset="UTF-8""#
-            } else {
-                r#"Basic realm="identity""#
-            };
-            res.headers_mut()
-                .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
-        }
-        no_store(&mut res);
-        res
     }
 }
 
@@ -79,15 +54,15 @@ fn decode_component(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn client_auth(headers: &HeaderMap, form: &[(String, String)]) -> Result<ClientAuth, Failure> {
+fn client_auth(
+    authorization: Option<&str>,
+    form: &[(String, String)],
+) -> Result<ClientAuth, Failure> {
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let basic = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, rest) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("basic").then(|| rest.trim())
-        });
+    let basic = authorization.and_then(|v| {
+        let (scheme, rest) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("basic").then(|| rest.trim())
+    });
     let form_secret = field("client_secret");
     match basic {
         Some(b64) => {
@@ -137,17 +112,10 @@ fn client_auth(headers: &HeaderMap, form: &[(String, String)]) -> Result<ClientA
     }
 }
 
-pub async fn issue(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match issue_inner(&st, &headers, &body).await {
-        Ok(r) => r,
-        Err(f) => f.into_response(),
-    }
-}
-
-async fn issue_inner(st: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, Failure> {
-    let form_ct = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+/// A token request: the token, or the OAuth error to answer.
+pub async fn issue(st: &AppState, req: TokenRequest<'_>) -> Result<TokenResponse, Failure> {
+    let form_ct = req
+        .content_type
         .map(|v| {
             v.to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
@@ -160,7 +128,7 @@ async fn issue_inner(st: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<
             false,
         ));
     }
-    let form: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let form: Vec<(String, String)> = form_urlencoded::parse(req.body).into_owned().collect();
     let mut seen = std::collections::HashSet::new();
     if let Some((dup, _)) = form.iter().find(|(k, _)| !seen.insert(k.as_str())) {
         return Err(fail(
@@ -179,7 +147,7 @@ async fn issue_inner(st: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<
             "grant_type is required",
             false,
         )),
-        Some(CLIENT_CREDENTIALS) => client_credentials(st, headers, &form).await,
+        Some(CLIENT_CREDENTIALS) => client_credentials(st, req.authorization, &form).await,
         Some(TOKEN_EXCHANGE) => token_exchange(st, &form).await,
         Some(other) => Err(fail(
             OAuthErrorCode::UnsupportedGrantType,
@@ -191,10 +159,10 @@ async fn issue_inner(st: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<
 
 async fn client_credentials(
     st: &AppState,
-    headers: &HeaderMap,
+    authorization: Option<&str>,
     form: &[(String, String)],
-) -> Result<Response, Failure> {
-    let auth = client_auth(headers, form)?;
+) -> Result<TokenResponse, Failure> {
+    let auth = client_auth(authorization, form)?;
     let invalid = || {
         fail(
             OAuthErrorCode::InvalidClient,
@@ -208,9 +176,8 @@ async fn client_credentials(
     let client = match st.clients.get(&auth.client_id, now, &st.verifier) {
         Some(c) => c,
         None => {
-            // One query: the account and its organization's status (a LEFT JOIN:
-            // an organization not seen yet does not refuse the client).
-            let found = client_with_organization(st, &auth.client_id)
+            // One query: the account and its organization's status.
+            let found = store::client_with_organization(&st.db, &auth.client_id)
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "token endpoint lookup failed");
@@ -260,26 +227,8 @@ async fn client_credentials(
     )
 }
 
-/// The API account of `client_id` and the organization it belongs to (when this
-/// service has seen it), in one query.
-async fn client_with_organization(
-    st: &AppState,
-    client_id: &str,
-) -> Result<Option<(identity::Model, Option<organization_seen::Model>)>, sea_orm::DbErr> {
-    let org: RelationDef = identity::Entity::belongs_to(organization_seen::Entity)
-        .from(identity::Column::OrganizationId)
-        .to(organization_seen::Column::Id)
-        .into();
-    identity::Entity::find()
-        .filter(identity::Column::ClientId.eq(client_id))
-        .select_also(organization_seen::Entity)
-        .join(JoinType::LeftJoin, org)
-        .one(&st.db)
-        .await
-}
-
-/// Signs an access token for `row` and answers it (with `issued_token_type` when
-/// given: the answer of a token exchange, RFC 8693 §2.2.1).
+/// Signs an access token for `row` (with `issued_token_type` when given: the
+/// answer of a token exchange, RFC 8693 §2.2.1).
 fn issue_for(
     st: &AppState,
     row: &identity::Model,
@@ -287,7 +236,7 @@ fn issue_for(
     now: i64,
     basic: bool,
     issued_token_type: Option<&str>,
-) -> Result<Response, Failure> {
+) -> Result<TokenResponse, Failure> {
     let lifetime = st.token.lifetime_secs;
     let claims = AccessClaims {
         iss: st.token.issuer(),
@@ -308,20 +257,20 @@ fn issue_for(
             basic,
         )
     })?;
-    let mut res = axum::Json(TokenResponse {
+    Ok(TokenResponse {
         access_token: token,
         token_type: "Bearer".into(),
         expires_in: lifetime,
         issued_token_type: issued_token_type.map(str::to_string),
     })
-    .into_response();
-    no_store(&mut res);
-    Ok(res)
 }
 
 /// RFC 8693: an ID token of an organization's OpenID provider for an access
 /// token of the user identity mapped to its subject.
-async fn token_exchange(st: &AppState, form: &[(String, String)]) -> Result<Response, Failure> {
+async fn token_exchange(
+    st: &AppState,
+    form: &[(String, String)],
+) -> Result<TokenResponse, Failure> {
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)

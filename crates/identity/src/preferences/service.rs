@@ -1,23 +1,20 @@
-//! `/identity-preferences`: an identity's free-form preferences (a JSON object).
-//! An identity always manages its own; others need `identity-preference:*` in the
-//! identity's organization. Deletion is soft (`deletedBy`, `deletedAt`).
+//! What the `/identity/v1/identity-preferences/**` endpoints do (their handlers in
+//! `routes` call these): access checks and the change, in one unit of work (no
+//! event: preferences are this service's own).
 
-use axum::extract::State;
-use axum::http::StatusCode;
 use idp_model::identity::IdentityPreference;
 use idp_model::OrganizationId;
 use idp_runtime::auth::Caller;
 use idp_runtime::authz::{ChangeAccess, Scope};
 use idp_runtime::error::{ApiError, ApiResult};
-use idp_runtime::extract::{Json, PathId};
 use idp_runtime::paging::{PageParams, Paged};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel,
-    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use serde::Deserialize;
 use uuid::Uuid;
 
+use super::store;
+use super::types::{CreatePreference, UpdatePreference};
 use crate::access::PREFERENCE;
 use crate::state::AppState;
 use crate::store::{identity, preference};
@@ -45,11 +42,7 @@ async fn load(
     id: Uuid,
     action: &str,
 ) -> ApiResult<preference::Model> {
-    let p = preference::Entity::find_by_id(id)
-        .one(&st.db)
-        .await?
-        .filter(|p| p.deleted_at.is_none())
-        .ok_or_else(not_found)?;
+    let p = store::live(&st.db, id).await?.ok_or_else(not_found)?;
     if p.identity_id == caller.identity_id().as_uuid() {
         return Ok(p);
     }
@@ -72,14 +65,14 @@ async fn load(
 }
 
 pub async fn find(
-    State(st): State<AppState>,
-    caller: Caller,
+    st: &AppState,
+    caller: &Caller,
     params: PageParams,
 ) -> ApiResult<Paged<IdentityPreference>> {
-    params.allow_sort(&["createdAt", "updatedAt", "id"])?;
+    params.allow_sort(store::SORTABLE)?;
     let mut cond =
         Condition::any().add(preference::Column::IdentityId.eq(caller.identity_id().as_uuid()));
-    match st.authz.scope(&caller, PREFERENCE, "read").await? {
+    match st.authz.scope(caller, PREFERENCE, "read").await? {
         Scope::All => cond = cond.add(preference::Column::Id.is_not_null()),
         Scope::Organizations(orgs) => {
             if !orgs.is_empty() {
@@ -90,30 +83,7 @@ pub async fn find(
             }
         }
     }
-    let q = preference::Entity::find()
-        .filter(cond)
-        .filter(preference::Column::DeletedAt.is_null());
-    let total = q.clone().count(&st.db).await?;
-    let mut q = q;
-    for s in &params.request.sort {
-        let col = match s.field.as_str() {
-            "updatedAt" => preference::Column::UpdatedAt,
-            "id" => preference::Column::Id,
-            _ => preference::Column::CreatedAt,
-        };
-        let dir = match s.direction {
-            idp_model::paging::Direction::Asc => Order::Asc,
-            idp_model::paging::Direction::Desc => Order::Desc,
-        };
-        q = q.order_by(col, dir);
-    }
-    let rows = q
-        .order_by(preference::Column::CreatedAt, Order::Asc)
-        .order_by(preference::Column::Id, Order::Asc)
-        .offset(params.request.offset())
-        .limit(params.request.size)
-        .all(&st.db)
-        .await?;
+    let (rows, total) = store::page(&st.db, cond, &params).await?;
     Ok(Paged::new(
         rows.iter().map(views::preference).collect(),
         total,
@@ -121,27 +91,16 @@ pub async fn find(
     ))
 }
 
-pub async fn get(
-    State(st): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId<Uuid>,
-) -> ApiResult<axum::Json<IdentityPreference>> {
-    let p = load(&st, &caller, id, "read").await?;
-    Ok(axum::Json(views::preference(&p)))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateRequest {
-    pub user_identity_id: Option<Uuid>,
-    pub preferences: serde_json::Value,
+pub async fn get(st: &AppState, caller: &Caller, id: Uuid) -> ApiResult<IdentityPreference> {
+    let p = load(st, caller, id, "read").await?;
+    Ok(views::preference(&p))
 }
 
 pub async fn create(
-    State(st): State<AppState>,
-    caller: Caller,
-    Json(req): Json<CreateRequest>,
-) -> ApiResult<(StatusCode, axum::Json<IdentityPreference>)> {
+    st: &AppState,
+    caller: &Caller,
+    req: CreatePreference,
+) -> ApiResult<IdentityPreference> {
     let me = caller.identity_id().as_uuid();
     let target = req.user_identity_id.unwrap_or(me);
     let ident = identity::Entity::find_by_id(target)
@@ -158,7 +117,7 @@ pub async fn create(
         match st
             .authz
             .change_access(
-                &caller,
+                caller,
                 PREFERENCE,
                 "create",
                 Some(OrganizationId(ident.organization_id)),
@@ -173,7 +132,8 @@ pub async fn create(
         }
     }
     let prefs = object("preferences", req.preferences)?;
-    let now = st.now();
+    let w = st.work.begin().await?;
+    let now = w.now();
     let p = preference::Model {
         id: Uuid::new_v4(),
         identity_id: target,
@@ -186,43 +146,38 @@ pub async fn create(
         deleted_at: None,
     };
     preference::Entity::insert(p.clone().into_active_model())
-        .exec_without_returning(&st.db)
+        .exec_without_returning(w.txn())
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(views::preference(&p))))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateRequest {
-    pub preferences: serde_json::Value,
+    w.commit().await?;
+    Ok(views::preference(&p))
 }
 
 pub async fn update(
-    State(st): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId<Uuid>,
-    Json(req): Json<UpdateRequest>,
-) -> ApiResult<axum::Json<IdentityPreference>> {
-    let p = load(&st, &caller, id, "update").await?;
+    st: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    req: UpdatePreference,
+) -> ApiResult<IdentityPreference> {
+    let p = load(st, caller, id, "update").await?;
     let prefs = object("preferences", req.preferences)?;
+    let w = st.work.begin().await?;
     let mut am = p.into_active_model();
     am.preferences = Set(prefs);
-    am.updated_at = Set(Some(st.now()));
-    let p = am.update(&st.db).await?;
-    Ok(axum::Json(views::preference(&p)))
+    am.updated_at = Set(Some(w.now()));
+    let p = am.update(w.txn()).await?;
+    w.commit().await?;
+    Ok(views::preference(&p))
 }
 
-pub async fn delete(
-    State(st): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId<Uuid>,
-) -> ApiResult<axum::Json<IdentityPreference>> {
-    let p = load(&st, &caller, id, "delete").await?;
-    let now = st.now();
+pub async fn delete(st: &AppState, caller: &Caller, id: Uuid) -> ApiResult<IdentityPreference> {
+    let p = load(st, caller, id, "delete").await?;
+    let w = st.work.begin().await?;
+    let now = w.now();
     let mut am = p.into_active_model();
     am.deleted_by = Set(Some(caller.identity_id().as_uuid()));
     am.deleted_at = Set(Some(now));
     am.updated_at = Set(Some(now));
-    let p = am.update(&st.db).await?;
-    Ok(axum::Json(views::preference(&p)))
+    let p = am.update(w.txn()).await?;
+    w.commit().await?;
+    Ok(views::preference(&p))
 }
