@@ -5,46 +5,10 @@
 // The functions with `#[utoipa::path]` stand for operations; only the attribute matters.
 #![allow(dead_code)]
 
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use bytes::Bytes;
 use utoipa::openapi::OpenApi;
 
 const PAGE: &str = include_str!("page.html");
-
-/// The routes that serve `api` under `base` (e.g. `/identity/v1/docs`). Both are
-/// public: they need no token. The document is rendered once, here.
-pub fn router(base: &str, api: &OpenApi) -> Router {
-    let json = Bytes::from(crate::to_json(api));
-    let title = html_escape(&api.info.title);
-    let page = Bytes::from(
-        PAGE.replace("{{TITLE}}", &title)
-            .replace("{{SPEC_URL}}", &format!("{base}/openapi.json")),
-    );
-    let document = move || {
-        let json = json.clone();
-        async move { with_type(json, "application/json") }
-    };
-    let html = move || {
-        let page = page.clone();
-        async move { with_type(page, "text/html; charset=utf-8") }
-    };
-    Router::new()
-        .route(&format!("{base}/openapi.json"), get(document))
-        .route(base, get(html))
-}
-
-fn with_type(body: Bytes, content_type: &'static str) -> Response {
-    let mut res = body.into_response();
-    res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    res.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    res
-}
 
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -53,8 +17,10 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The same two routes on actix-web: `cfg.configure(docs::configure("/identity/v1/docs", &api))`.
-/// Mount it at the top level (not inside a scope): the paths are absolute.
+/// The routes that serve `api` under `base` (e.g. `/identity/v1/docs`), both
+/// public (no token), the document rendered once, here:
+/// `cfg.configure(docs::configure("/identity/v1/docs", &api))`. Mount it at the top
+/// level (not inside a scope): the paths are absolute.
 pub fn configure(base: &str, api: &OpenApi) -> impl FnOnce(&mut actix_web::web::ServiceConfig) {
     let json = Bytes::from(crate::to_json(api));
     let title = html_escape(&api.info.title);
@@ -91,16 +57,6 @@ pub fn identity_docs(cfg: &mut actix_web::web::ServiceConfig) {
 /// The authorization service's `/auth/v1/docs` on actix-web.
 pub fn authorization_docs(cfg: &mut actix_web::web::ServiceConfig) {
     configure("/auth/v1/docs", &crate::authorization())(cfg)
-}
-
-/// The identity service's router for `/identity/v1/docs` (the merged `/identity/v1` document).
-pub fn identity_router() -> Router {
-    router("/identity/v1/docs", &crate::public_identity_v1())
-}
-
-/// The authorization service's router for `/auth/v1/docs`.
-pub fn authorization_router() -> Router {
-    router("/auth/v1/docs", &crate::authorization())
 }
 
 #[utoipa::path(

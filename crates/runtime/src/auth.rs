@@ -1,5 +1,5 @@
-//! The bearer-token extractor ([`Caller`]; the framework impls are in `crate::web`
-//! and `crate::axum_compat`). Services verify tokens themselves even behind the
+//! The bearer-token extractor ([`Caller`]; its actix-web impl is in `crate::web`).
+//! Services verify tokens themselves even behind the
 //! gateway (defence in depth: a service reachable inside the cluster must not
 //! trust the network).
 

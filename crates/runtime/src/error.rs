@@ -1,5 +1,5 @@
 //! The one error type handlers return, mapped to `application/problem+json` in one
-//! place (`crate::web` for actix-web, `crate::axum_compat` for axum). Unexpected
+//! place (`crate::web`). Unexpected
 //! errors answer an opaque 500 and log their whole cause chain.
 
 use idp_model::Problem;

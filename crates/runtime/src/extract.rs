@@ -1,7 +1,6 @@
-//! What the extractors share, whatever the framework: a JSON body, query parameters,
-//! path ids and `/{id}/{action}` segments, turned into a 400 (or 404) problem naming
-//! the field. The actix-web `FromRequest` impls are in `crate::web::extract`, the
-//! axum ones in `crate::axum_compat`.
+//! The extractors' parsing: a JSON body, query parameters, path ids and
+//! `/{id}/{action}` segments, turned into a 400 (or 404) problem naming the field.
+//! The actix-web `FromRequest` impls are in `crate::web::extract`.
 
 use std::str::FromStr;
 

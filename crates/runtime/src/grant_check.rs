@@ -163,38 +163,36 @@ impl GrantChecks {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
     use super::*;
 
-    /// A stand-in answering every grant check with `status`, counting the calls.
-    async fn stand_in(status: u16) -> (String, Arc<AtomicUsize>) {
-        let calls = Arc::new(AtomicUsize::new(0));
-        let c = calls.clone();
-        let app = axum::Router::new().route(
-            "/auth/v1/grant-checks",
-            axum::routing::post(move || {
-                let c = c.clone();
-                async move {
-                    c.fetch_add(1, Ordering::SeqCst);
-                    let body = if status == 200 {
-                        serde_json::json!({"allowed": true, "roleIds": []})
-                    } else {
-                        serde_json::json!({"type": "urn:problem:forbidden", "title": "Forbidden",
-                                           "status": status, "detail": "the role 'R' gives x:y"})
-                    };
-                    (
-                        axum::http::StatusCode::from_u16(status).unwrap(),
-                        axum::Json(body),
-                    )
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (url, calls)
+    /// A stand-in answering every grant check with `status`; it counts the calls.
+    struct StandIn(wiremock::MockServer);
+
+    impl StandIn {
+        async fn calls(&self) -> usize {
+            self.0.received_requests().await.unwrap().len()
+        }
+        fn url(&self) -> String {
+            self.0.uri()
+        }
+    }
+
+    async fn stand_in(status: u16) -> StandIn {
+        let server = wiremock::MockServer::start().await;
+        let body = if status == 200 {
+            serde_json::json!({"allowed": true, "roleIds": []})
+        } else {
+            serde_json::json!({"type": "urn:problem:forbidden", "title": "Forbidden",
+                               "status": status, "detail": "the role 'R' gives x:y"})
+        };
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path("/auth/v1/grant-checks"))
+            .respond_with(wiremock::ResponseTemplate::new(status).set_body_json(body))
+            .mount(&server)
+            .await;
+        StandIn(server)
     }
 
     fn caller() -> Caller {
@@ -227,12 +225,12 @@ mod tests {
     async fn an_allowed_answer_is_kept_for_the_cache_lifetime_and_a_refusal_never() {
         let me = caller();
         let org = OrganizationId::new();
-        let (ok_url, ok_calls) = stand_in(200).await;
-        let kept = checks(&ok_url, 60_000);
+        let ok = stand_in(200).await;
+        let kept = checks(&ok.url(), 60_000);
         for _ in 0..3 {
             kept.require_default_roles(&me, org, "ctx").await.unwrap();
         }
-        assert_eq!(ok_calls.load(Ordering::SeqCst), 1, "kept");
+        assert_eq!(ok.calls().await, 1, "kept");
         // Another organization or other roles are other questions.
         kept.require_default_roles(&me, OrganizationId::new(), "ctx")
             .await
@@ -240,16 +238,16 @@ mod tests {
         kept.require_roles(&me, org, &[RoleId::new()], "ctx")
             .await
             .unwrap();
-        assert_eq!(ok_calls.load(Ordering::SeqCst), 3);
+        assert_eq!(ok.calls().await, 3);
         // No lifetime, nothing kept.
-        let (url, calls) = stand_in(200).await;
-        let fresh = checks(&url, 0);
+        let always = stand_in(200).await;
+        let fresh = checks(&always.url(), 0);
         fresh.require_default_roles(&me, org, "ctx").await.unwrap();
         fresh.require_default_roles(&me, org, "ctx").await.unwrap();
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(always.calls().await, 2);
         // A refusal is the service's 403 with its reason, asked again each time.
-        let (url, calls) = stand_in(403).await;
-        let refusing = checks(&url, 60_000);
+        let refuser = stand_in(403).await;
+        let refusing = checks(&refuser.url(), 60_000);
         for _ in 0..2 {
             match refusing.require_default_roles(&me, org, "ctx").await {
                 Err(ApiError::Problem(p)) => {
@@ -260,6 +258,6 @@ mod tests {
                 _ => panic!("a refusal"),
             }
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(refuser.calls().await, 2);
     }
 }

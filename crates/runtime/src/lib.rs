@@ -4,12 +4,10 @@
 //! request ids, paging, strict JSON), the bearer-token extractor, the service
 //! server with its health endpoints, and test support.
 //!
-//! The HTTP layer is actix-web ([`web`]: start there, it has the porting guide);
-//! [`axum_compat`] keeps the axum services running until they are converted.
+//! The HTTP layer is actix-web ([`web`]: start there).
 
 pub mod auth;
 pub mod authz;
-pub mod axum_compat;
 pub mod clock;
 pub mod db;
 pub mod error;

@@ -1,7 +1,6 @@
 //! What a service's server needs whatever the framework: its dependencies
 //! ([`Deps`]), readiness checks, the listener. The actix-web server (common routes,
-//! middleware, graceful drain) is `crate::web::server`; the axum one, kept until
-//! every service is converted, `crate::axum_compat`.
+//! middleware, graceful drain) is `crate::web::server`.
 
 use std::sync::Arc;
 

@@ -1,15 +1,13 @@
 //! The frame of a service: bind, connect and migrate the database, start the outbox
 //! relay, make the token verifier; then serve the service's routes until shutdown.
 //! A service crate supplies its migrator and its routes, nothing else: on
-//! actix-web with [`Foundation::into_app`] (see `crate::web`), on axum (until every
-//! service is converted) with [`Foundation::into_axum_app`].
+//! actix-web with [`Foundation::into_app`] (see `crate::web`).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actix_web::web::ServiceConfig;
-use axum::Router;
 use idp_bearer::Verifier;
 use idp_bus::EventBus;
 use sea_orm::DatabaseConnection;
@@ -114,20 +112,7 @@ impl Foundation {
         let web = WebApp::new(configure, checks, self.max_body_bytes)
             .observed(self.metrics.clone(), self.sources())
             .verifier(self.verifier.clone());
-        self.serving(Routes::Web(web))
-    }
-
-    /// Like [`into_app`](Self::into_app) for a service still on axum.
-    pub fn into_axum_app(self, routes: Router, extra: Vec<ReadinessCheck>) -> ServiceApp {
-        let checks = self.checks(extra);
-        let router = crate::axum_compat::finish_observed(
-            routes,
-            checks,
-            self.max_body_bytes,
-            self.metrics.clone(),
-            self.sources(),
-        );
-        self.serving(Routes::Axum(router))
+        self.serving(web)
     }
 
     fn checks(&self, extra: Vec<ReadinessCheck>) -> Vec<ReadinessCheck> {
@@ -163,9 +148,9 @@ impl Foundation {
         }
     }
 
-    fn serving(self, routes: Routes) -> ServiceApp {
+    fn serving(self, app: WebApp) -> ServiceApp {
         ServiceApp {
-            routes,
+            app,
             listener: self.listener,
             shutdown: self.shutdown,
             verifier: self.verifier,
@@ -175,16 +160,10 @@ impl Foundation {
     }
 }
 
-/// The routes a service serves, on either framework.
-enum Routes {
-    Web(WebApp),
-    Axum(Router),
-}
-
 /// A service ready to serve.
 pub struct ServiceApp {
     listener: TcpListener,
-    routes: Routes,
+    app: WebApp,
     shutdown: Shutdown,
     verifier: Verifier,
     relay: RelayHandle,
@@ -208,21 +187,9 @@ impl ServiceApp {
     /// last pass (it publishes for up to 2 s more; what is left goes out after
     /// restart). An error when requests had to be dropped.
     pub async fn run(self) -> anyhow::Result<()> {
-        let served = match self.routes {
-            Routes::Web(app) => {
-                crate::web::server::serve(self.listener, app, self.shutdown, self.shutdown_grace)
-                    .await
-            }
-            Routes::Axum(router) => {
-                crate::axum_compat::serve_with_grace(
-                    self.listener,
-                    router,
-                    self.shutdown,
-                    self.shutdown_grace,
-                )
-                .await
-            }
-        };
+        let served =
+            crate::web::server::serve(self.listener, self.app, self.shutdown, self.shutdown_grace)
+                .await;
         self.relay.join().await;
         served
     }

@@ -9,16 +9,14 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaPrivate, KeySize};
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use idp_model::authz::EffectivePermission;
 use idp_model::token::{AccessClaims, IdentityType};
 use idp_model::{GrantId, IdentityId, OrganizationId, ResourceActionId, RoleId};
 use idp_runtime::testing::{spawn_service, SpawnedService, TestDatabase};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 pub const ISSUER: &str = "https://issuer.test/identity/v1";
 pub const RESOURCES: [&str; 5] = [
@@ -44,28 +42,30 @@ pub struct Harness {
     pub admin: String,
     pair: Arc<RsaKeyPair>,
     kid: String,
+    _fake_server: MockServer,
     _db: TestDatabase,
 }
 
-async fn jwks(State(f): State<Arc<Fake>>) -> impl IntoResponse {
-    axum::Json(f.jwks.clone())
+/// The id in the `n`-th segment of the request's path.
+fn id_at<T: std::str::FromStr>(req: &Request, n: usize) -> Option<T> {
+    req.url
+        .path()
+        .split('/')
+        .nth(n)
+        .and_then(|s| s.parse().ok())
 }
 
-async fn permissions(State(f): State<Arc<Fake>>, Path(id): Path<IdentityId>) -> impl IntoResponse {
-    let p = f
-        .perms
-        .lock()
-        .unwrap()
-        .get(&id)
-        .cloned()
+fn permissions(f: &Fake, req: &Request) -> ResponseTemplate {
+    let p = id_at::<IdentityId>(req, 4)
+        .and_then(|id| f.perms.lock().unwrap().get(&id).cloned())
         .unwrap_or_default();
-    axum::Json(p)
+    ResponseTemplate::new(200).set_body_json(p)
 }
 
-async fn role(State(f): State<Arc<Fake>>, Path(id): Path<RoleId>) -> axum::response::Response {
-    match f.roles.lock().unwrap().get(&id).cloned() {
-        Some(r) => axum::Json(r).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+fn role(f: &Fake, req: &Request) -> ResponseTemplate {
+    match id_at::<RoleId>(req, 4).and_then(|id| f.roles.lock().unwrap().get(&id).cloned()) {
+        Some(r) => ResponseTemplate::new(200).set_body_json(r),
+        None => ResponseTemplate::new(404),
     }
 }
 
@@ -73,12 +73,10 @@ async fn role(State(f): State<Arc<Fake>>, Path(id): Path<RoleId>) -> axum::respo
 /// `grant:create` platform-wide or a permission that comes from each role named
 /// (a stand-in; the real rule is the authorization service's, tested there and
 /// end to end through the gateway).
-async fn grant_checks(
-    State(f): State<Arc<Fake>>,
-    headers: axum::http::HeaderMap,
-    axum::Json(body): axum::Json<serde_json::Value>,
-) -> axum::response::Response {
-    let caller = headers
+fn grant_checks(f: &Fake, req: &Request) -> ResponseTemplate {
+    let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+    let caller = req
+        .headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
@@ -99,16 +97,13 @@ async fn grant_checks(
         })
     });
     if allowed {
-        axum::Json(serde_json::json!({"allowed": true, "roleIds": roles})).into_response()
+        ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({"allowed": true, "roleIds": roles}))
     } else {
-        (
-            StatusCode::FORBIDDEN,
-            axum::Json(
-                serde_json::json!({"type": "urn:problem:forbidden", "title": "Forbidden",
-                "status": 403, "detail": "the stand-in says: you do not hold the role"}),
-            ),
+        ResponseTemplate::new(403).set_body_json(
+            serde_json::json!({"type": "urn:problem:forbidden", "title": "Forbidden",
+            "status": 403, "detail": "the stand-in says: you do not hold the role"}),
         )
-            .into_response()
     }
 }
 
@@ -127,22 +122,38 @@ impl Harness {
             jwks: serde_json::json!({"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e}]}),
             ..Default::default()
         });
-        let app = axum::Router::new()
-            .route("/jwks", get(jwks))
-            .route("/auth/v1/identities/{id}/permissions", get(permissions))
-            .route("/auth/v1/roles/{id}", get(role))
-            .route("/auth/v1/grant-checks", axum::routing::post(grant_checks))
-            .with_state(fake.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let fake_addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(fake.jwks.clone()))
+            .mount(&server)
+            .await;
+        let f = fake.clone();
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/auth/v1/identities/[^/]+/permissions$"))
+            .respond_with(move |req: &Request| permissions(&f, req))
+            .mount(&server)
+            .await;
+        let f = fake.clone();
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/auth/v1/roles/[^/]+$"))
+            .respond_with(move |req: &Request| role(&f, req))
+            .mount(&server)
+            .await;
+        let f = fake.clone();
+        Mock::given(method("POST"))
+            .and(path("/auth/v1/grant-checks"))
+            .respond_with(move |req: &Request| grant_checks(&f, req))
+            .mount(&server)
+            .await;
+        let fake_url = server.uri();
 
         let mut settings = idp_organization::Settings::default();
         settings.common.database = db.settings.clone();
         settings.common.verifier.issuer = ISSUER.into();
-        settings.common.verifier.jwks_url = format!("http://{fake_addr}/jwks");
+        settings.common.verifier.jwks_url = format!("{fake_url}/jwks");
         settings.common.verifier.cache_capacity = 0;
-        settings.common.authz.url = format!("http://{fake_addr}");
+        settings.common.authz.url = fake_url.clone();
         settings.common.authz.cache_ttl_ms = 0;
         settings.flow_tokens.secret = idp_runtime::Secret::new("flow-secret".into());
         settings.open_id_providers.allow_http_loopback = false;
@@ -159,6 +170,7 @@ impl Harness {
             admin: String::new(),
             pair: Arc::new(pair),
             kid,
+            _fake_server: server,
             _db: db,
         };
         let admin = IdentityId::new();

@@ -1,7 +1,7 @@
 //! The actix-web extractors: every bad input is a problem naming the field (400), a
 //! path that names nothing a 404, a body over the limit a 413, a missing or bad
-//! token a 401. The parsing itself is shared with the axum services
-//! (`crate::extract`, `crate::paging`, `crate::auth`).
+//! token a 401. The parsing itself is in `crate::extract`, `crate::paging` and
+//! `crate::auth`.
 
 use std::future::{ready, Ready};
 use std::str::FromStr;

@@ -6,7 +6,7 @@
 //! [`ApiError`], [`ApiResult`], plus actix-web's [`Data`] and [`ServiceConfig`].
 //! The organization service (`crates/organization`) is the worked example.
 //!
-//! # Porting guide (axum → actix-web)
+//! # How a service uses it
 //!
 //! **The service** (`lib.rs`): build the state, then hand the frame a function
 //! that mounts the resources; the frame adds `/healthz`, `/readyz`, `/metrics`,
@@ -42,7 +42,7 @@
 //! ```
 //!
 //! **A handler** extracts, calls the resource's service function, answers; the
-//! state is `Data<AppState>` (was `State(s): State<AppState>`):
+//! state is `Data<AppState>`:
 //!
 //! ```ignore
 //! pub async fn get(s: Data<AppState>, caller: Caller, PathId(id): PathId<OrganizationId>)
@@ -55,19 +55,18 @@
 //! }
 //! ```
 //!
-//! - Answers: [`Json`] is both the body extractor and the 200 answer (no
-//!   `axum::Json`), [`Created`] the 201, `Paged::new(items, total, params)` a
+//! - Answers: [`Json`] is both the body extractor and the 200 answer, [`Created`] the 201, `Paged::new(items, total, params)` a
 //!   page; any other answer is an `actix_web::HttpResponse`.
 //! - Errors: return [`ApiError`] (it is actix's `ResponseError`): problem+json
-//!   with the same status codes and texts as before; an internal error logs its
+//!   with its status code and text; an internal error logs its
 //!   cause and answers an opaque 500.
-//! - Extractors keep their axum names and problem bodies: [`Json`] (415 when not
+//! - Extractors and their problem bodies: [`Json`] (415 when not
 //!   JSON, 413 over the limit, 400 naming the field), [`Query`] (400 naming the
 //!   parameter; `page`/`size`/`sort` are left to [`PageParams`]), [`PathId`] (the
 //!   `{id}` segment, 404 when it does not parse), [`Body`] (a raw body within
 //!   the limit; `Body::json_or_default` for optional JSON bodies), [`Caller`] /
 //!   [`MaybeCaller`] (the bearer token, 401 problem with `WWW-Authenticate`).
-//!   A `Path(label): Path<String>` becomes `web::Path<String>`.
+//!   Other path segments: `web::Path<String>`.
 //! - `/{id}/{action}`: extract `IdAction(id, action): IdAction<Id, Activation>`
 //!   (or an enum of your own with `FromStr`); an unknown id or action is a 404
 //!   and the handler matches on the enum — no string switch in the service.

@@ -374,9 +374,11 @@ mod tests {
     async fn head_answers_the_get_head_without_its_body() {
         let app = WebApp::new(
             |cfg: &mut ServiceConfig| {
-                cfg.service(web::resource("/thing").get(|| async { "the thing" }).post(
-                    || async { "posted" },
-                ));
+                cfg.service(
+                    web::resource("/thing")
+                        .get(|| async { "the thing" })
+                        .post(|| async { "posted" }),
+                );
             },
             Vec::new(),
             1024,
