@@ -10,35 +10,20 @@ use uuid::Uuid;
 
 use crate::store::{resource_action, resource_type, role, role_action};
 
-/// The platform's resource types: code and display name.
-pub const RESOURCE_TYPES: &[(&str, &str)] = &[
-    ("organization", "Organization"),
-    ("identity-provider", "Identity Provider"),
-    ("default-role", "Default Role"),
-    ("open-id-provider", "OpenID Provider"),
-    ("organization-preference", "Organization Preference"),
-    ("user-identity", "User Identity"),
-    ("api-account-identity", "API Account Identity"),
-    ("identity-preference", "Identity Preference"),
-    ("invitation", "Invitation"),
-    ("role", "Role"),
-    ("grant", "Grant"),
-    ("resource-type", "Resource Type"),
-    ("network-group", "Network Group"),
-];
-
-pub const CRUD: &[&str] = &["create", "read", "update", "delete"];
+/// The platform's resource types: code and display name (from the one typed list,
+/// `idp_model::catalog`).
+pub fn resource_types() -> impl Iterator<Item = (&'static str, &'static str)> {
+    idp_model::catalog::RESOURCE_TYPES
+        .iter()
+        .map(|t| (t.code, t.name))
+}
 
 /// Every seeded action as (type code, action code).
 pub fn seeded_actions() -> Vec<(&'static str, &'static str)> {
-    let mut v = Vec::new();
-    for (t, _) in RESOURCE_TYPES {
-        for a in CRUD {
-            v.push((*t, *a));
-        }
-    }
-    v.push(("user-identity", "update-reset-mfa"));
-    v
+    idp_model::catalog::permissions()
+        .into_iter()
+        .map(|p| (p.resource.code, p.action))
+        .collect()
 }
 
 pub fn type_id(code: &str) -> Uuid {
@@ -66,19 +51,24 @@ fn title(code: &str) -> String {
 /// registered later, so Super Admin keeps every action).
 pub fn standard_role_has(role: Uuid, type_code: &str, action_code: &str) -> bool {
     let role = idp_model::RoleId(role);
+    use idp_model::catalog::{self as c, action};
     if role == sr::SUPER_ADMIN {
         true
     } else if role == sr::ORGANIZATION_ADMIN {
-        !(type_code == "resource-type" && action_code != "read")
+        !(type_code == c::RESOURCE_TYPE.code && action_code != action::READ)
     } else if role == sr::ORGANIZATION_READ_ONLY {
-        action_code == "read"
+        action_code == action::READ
     } else if role == sr::IDENTITY_ADMIN {
-        matches!(
-            type_code,
-            "user-identity" | "api-account-identity" | "identity-preference" | "invitation"
-        )
+        [
+            c::USER_IDENTITY,
+            c::API_ACCOUNT_IDENTITY,
+            c::IDENTITY_PREFERENCE,
+            c::INVITATION,
+        ]
+        .iter()
+        .any(|t| t.code == type_code)
     } else if role == sr::NETWORK_GROUP_ADMIN {
-        type_code == "network-group"
+        type_code == c::NETWORK_GROUP.code
     } else {
         false
     }
@@ -120,12 +110,11 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let txn = db.begin().await?;
-    let types: Vec<resource_type::ActiveModel> = RESOURCE_TYPES
-        .iter()
+    let types: Vec<resource_type::ActiveModel> = resource_types()
         .map(|(code, name)| resource_type::ActiveModel {
             id: Set(type_id(code)),
-            code: Set((*code).into()),
-            name: Set((*name).into()),
+            code: Set(code.into()),
+            name: Set(name.into()),
             description: Set(Some(format!("{name} resources of the platform"))),
             is_system: Set(true),
             created_at: Set(now),

@@ -26,6 +26,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
 use crate::domain::{actions_with_types, effective_permissions, holds, is_super_admin};
+use idp_model::catalog::action;
 
 /// Whether a grant is given or taken away.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,8 +38,8 @@ pub enum Change {
 impl Change {
     fn grant_action(self) -> &'static str {
         match self {
-            Change::Give => "create",
-            Change::Take => "delete",
+            Change::Give => action::CREATE,
+            Change::Take => action::DELETE,
         }
     }
 }
@@ -78,7 +79,7 @@ pub fn check(
         Some(n) => format!("the role '{n}'"),
         None => "this grant".to_string(),
     };
-    if !holds(perms, "grant", act, org, path) {
+    if !holds(perms, idp_model::catalog::GRANT.code, act, org, path) {
         return Err(ApiError::forbidden(format!(
             "you may not {verb} {what} here: that needs grant:{act} in that scope, which you do not hold"
         )));

@@ -21,10 +21,11 @@ use uuid::Uuid;
 
 use crate::state::AppState;
 use crate::store::{identity, mapping, organization_seen};
+use idp_model::catalog::action;
 
-pub const USER: &str = "user-identity";
-pub const API: &str = "api-account-identity";
-pub const PREFERENCE: &str = "identity-preference";
+pub const USER: &str = idp_model::catalog::USER_IDENTITY.code;
+pub const API: &str = idp_model::catalog::API_ACCOUNT_IDENTITY.code;
+pub const PREFERENCE: &str = idp_model::catalog::IDENTITY_PREFERENCE.code;
 
 pub fn resource_type(kind: IdentityType) -> &'static str {
     match kind {
@@ -65,7 +66,7 @@ pub async fn readable(
             .allowed(
                 caller,
                 resource_type(k),
-                "read",
+                action::READ,
                 Some(OrganizationId(row.organization_id)),
                 &[],
             )
@@ -158,7 +159,11 @@ pub async fn read_condition(
     let mut any = Condition::any().add(identity::Column::Id.eq(caller.identity_id().as_uuid()));
     for k in kinds {
         let kind_is = identity::Column::Kind.eq(k.as_str());
-        match st.authz.scope(caller, resource_type(*k), "read").await? {
+        match st
+            .authz
+            .scope(caller, resource_type(*k), action::READ)
+            .await?
+        {
             Scope::All => any = any.add(kind_is),
             Scope::Organizations(orgs) if !orgs.is_empty() => {
                 any = any.add(

@@ -2,56 +2,12 @@
 
 use idp_runtime::error::ApiError;
 
-/// A syntactically valid email address, trimmed and lower-cased.
-///
-/// Deliberately a practical subset of RFC 5321: one `@`, a non-empty local part of
-/// printable characters without spaces, a domain of dot-separated labels of
-/// letters, digits and hyphens (not at a label's ends) with at least one dot, at
-/// most 254 characters in all.
+/// A valid email address ([`idp_model::Email`]: the one set of rules of every
+/// service), trimmed and lower-cased.
 pub fn email(field: &str, raw: &str) -> Result<String, ApiError> {
-    let e = raw.trim().to_lowercase();
-    let bad =
-        |why: &str| ApiError::invalid(field, format!("must be a valid email address ({why})"));
-    if e.is_empty() {
-        return Err(bad("empty"));
-    }
-    if e.len() > 254 {
-        return Err(bad("too long"));
-    }
-    let Some((local, domain)) = e.split_once('@') else {
-        return Err(bad("no @"));
-    };
-    if local.is_empty() || local.len() > 64 {
-        return Err(bad("bad local part"));
-    }
-    if domain.contains('@') {
-        return Err(bad("more than one @"));
-    }
-    const LOCAL_SPECIALS: &str = "!#$%&'*+/=?^_`{|}~.-";
-    if !local
-        .chars()
-        .all(|c| c.is_alphanumeric() || LOCAL_SPECIALS.contains(c))
-        || local.starts_with('.')
-        || local.ends_with('.')
-        || local.contains("..")
-    {
-        return Err(bad("bad local part"));
-    }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 {
-        return Err(bad("the domain needs a dot"));
-    }
-    for l in &labels {
-        if l.is_empty()
-            || l.len() > 63
-            || l.starts_with('-')
-            || l.ends_with('-')
-            || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
-        {
-            return Err(bad("bad domain"));
-        }
-    }
-    Ok(e)
+    idp_model::Email::parse(raw)
+        .map(idp_model::Email::into_string)
+        .map_err(|why| ApiError::invalid(field, format!("must be a valid email address ({why})")))
 }
 
 /// A required, trimmed, non-empty text of at most `max` characters.

@@ -8,6 +8,8 @@
 
 pub mod authorization;
 pub mod authz;
+pub mod catalog;
+pub mod email;
 pub mod events;
 pub mod identity;
 pub mod ids;
@@ -18,6 +20,7 @@ pub mod problem;
 pub mod time;
 pub mod token;
 
+pub use email::Email;
 pub use ids::*;
 pub use problem::{FieldError, Problem};
 pub use time::Timestamp;

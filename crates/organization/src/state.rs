@@ -13,6 +13,7 @@ use sea_orm::DatabaseConnection;
 use time::OffsetDateTime;
 
 use crate::settings::OpenIdProviderSettings;
+use idp_model::catalog::action;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -54,7 +55,7 @@ impl AppState {
         org: OrganizationId,
     ) -> ApiResult<()> {
         self.authz
-            .require_visible(caller, resource, "read", Some(org))
+            .require_visible(caller, resource, action::READ, Some(org))
             .await
     }
 
@@ -63,6 +64,6 @@ impl AppState {
 
     /// The organizations whose `resource` the caller may read.
     pub async fn read_scope(&self, caller: &Caller, resource: &str) -> ApiResult<Scope> {
-        self.authz.scope(caller, resource, "read").await
+        self.authz.scope(caller, resource, action::READ).await
     }
 }

@@ -12,6 +12,7 @@ use crate::domain::{expand, holds};
 use crate::query::page;
 use crate::state::AppState;
 use crate::validate::valid_path;
+use idp_model::catalog::action;
 
 /// Reading an ACL needs `grant:read` over the resource's scope.
 const G: &str = crate::grants::service::RESOURCE;
@@ -41,7 +42,7 @@ pub async fn acl(
         path.push(r.clone());
     }
     let mine = st.authz.permissions(caller).await?;
-    if !holds(&mine, G, "read", q.organization_id, &path) {
+    if !holds(&mine, G, action::READ, q.organization_id, &path) {
         return Err(ApiError::not_found("no such resource"));
     }
     let grants = store::live_grants(&st.db, q.organization_id, q.identity_id).await?;

@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::decide::Snapshot;
 use crate::state::AppState;
 use crate::validate::valid_path;
+use idp_model::catalog::action;
 
 /// Checking another identity needs `grant:read` over the checked resource's scope.
 const G: &str = crate::grants::service::RESOURCE;
@@ -96,7 +97,7 @@ async fn run_checks(
                 Some(m) => m.clone(),
                 None => mine.insert(st.decider.snapshot(me).await?).clone(),
             };
-            if !m.allows(G, "read", c.organization_id, &path) {
+            if !m.allows(G, action::READ, c.organization_id, &path) {
                 return Err(ApiError::forbidden(
                     "checking another identity needs grant:read over the resource's scope",
                 ));

@@ -19,8 +19,9 @@ use crate::query::page;
 use crate::state::AppState;
 use crate::store::{grant, role};
 use crate::validate::valid_path;
+use idp_model::catalog::action;
 
-pub const RESOURCE: &str = "grant";
+pub const RESOURCE: &str = idp_model::catalog::GRANT.code;
 const SORTABLE: &[&str] = &[
     "identityId",
     "roleId",
@@ -39,7 +40,7 @@ fn visible(perms: &[EffectivePermission], caller: &Caller, g: &grant::Model) -> 
         || holds(
             perms,
             RESOURCE,
-            "read",
+            action::READ,
             g.organization_id.map(OrganizationId),
             &path_of(g),
         )

@@ -7,6 +7,7 @@ use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
 
 use crate::state::AppState;
+use idp_model::catalog::action;
 
 /// Another identity's permissions need `grant:read` over their scopes.
 const G: &str = crate::grants::service::RESOURCE;
@@ -26,12 +27,12 @@ pub async fn permissions(
         return Ok(perms.permissions());
     }
     let mine = st.decider.snapshot(caller.identity_id()).await?;
-    if !mine.holds_anywhere(G, "read") {
+    if !mine.holds_anywhere(G, action::READ) {
         return Err(ApiError::not_found("no such identity"));
     }
     Ok(perms
         .permissions()
         .into_iter()
-        .filter(|p| mine.allows(G, "read", p.organization_id, &p.path))
+        .filter(|p| mine.allows(G, action::READ, p.organization_id, &p.path))
         .collect())
 }

@@ -14,8 +14,9 @@ use crate::domain::{holds, holds_anywhere};
 use crate::query::page;
 use crate::state::AppState;
 use crate::validate::{valid_description, MAX_NAME};
+use idp_model::catalog::action;
 
-pub const RESOURCE: &str = "resource-type";
+pub const RESOURCE: &str = idp_model::catalog::RESOURCE_TYPE.code;
 
 /// What a reader of the catalog without `resource-type:read` is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +31,7 @@ pub enum Unreadable {
 /// every organization).
 pub async fn require_read(st: &AppState, caller: &Caller, missing: Unreadable) -> ApiResult<()> {
     let perms = st.authz.permissions(caller).await?;
-    if holds_anywhere(&perms, RESOURCE, "read") {
+    if holds_anywhere(&perms, RESOURCE, action::READ) {
         Ok(())
     } else if missing == Unreadable::NotFound {
         Err(ApiError::not_found("no such resource"))
@@ -42,7 +43,7 @@ pub async fn require_read(st: &AppState, caller: &Caller, missing: Unreadable) -
 /// Changing the catalog needs `resource-type:create` platform-wide.
 pub async fn require_write(st: &AppState, caller: &Caller) -> ApiResult<()> {
     let perms = st.authz.permissions(caller).await?;
-    if holds(&perms, RESOURCE, "create", None, &[]) {
+    if holds(&perms, RESOURCE, action::CREATE, None, &[]) {
         Ok(())
     } else {
         Err(ApiError::forbidden(

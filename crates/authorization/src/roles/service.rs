@@ -20,13 +20,14 @@ use crate::query::page;
 use crate::state::AppState;
 use crate::store::role;
 use crate::validate::{valid_description, MAX_NAME};
+use idp_model::catalog::action;
 
-pub const RESOURCE: &str = "role";
+pub const RESOURCE: &str = idp_model::catalog::ROLE.code;
 
 fn visible(perms: &[EffectivePermission], r: &role::Model) -> bool {
     match r.organization_id {
-        None => holds_anywhere(perms, RESOURCE, "read"),
-        Some(o) => holds(perms, RESOURCE, "read", Some(OrganizationId(o)), &[]),
+        None => holds_anywhere(perms, RESOURCE, action::READ),
+        Some(o) => holds(perms, RESOURCE, action::READ, Some(OrganizationId(o)), &[]),
     }
 }
 
@@ -120,7 +121,7 @@ pub async fn list(
     params: PageParams,
 ) -> ApiResult<Paged<Value>> {
     let perms = st.authz.permissions(caller).await?;
-    if !holds_anywhere(&perms, RESOURCE, "read") {
+    if !holds_anywhere(&perms, RESOURCE, action::READ) {
         return Err(ApiError::forbidden("not allowed to read role"));
     }
     let name = f.name.map(|n| n.to_lowercase());
@@ -153,7 +154,7 @@ pub async fn get(st: &AppState, caller: &Caller, id: RoleId) -> ApiResult<Role> 
 pub async fn create(st: &AppState, caller: &Caller, body: NewRole) -> ApiResult<Role> {
     let perms = st.authz.permissions(caller).await?;
     let org = body.organization_id.unwrap_or(caller.organization_id());
-    if !holds(&perms, RESOURCE, "create", Some(org), &[]) {
+    if !holds(&perms, RESOURCE, action::CREATE, Some(org), &[]) {
         return Err(ApiError::forbidden("not allowed to create role here"));
     }
     let name = valid_name(&body.name)?;
@@ -225,7 +226,7 @@ pub async fn update(
         return Err(ApiError::conflict("standard roles cannot be changed"));
     }
     let org = r.organization_id.map(OrganizationId);
-    if !holds(&perms, RESOURCE, "update", org, &[]) {
+    if !holds(&perms, RESOURCE, action::UPDATE, org, &[]) {
         return Err(ApiError::forbidden("not allowed to update role here"));
     }
     let name = match &body.name {
@@ -295,7 +296,7 @@ pub async fn delete(st: &AppState, caller: &Caller, id: RoleId) -> ApiResult<()>
     if !holds(
         &perms,
         RESOURCE,
-        "delete",
+        action::DELETE,
         r.organization_id.map(OrganizationId),
         &[],
     ) {

@@ -21,6 +21,7 @@ use crate::identities::lifecycle;
 use crate::state::AppState;
 use crate::store::identity;
 use crate::{secrets, validate, views};
+use idp_model::catalog::action;
 
 /// The reference's providers: `Cognito`, and `Auth0` (deprecated, not removed).
 /// Every API account of this platform gets its tokens from the platform's own
@@ -101,7 +102,7 @@ pub async fn create(
         .require(
             caller,
             API,
-            "create",
+            action::CREATE,
             Some(OrganizationId(req.organization_id)),
         )
         .await?;
@@ -178,7 +179,7 @@ pub async fn update(
     id: Uuid,
     req: UpdateApiAccount,
 ) -> ApiResult<ApiAccountIdentity> {
-    let row = access::changeable(st, caller, id, KIND, "update").await?;
+    let row = access::changeable(st, caller, id, KIND, action::UPDATE).await?;
     let mut am = row.into_active_model();
     if let Some(n) = req.name.as_deref() {
         am.name = Set(validate::text("name", n, 255)?);

@@ -15,6 +15,7 @@ use crate::access;
 use crate::events;
 use crate::state::AppState;
 use crate::store::identity;
+use idp_model::catalog::action;
 
 /// An identity cannot deactivate or delete itself: the last administrator (the
 /// bootstrap super admin, say) would lock everyone out. Another identity with the
@@ -51,7 +52,7 @@ pub async fn set_active(
     kind: IdentityType,
     active: bool,
 ) -> ApiResult<identity::Model> {
-    let row = access::changeable(st, caller, id, kind, "update").await?;
+    let row = access::changeable(st, caller, id, kind, action::UPDATE).await?;
     if !active {
         not_oneself(caller, id, "deactivate")?;
     }
@@ -86,8 +87,8 @@ pub async fn soft_delete(
     id: Uuid,
     kind: IdentityType,
 ) -> ApiResult<identity::Model> {
-    let row = access::changeable(st, caller, id, kind, "delete").await?;
-    not_oneself(caller, id, "delete")?;
+    let row = access::changeable(st, caller, id, kind, action::DELETE).await?;
+    not_oneself(caller, id, action::DELETE)?;
     let mut w = st.work.begin().await?;
     let now = w.now();
     let mut am = row.into_active_model();

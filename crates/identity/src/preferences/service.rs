@@ -19,6 +19,7 @@ use crate::access::PREFERENCE;
 use crate::state::AppState;
 use crate::store::{identity, preference};
 use crate::views;
+use idp_model::catalog::action;
 
 fn not_found() -> ApiError {
     ApiError::not_found("no such identity preference")
@@ -47,10 +48,10 @@ async fn load(
         return Ok(p);
     }
     let org = Some(OrganizationId(p.organization_id));
-    if action == "read" {
+    if action == action::READ {
         if !st
             .authz
-            .allowed(caller, PREFERENCE, "read", org, &[])
+            .allowed(caller, PREFERENCE, action::READ, org, &[])
             .await?
         {
             return Err(not_found());
@@ -72,7 +73,7 @@ pub async fn find(
     params.allow_sort(store::SORTABLE)?;
     let mut cond =
         Condition::any().add(preference::Column::IdentityId.eq(caller.identity_id().as_uuid()));
-    match st.authz.scope(caller, PREFERENCE, "read").await? {
+    match st.authz.scope(caller, PREFERENCE, action::READ).await? {
         Scope::All => cond = cond.add(preference::Column::Id.is_not_null()),
         Scope::Organizations(orgs) => {
             if !orgs.is_empty() {
@@ -92,7 +93,7 @@ pub async fn find(
 }
 
 pub async fn get(st: &AppState, caller: &Caller, id: Uuid) -> ApiResult<IdentityPreference> {
-    let p = load(st, caller, id, "read").await?;
+    let p = load(st, caller, id, action::READ).await?;
     Ok(views::preference(&p))
 }
 
@@ -119,7 +120,7 @@ pub async fn create(
             .change_access(
                 caller,
                 PREFERENCE,
-                "create",
+                action::CREATE,
                 Some(OrganizationId(ident.organization_id)),
             )
             .await?
@@ -127,7 +128,7 @@ pub async fn create(
             ChangeAccess::Allowed => {}
             ChangeAccess::Hidden => return Err(no_such_identity()),
             denied @ ChangeAccess::Forbidden => {
-                denied.into_result(PREFERENCE, "create", "no such identity")?
+                denied.into_result(PREFERENCE, action::CREATE, "no such identity")?
             }
         }
     }
@@ -158,7 +159,7 @@ pub async fn update(
     id: Uuid,
     req: UpdatePreference,
 ) -> ApiResult<IdentityPreference> {
-    let p = load(st, caller, id, "update").await?;
+    let p = load(st, caller, id, action::UPDATE).await?;
     let prefs = object("preferences", req.preferences)?;
     let w = st.work.begin().await?;
     let mut am = p.into_active_model();
@@ -170,7 +171,7 @@ pub async fn update(
 }
 
 pub async fn delete(st: &AppState, caller: &Caller, id: Uuid) -> ApiResult<IdentityPreference> {
-    let p = load(st, caller, id, "delete").await?;
+    let p = load(st, caller, id, action::DELETE).await?;
     let w = st.work.begin().await?;
     let now = w.now();
     let mut am = p.into_active_model();

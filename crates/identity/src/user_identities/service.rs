@@ -22,6 +22,7 @@ use crate::identities::lifecycle;
 use crate::state::AppState;
 use crate::store::{identity, mapping};
 use crate::{validate, views};
+use idp_model::catalog::action;
 
 pub fn full_name(first: &str, last: &str) -> String {
     format!("{first} {last}").trim().to_string()
@@ -132,7 +133,7 @@ pub async fn create(
         .require(
             caller,
             USER,
-            "create",
+            action::CREATE,
             Some(OrganizationId(req.organization_id)),
         )
         .await?;
@@ -192,7 +193,7 @@ pub async fn update(
     id: Uuid,
     req: UpdateUserIdentity,
 ) -> ApiResult<UserIdentity> {
-    let row = access::changeable(st, caller, id, KIND, "update").await?;
+    let row = access::changeable(st, caller, id, KIND, action::UPDATE).await?;
     let first = match req.first_name.as_deref() {
         Some(f) => validate::text("firstName", f, 255)?,
         None => row.first_name.clone().unwrap_or_default(),
@@ -247,7 +248,7 @@ pub async fn delete(st: &AppState, caller: &Caller, id: Uuid) -> ApiResult<UserI
 /// Clears the second-factor enrolment (the user sets it up again at the next
 /// login) and records who reset it and when.
 pub async fn reset_mfa(st: &AppState, caller: &Caller, id: Uuid) -> ApiResult<()> {
-    let row = access::changeable(st, caller, id, KIND, "update-reset-mfa").await?;
+    let row = access::changeable(st, caller, id, KIND, action::UPDATE_RESET_MFA).await?;
     let by = caller.identity_id().as_uuid();
     let mut w = st.work.begin().await?;
     let now = w.now();
@@ -271,7 +272,7 @@ pub async fn reset_mfa(st: &AppState, caller: &Caller, id: Uuid) -> ApiResult<()
 /// Links a login at an identity provider of the identity's organization to the
 /// user. One mapping per external subject and provider (409).
 pub async fn map(st: &AppState, caller: &Caller, id: Uuid, req: MapLogin) -> ApiResult<()> {
-    let row = access::changeable(st, caller, id, KIND, "update").await?;
+    let row = access::changeable(st, caller, id, KIND, action::UPDATE).await?;
     let subject = validate::text("auth0UserId", &req.auth0_user_id, 255)?;
     // An identity provider of the organization, or one of its OpenID providers
     // (whose ID tokens the token-exchange grant maps through this mapping).

@@ -16,9 +16,10 @@ use super::store::{self, Column, Entity};
 use super::types::{CreateDefaultRole, FindDefaultRoles, GrantDefaultRole, GrantRequested};
 use crate::organizations::store as orgs;
 use crate::state::AppState;
+use idp_model::catalog::action;
 use idp_runtime::query::{self, Deleted};
 
-pub const RESOURCE: &str = "default-role";
+pub const RESOURCE: &str = idp_model::catalog::DEFAULT_ROLE.code;
 
 pub async fn find(
     s: &AppState,
@@ -86,7 +87,8 @@ pub async fn create(
     body: CreateDefaultRole,
 ) -> ApiResult<DefaultRole> {
     let org = body.organization_id;
-    s.require(caller, RESOURCE, "create", Some(org)).await?;
+    s.require(caller, RESOURCE, action::CREATE, Some(org))
+        .await?;
     orgs::require_live(&s.db, org, "organizationId").await?;
     let role = roles::fetch(s, caller, body.role_id).await?;
     roles::check_role(&role, body.role_type, org)?;
@@ -132,7 +134,7 @@ pub async fn delete(s: &AppState, caller: &Caller, id: DefaultRoleId) -> ApiResu
     let row = load(s, id).await?;
     let org = OrganizationId(row.organization_id);
     s.authz
-        .require_change(caller, RESOURCE, "delete", Some(org))
+        .require_change(caller, RESOURCE, action::DELETE, Some(org))
         .await?;
     let mut w = s.work.begin().await?;
     let update = Entity::update_many()
@@ -166,7 +168,7 @@ pub async fn grant(
     let row = load(s, id).await?;
     let org = OrganizationId(row.organization_id);
     s.authz
-        .require_change(caller, RESOURCE, "update", Some(org))
+        .require_change(caller, RESOURCE, action::UPDATE, Some(org))
         .await?;
     // Granted in the caller's name: it must be able to grant the role itself.
     roles::require_may_grant(s, caller, RoleId(row.role_id), org).await?;

@@ -14,9 +14,10 @@ use super::store::{self, Column, Entity};
 use super::types::{CreateIdentityProvider, FindIdentityProviders, UpdateIdentityProvider};
 use crate::organizations::store as orgs;
 use crate::state::AppState;
+use idp_model::catalog::action;
 use idp_runtime::query::{self, Deleted};
 
-pub const RESOURCE: &str = "identity-provider";
+pub const RESOURCE: &str = idp_model::catalog::IDENTITY_PROVIDER.code;
 
 pub async fn find(
     s: &AppState,
@@ -92,7 +93,7 @@ pub async fn create(
     caller: &Caller,
     body: CreateIdentityProvider,
 ) -> ApiResult<IdentityProvider> {
-    s.require(caller, RESOURCE, "create", Some(body.organization_id))
+    s.require(caller, RESOURCE, action::CREATE, Some(body.organization_id))
         .await?;
     orgs::require_live(&s.db, body.organization_id, "organizationId").await?;
     let row = store::new_row(
@@ -144,7 +145,7 @@ pub async fn update(
         .require_change(
             caller,
             RESOURCE,
-            "update",
+            action::UPDATE,
             Some(OrganizationId(row.organization_id)),
         )
         .await?;
@@ -172,7 +173,7 @@ pub async fn set_active(
         .require_change(
             caller,
             RESOURCE,
-            "update",
+            action::UPDATE,
             Some(OrganizationId(row.organization_id)),
         )
         .await?;
@@ -204,7 +205,7 @@ pub async fn delete(
         .require_change(
             caller,
             RESOURCE,
-            "delete",
+            action::DELETE,
             Some(OrganizationId(row.organization_id)),
         )
         .await?;

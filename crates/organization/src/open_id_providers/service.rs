@@ -14,9 +14,10 @@ use super::store::{self, Column, Entity};
 use super::types::{check_url, CreateOpenIdProvider, FindOpenIdProviders, UpdateOpenIdProvider};
 use crate::organizations::store as orgs;
 use crate::state::AppState;
+use idp_model::catalog::action;
 use idp_runtime::query::{self, Deleted};
 
-pub const RESOURCE: &str = "open-id-provider";
+pub const RESOURCE: &str = idp_model::catalog::OPEN_ID_PROVIDER.code;
 
 pub async fn find(
     s: &AppState,
@@ -94,7 +95,8 @@ pub async fn create(
             check_url(field, v, loopback)?;
         }
     }
-    s.require(caller, RESOURCE, "create", Some(org)).await?;
+    s.require(caller, RESOURCE, action::CREATE, Some(org))
+        .await?;
     orgs::require_live(&s.db, org, "organizationId").await?;
     let mut w = s.work.begin().await?;
     let now = w.now();
@@ -161,7 +163,7 @@ pub async fn update(
         .require_change(
             caller,
             RESOURCE,
-            "update",
+            action::UPDATE,
             Some(OrganizationId(row.organization_id)),
         )
         .await?;
@@ -192,7 +194,7 @@ pub async fn delete(
         .require_change(
             caller,
             RESOURCE,
-            "delete",
+            action::DELETE,
             Some(OrganizationId(row.organization_id)),
         )
         .await?;

@@ -12,6 +12,7 @@ use super::store::{self, Entity};
 use super::types::{AddIdentityProvider, AuthorizeInitiateRequest};
 use crate::identity_providers::store as ips;
 use crate::state::AppState;
+use idp_model::catalog::action;
 
 /// The `purpose` of the flow tokens authorize-initiate hands out.
 pub const LOGIN_PURPOSE: &str = "login";
@@ -24,7 +25,12 @@ pub async fn add_identity_provider(
     body: AddIdentityProvider,
 ) -> ApiResult<Organization> {
     s.authz
-        .require_change(caller, "identity-provider", "create", Some(id))
+        .require_change(
+            caller,
+            idp_model::catalog::IDENTITY_PROVIDER.code,
+            action::CREATE,
+            Some(id),
+        )
         .await?;
     let org = Entity::find_by_id(id.as_uuid())
         .one(&s.db)

@@ -14,9 +14,10 @@ use super::store::{self, Column, Entity};
 use super::types::{CreateOrganization, FindOrganizations};
 use crate::identity_providers::store as ips;
 use crate::state::AppState;
+use idp_model::catalog::action;
 use idp_runtime::query;
 
-pub const RESOURCE: &str = "organization";
+pub const RESOURCE: &str = idp_model::catalog::ORGANIZATION.code;
 
 pub async fn find(
     s: &AppState,
@@ -91,7 +92,7 @@ pub async fn create(
     caller: &Caller,
     body: CreateOrganization,
 ) -> ApiResult<Organization> {
-    s.require(caller, RESOURCE, "create", None).await?;
+    s.require(caller, RESOURCE, action::CREATE, None).await?;
     let first_provider = match (&body.auth0_connection_id, body.auth0_connection_type) {
         (Some(c), Some(t)) => Some((c, t)),
         (Some(_), None) => {
@@ -169,7 +170,7 @@ pub async fn set_active(
     active: bool,
 ) -> ApiResult<Organization> {
     s.authz
-        .require_change(caller, RESOURCE, "update", Some(id))
+        .require_change(caller, RESOURCE, action::UPDATE, Some(id))
         .await?;
     load(s, id).await?;
     if !active && id == ROOT_ORGANIZATION_ID {
@@ -204,7 +205,7 @@ pub async fn set_active(
 
 pub async fn delete(s: &AppState, caller: &Caller, id: OrganizationId) -> ApiResult<Organization> {
     s.authz
-        .require_change(caller, RESOURCE, "delete", Some(id))
+        .require_change(caller, RESOURCE, action::DELETE, Some(id))
         .await?;
     let row = load(s, id).await?;
     if id == ROOT_ORGANIZATION_ID {

@@ -14,9 +14,10 @@ use super::store::{self, Column, Entity};
 use super::types::{CreatePreference, FindPreferences, UpdatePreference};
 use crate::organizations::store as orgs;
 use crate::state::AppState;
+use idp_model::catalog::action;
 use idp_runtime::query::{self, Deleted};
 
-pub const RESOURCE: &str = "organization-preference";
+pub const RESOURCE: &str = idp_model::catalog::ORGANIZATION_PREFERENCE.code;
 
 pub async fn find(
     s: &AppState,
@@ -72,7 +73,8 @@ pub async fn create(
     body: CreatePreference,
 ) -> ApiResult<OrganizationPreference> {
     let org = body.organization_id;
-    s.require(caller, RESOURCE, "create", Some(org)).await?;
+    s.require(caller, RESOURCE, action::CREATE, Some(org))
+        .await?;
     orgs::require_live(&s.db, org, "organizationId").await?;
     let now = s.now();
     let row = store::Model {
@@ -128,7 +130,7 @@ pub async fn update(
         .require_change(
             caller,
             RESOURCE,
-            "update",
+            action::UPDATE,
             Some(OrganizationId(row.organization_id)),
         )
         .await?;
@@ -147,7 +149,7 @@ pub async fn delete(s: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Organi
         .require_change(
             caller,
             RESOURCE,
-            "delete",
+            action::DELETE,
             Some(OrganizationId(row.organization_id)),
         )
         .await?;
