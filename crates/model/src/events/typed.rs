@@ -78,11 +78,14 @@ pub struct MappingAdded {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizationData {
-    /// Absent from the root organization's `organization.created` of earlier
-    /// versions; `organizationId` is always there.
+    /// The organization's id; producers write it twice, as `id` and as
+    /// `organizationId` (the root organization's `organization.created` of earlier
+    /// versions only as `organizationId`). Read it with
+    /// [`OrganizationData::organization`].
     #[serde(default)]
     pub id: Option<OrganizationId>,
-    pub organization_id: OrganizationId,
+    #[serde(default)]
+    pub organization_id: Option<OrganizationId>,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -93,6 +96,14 @@ pub struct OrganizationData {
     pub mfa_provider: Option<MfaProvider>,
     #[serde(default)]
     pub deleted: Option<bool>,
+}
+
+impl OrganizationData {
+    /// The organization the event is about (`id`, which every producer writes
+    /// with the same value as `organizationId`; else `organizationId`).
+    pub fn organization(&self) -> Option<OrganizationId> {
+        self.id.or(self.organization_id)
+    }
 }
 
 /// `identity-provider.*`: the provider as the API shows it.

@@ -261,7 +261,8 @@ fn what_earlier_versions_wrote_still_parses() {
     let Event::OrganizationCreated(d) = e else {
         panic!("not organization.created")
     };
-    assert_eq!((d.id, d.organization_id, d.active), (None, org, None));
+    assert_eq!((d.id, d.organization_id, d.active), (None, Some(org), None));
+    assert_eq!(d.organization(), Some(org));
 }
 
 #[test]

@@ -78,7 +78,7 @@ pub async fn expand_one<C: ConnectionTrait>(db: &C, row: Model) -> ApiResult<Org
 pub fn event_data(m: &Model) -> OrganizationData {
     OrganizationData {
         id: Some(OrganizationId(m.id)),
-        organization_id: OrganizationId(m.id),
+        organization_id: Some(OrganizationId(m.id)),
         name: Some(m.name.clone()),
         label: Some(m.label.clone()),
         active: Some(m.active),

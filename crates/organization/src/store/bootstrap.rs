@@ -44,7 +44,7 @@ pub async fn ensure_root_organization(
     }
     let event = Event::OrganizationCreated(OrganizationData {
         id: Some(ROOT_ORGANIZATION_ID),
-        organization_id: ROOT_ORGANIZATION_ID,
+        organization_id: Some(ROOT_ORGANIZATION_ID),
         name: Some("Root".into()),
         label: Some(ROOT_LABEL.into()),
         active: Some(true),
