@@ -421,7 +421,7 @@ enum Effect {
 }
 
 macro_rules! events {
-    ($( $(#[$doc:meta])* $variant:ident($payload:ty) = $constant:ident, $effect:ident; )*) => {
+    ($( $(#[$doc:meta])* $variant:ident($payload:ty) = $constant:ident, $effect:ident, [$($consumer:literal),*]; )*) => {
         /// Every event of the platform, one variant per type (see the module doc).
         #[derive(Clone, Debug, PartialEq)]
         pub enum Event {
@@ -470,6 +470,16 @@ macro_rules! events {
                 }
             }
 
+            /// The services whose durable consumer queue receives events of
+            /// `type_name` (the topology `PLATFORM_CONSUMERS` is checked against it);
+            /// none for an unknown type.
+            pub fn consumers(type_name: &str) -> &'static [&'static str] {
+                match type_name {
+                    $( types::$constant => &[$($consumer),*], )*
+                    _ => &[],
+                }
+            }
+
             fn effect_of(type_name: &str) -> Effect {
                 match type_name {
                     $( types::$constant => Effect::$effect, )*
@@ -481,33 +491,33 @@ macro_rules! events {
 }
 
 events! {
-    IdentityCreated(IdentityData) = IDENTITY_CREATED, None;
-    IdentityUpdated(IdentityData) = IDENTITY_UPDATED, None;
-    IdentityActivated(IdentityData) = IDENTITY_ACTIVATED, None;
-    IdentityDeactivated(IdentityData) = IDENTITY_DEACTIVATED, RevokesTokens;
-    IdentityDeleted(IdentityData) = IDENTITY_DELETED, RevokesTokens;
-    OrganizationCreated(OrganizationData) = ORGANIZATION_CREATED, None;
-    OrganizationActivated(OrganizationData) = ORGANIZATION_ACTIVATED, None;
-    OrganizationDeactivated(OrganizationData) = ORGANIZATION_DEACTIVATED, RevokesTokens;
-    OrganizationDeleted(OrganizationData) = ORGANIZATION_DELETED, RevokesTokens;
-    IdentityProviderCreated(IdentityProviderData) = IDENTITY_PROVIDER_CREATED, None;
-    IdentityProviderUpdated(IdentityProviderData) = IDENTITY_PROVIDER_UPDATED, None;
-    IdentityProviderActivated(IdentityProviderData) = IDENTITY_PROVIDER_ACTIVATED, None;
-    IdentityProviderDeactivated(IdentityProviderData) = IDENTITY_PROVIDER_DEACTIVATED, None;
-    IdentityProviderDeleted(IdentityProviderData) = IDENTITY_PROVIDER_DELETED, None;
-    OpenIdProviderCreated(OpenIdProviderData) = OPEN_ID_PROVIDER_CREATED, None;
-    OpenIdProviderUpdated(OpenIdProviderData) = OPEN_ID_PROVIDER_UPDATED, None;
-    OpenIdProviderDeleted(OpenIdProviderData) = OPEN_ID_PROVIDER_DELETED, None;
-    DefaultRoleCreated(DefaultRoleData) = DEFAULT_ROLE_CREATED, None;
-    DefaultRoleDeleted(DefaultRoleData) = DEFAULT_ROLE_DELETED, None;
-    DefaultRoleGrantRequested(GrantRequestedData) = DEFAULT_ROLE_GRANT_REQUESTED, None;
-    InvitationCreated(InvitationData) = INVITATION_CREATED, None;
-    InvitationAccepted(InvitationData) = INVITATION_ACCEPTED, None;
-    InvitationDeclined(InvitationData) = INVITATION_DECLINED, None;
-    InvitationRevoked(InvitationData) = INVITATION_REVOKED, None;
-    GrantCreated(GrantData) = GRANT_CREATED, DropsPermissionCaches;
-    GrantRevoked(GrantData) = GRANT_REVOKED, DropsPermissionCaches;
-    RoleUpdated(RoleUpdatedData) = ROLE_UPDATED, DropsPermissionCaches;
+    IdentityCreated(IdentityData) = IDENTITY_CREATED, None, ["invitation", "authorization"];
+    IdentityUpdated(IdentityData) = IDENTITY_UPDATED, None, ["invitation"];
+    IdentityActivated(IdentityData) = IDENTITY_ACTIVATED, None, ["invitation"];
+    IdentityDeactivated(IdentityData) = IDENTITY_DEACTIVATED, RevokesTokens, ["invitation"];
+    IdentityDeleted(IdentityData) = IDENTITY_DELETED, RevokesTokens, ["invitation", "authorization"];
+    OrganizationCreated(OrganizationData) = ORGANIZATION_CREATED, None, ["identity", "invitation"];
+    OrganizationActivated(OrganizationData) = ORGANIZATION_ACTIVATED, None, ["identity", "invitation"];
+    OrganizationDeactivated(OrganizationData) = ORGANIZATION_DEACTIVATED, RevokesTokens, ["identity", "invitation"];
+    OrganizationDeleted(OrganizationData) = ORGANIZATION_DELETED, RevokesTokens, ["identity", "invitation"];
+    IdentityProviderCreated(IdentityProviderData) = IDENTITY_PROVIDER_CREATED, None, ["identity", "invitation"];
+    IdentityProviderUpdated(IdentityProviderData) = IDENTITY_PROVIDER_UPDATED, None, ["identity", "invitation"];
+    IdentityProviderActivated(IdentityProviderData) = IDENTITY_PROVIDER_ACTIVATED, None, ["identity", "invitation"];
+    IdentityProviderDeactivated(IdentityProviderData) = IDENTITY_PROVIDER_DEACTIVATED, None, ["identity", "invitation"];
+    IdentityProviderDeleted(IdentityProviderData) = IDENTITY_PROVIDER_DELETED, None, ["identity", "invitation"];
+    OpenIdProviderCreated(OpenIdProviderData) = OPEN_ID_PROVIDER_CREATED, None, ["identity", "invitation"];
+    OpenIdProviderUpdated(OpenIdProviderData) = OPEN_ID_PROVIDER_UPDATED, None, ["identity", "invitation"];
+    OpenIdProviderDeleted(OpenIdProviderData) = OPEN_ID_PROVIDER_DELETED, None, ["identity", "invitation"];
+    DefaultRoleCreated(DefaultRoleData) = DEFAULT_ROLE_CREATED, None, ["authorization"];
+    DefaultRoleDeleted(DefaultRoleData) = DEFAULT_ROLE_DELETED, None, ["authorization"];
+    DefaultRoleGrantRequested(GrantRequestedData) = DEFAULT_ROLE_GRANT_REQUESTED, None, ["authorization"];
+    InvitationCreated(InvitationData) = INVITATION_CREATED, None, [];
+    InvitationAccepted(InvitationData) = INVITATION_ACCEPTED, None, ["identity"];
+    InvitationDeclined(InvitationData) = INVITATION_DECLINED, None, [];
+    InvitationRevoked(InvitationData) = INVITATION_REVOKED, None, [];
+    GrantCreated(GrantData) = GRANT_CREATED, DropsPermissionCaches, [];
+    GrantRevoked(GrantData) = GRANT_REVOKED, DropsPermissionCaches, [];
+    RoleUpdated(RoleUpdatedData) = ROLE_UPDATED, DropsPermissionCaches, [];
 }
 
 impl Event {

@@ -453,6 +453,17 @@ fn effects_are_per_type() {
 }
 
 #[test]
+fn consumers_are_per_type() {
+    assert_eq!(
+        Event::consumers(types::IDENTITY_CREATED),
+        ["invitation", "authorization"]
+    );
+    assert_eq!(Event::consumers(types::INVITATION_ACCEPTED), ["identity"]);
+    assert!(Event::consumers(types::GRANT_CREATED).is_empty());
+    assert!(Event::consumers("widget.created").is_empty());
+}
+
+#[test]
 fn fields_are_the_wire_names() {
     assert_eq!(
         Event::fields(types::ROLE_UPDATED),
