@@ -26,7 +26,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use async_trait::async_trait;
 use idp_model::authorization::standard_roles;
 use idp_model::authz::EffectivePermission;
-use idp_model::events::{payload::uuid_of, types};
+use idp_model::events::Event;
 use idp_model::{GrantId, IdentityId, OrganizationId, ResourceActionId, RoleId};
 use idp_runtime::error::ApiError;
 use sea_orm::DatabaseConnection;
@@ -419,17 +419,23 @@ impl Decider {
     /// Applies one event: a grant's identity, or every identity on a role change.
     /// Returns whether it invalidated anything.
     pub fn apply(&self, kind: &str, data: &serde_json::Value) -> bool {
-        if kind == types::GRANT_CREATED || kind == types::GRANT_REVOKED {
-            match uuid_of(data, &["identityId"]) {
-                Some(id) => self.invalidate(IdentityId(id)),
-                None => self.invalidate_all(),
+        let grant_or_role = kind.starts_with("role.") || kind.starts_with("grant.");
+        match Event::from_envelope(kind, data) {
+            Ok(Event::GrantCreated(g) | Event::GrantRevoked(g)) => {
+                self.invalidate(g.identity_id);
+                true
             }
-            true
-        } else if kind.starts_with("role.") || kind.starts_with("grant.") {
-            self.invalidate_all();
-            true
-        } else {
-            false
+            Ok(Event::RoleUpdated(_)) => {
+                self.invalidate_all();
+                true
+            }
+            // A grant or role event of a later version, or one that does not
+            // parse: drop everything rather than risk a stale answer.
+            Ok(Event::Unknown { .. }) | Err(_) if grant_or_role => {
+                self.invalidate_all();
+                true
+            }
+            _ => false,
         }
     }
 }
@@ -462,6 +468,7 @@ pub async fn listen(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use idp_model::events::types;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn perm(
@@ -563,7 +570,10 @@ mod tests {
             .is_none());
         assert_eq!(loader.loads.load(Ordering::SeqCst), 2);
         *loader.perms.lock().unwrap() = vec![perm(id, "t", "a", None, &[], None)];
-        assert!(d.apply(types::GRANT_CREATED, &serde_json::json!({"identityId": id})));
+        assert!(d.apply(
+            types::GRANT_CREATED,
+            &serde_json::json!({"id": idp_model::GrantId::new(), "identityId": id})
+        ));
         assert!(d.decide(id, "t", "a", None, &[]).await.unwrap().is_some());
         loader.perms.lock().unwrap().clear();
         assert!(d.apply(ROLE_UPDATED, &serde_json::json!({"id": RoleId::new()})));

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use idp_model::authorization::{standard_roles, Grant};
 use idp_model::authz::EffectivePermission;
-use idp_model::events::{types, Envelope};
+use idp_model::events::{Envelope, Event, GrantData, RoleUpdatedData};
 use idp_model::{GrantId, IdentityId, OrganizationId, ResourceActionId, RoleId, Timestamp};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -261,14 +261,16 @@ pub struct NewGrant {
     pub created_by: Option<Uuid>,
 }
 
-fn grant_event(kind: &str, g: &Grant, now: OffsetDateTime) -> Envelope {
-    Envelope::new(
-        kind,
-        SOURCE,
-        g.organization_id,
-        serde_json::to_value(g).unwrap_or(serde_json::Value::Null),
-        now,
-    )
+/// The envelope of a grant event (`Event::GrantCreated`/`GrantRevoked`) about
+/// the grant's organization.
+fn grant_envelope(
+    event: &Event,
+    org: Option<OrganizationId>,
+    now: OffsetDateTime,
+) -> Result<Envelope, DbErr> {
+    event
+        .envelope(SOURCE, org, now)
+        .map_err(|e| DbErr::Custom(format!("writing a grant event: {e}")))
 }
 
 /// The row of a new grant (not written yet). Its times are cut to microseconds, as
@@ -325,7 +327,8 @@ async fn grant_created<C: ConnectionTrait>(
     now: OffsetDateTime,
 ) -> Result<(), DbErr> {
     let v = created_view(txn, g, role_name).await?;
-    idp_runtime::outbox::enqueue(txn, &grant_event(types::GRANT_CREATED, &v, now)).await
+    let event = Event::GrantCreated((&v).into());
+    idp_runtime::outbox::enqueue(txn, &grant_envelope(&event, v.organization_id, now)?).await
 }
 
 /// Inserts a grant and its `grant.created` event. A live grant of the same thing
@@ -362,7 +365,7 @@ pub async fn insert_grant_in(
     let v = created_view(w.txn(), &g, role_name)
         .await
         .map_err(|e| ApiError::from_db_conflict(e, conflict))?;
-    w.enqueue(types::GRANT_CREATED, v.organization_id, &v)?;
+    w.enqueue_event(v.organization_id, &Event::GrantCreated((&v).into()))?;
     Ok(g)
 }
 
@@ -400,18 +403,16 @@ async fn revoke_row<C: ConnectionTrait>(
     txn: &C,
     g: grant::Model,
     now: OffsetDateTime,
-) -> Result<(grant::Model, serde_json::Value), DbErr> {
+) -> Result<(grant::Model, Event), DbErr> {
     let mut am = g.into_active_model();
     am.revoked_at = Set(Some(now));
     am.live_key = Set(None);
     am.last_modified = Set(now);
     let g = am.update(txn).await?;
     let names = role_names(txn, &g.role_id.into_iter().collect::<Vec<_>>()).await?;
-    let mut v = serde_json::to_value(view(&g, &names)).unwrap_or(serde_json::Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        o.insert("revokedAt".into(), serde_json::json!(Timestamp::from(now)));
-    }
-    Ok((g, v))
+    let mut v = GrantData::from(&view(&g, &names));
+    v.revoked_at = Some(Timestamp::from(now));
+    Ok((g, Event::GrantRevoked(v)))
 }
 
 /// Revokes a live grant and writes `grant.revoked`.
@@ -420,26 +421,16 @@ pub async fn revoke<C: ConnectionTrait>(
     g: grant::Model,
     now: OffsetDateTime,
 ) -> Result<grant::Model, DbErr> {
-    let (g, v) = revoke_row(txn, g, now).await?;
-    let event = Envelope::new(
-        types::GRANT_REVOKED,
-        SOURCE,
-        g.organization_id.map(OrganizationId),
-        v,
-        now,
-    );
+    let (g, event) = revoke_row(txn, g, now).await?;
+    let event = grant_envelope(&event, g.organization_id.map(OrganizationId), now)?;
     idp_runtime::outbox::enqueue(txn, &event).await?;
     Ok(g)
 }
 
 /// Revokes a live grant as part of the unit of work `w`, with its `grant.revoked`.
 pub async fn revoke_in(w: &mut UnitOfWork, g: grant::Model) -> ApiResult<grant::Model> {
-    let (g, v) = revoke_row(w.txn(), g, w.now()).await?;
-    w.enqueue(
-        types::GRANT_REVOKED,
-        g.organization_id.map(OrganizationId),
-        &v,
-    )?;
+    let (g, event) = revoke_row(w.txn(), g, w.now()).await?;
+    w.enqueue_event(g.organization_id.map(OrganizationId), &event)?;
     Ok(g)
 }
 
@@ -460,13 +451,10 @@ pub fn role_updated(
     organization: Option<Uuid>,
     actions: Option<&[Uuid]>,
 ) -> ApiResult<()> {
-    let mut data = serde_json::json!({ "id": role_id, "organizationId": organization });
-    if let (Some(a), Some(o)) = (actions, data.as_object_mut()) {
-        o.insert("resourceActionIds".into(), serde_json::json!(a));
-    }
-    w.enqueue(
-        crate::decide::ROLE_UPDATED,
-        organization.map(OrganizationId),
-        &data,
-    )
+    let event = Event::RoleUpdated(RoleUpdatedData {
+        id: RoleId(role_id),
+        organization_id: organization.map(OrganizationId),
+        resource_action_ids: actions.map(|a| a.iter().copied().map(ResourceActionId).collect()),
+    });
+    w.enqueue_event(organization.map(OrganizationId), &event)
 }

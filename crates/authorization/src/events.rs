@@ -12,68 +12,17 @@
 use std::sync::Arc;
 
 use idp_model::authorization::standard_roles;
-use idp_model::events::{types, Envelope};
+use idp_model::events::{types, Envelope, Event};
 use idp_runtime::authz::Authz;
 use idp_runtime::outbox::{self, ConsumerOptions, RelayHandle};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
-use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::{ensure_grant, NewGrant, Target};
 use crate::grant_rule::{self, EventRequesters};
 use crate::store::{known_default_role, known_identity, role};
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IdentityCreated {
-    identity_id: Uuid,
-    #[serde(default)]
-    organization_id: Option<Uuid>,
-    #[serde(default)]
-    bootstrap_super_admin: bool,
-    #[serde(default)]
-    default_role_ids: Vec<Uuid>,
-    /// The identity gets the organization's default roles (users created without
-    /// explicit permissions, API accounts that ask for them).
-    #[serde(default)]
-    grant_default_roles: bool,
-    /// Who created it (the requester of its default roles); none: no default roles.
-    #[serde(default)]
-    created_by: Option<Uuid>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GrantRequested {
-    role_id: Uuid,
-    organization_id: Uuid,
-    /// Only these identities (when the requester named them); otherwise every live
-    /// identity known in the organization.
-    #[serde(default, alias = "identityIds")]
-    include_identity_ids: Option<Vec<Uuid>>,
-    #[serde(default)]
-    exclude_identity_ids: Option<Vec<Uuid>>,
-    /// Who asked; none: nothing is granted.
-    #[serde(default)]
-    requested_by: Option<Uuid>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DefaultRoleEvent {
-    id: Uuid,
-    organization_id: Uuid,
-    role_id: Uuid,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IdentityRef {
-    #[serde(alias = "id")]
-    identity_id: Uuid,
-}
 
 /// The live default roles of `org`.
 pub async fn default_roles_of<C: ConnectionTrait>(txn: &C, org: Uuid) -> anyhow::Result<Vec<Uuid>> {
@@ -155,18 +104,20 @@ async fn grant_role<C: ConnectionTrait>(
 async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<Vec<Uuid>> {
     let now = OffsetDateTime::now_utc();
     let mut requesters = EventRequesters::new();
-    match event.kind.as_str() {
-        types::IDENTITY_CREATED => {
-            let data: IdentityCreated = serde_json::from_value(event.data)?;
+    match Event::of(&event)? {
+        Event::IdentityCreated(data) => {
+            let identity_id = data.identity_id.0;
+            let created_by = data.created_by.map(|c| c.0);
+            let grant_default_roles = data.grant_default_roles.unwrap_or(false);
             let mut touched = Vec::new();
-            if let Some(org) = data.organization_id.or(event.organization_id.map(|o| o.0)) {
+            if let Some(org) = data.organization_id.or(event.organization_id).map(|o| o.0) {
                 known_identity::Entity::insert(known_identity::ActiveModel {
-                    identity_id: Set(data.identity_id),
+                    identity_id: Set(identity_id),
                     organization_id: Set(org),
                     deleted: Set(false),
-                    wants_default_roles: Set(data.grant_default_roles),
+                    wants_default_roles: Set(grant_default_roles),
                     created_at: Set(Some(event.occurred_at)),
-                    created_by: Set(data.created_by),
+                    created_by: Set(created_by),
                 })
                 .on_conflict(
                     OnConflict::column(known_identity::Column::IdentityId)
@@ -176,8 +127,8 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
                 .do_nothing()
                 .exec(txn)
                 .await?;
-                let mut roles = data.default_role_ids.clone();
-                if data.grant_default_roles {
+                let mut roles: Vec<Uuid> = data.default_role_ids.iter().map(|r| r.0).collect();
+                if grant_default_roles {
                     roles.extend(default_roles_of(txn, org).await?);
                 }
                 roles.sort();
@@ -187,22 +138,22 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
                         grant_role(
                             txn,
                             &mut requesters,
-                            data.created_by,
+                            created_by,
                             *role_id,
                             org,
-                            &[data.identity_id],
+                            &[identity_id],
                             now,
                         )
                         .await?,
                     );
                 }
             }
-            if data.bootstrap_super_admin {
+            if data.bootstrap_super_admin == Some(true) {
                 if event.source != "identity" {
                     tracing::warn!(source = %event.source, "bootstrapSuperAdmin from a service other than identity; ignored");
                 } else {
                     let new = NewGrant {
-                        identity: data.identity_id,
+                        identity: identity_id,
                         target: Target::Role(standard_roles::SUPER_ADMIN.0),
                         organization: None,
                         path: Vec::new(),
@@ -210,40 +161,44 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
                         created_by: None,
                     };
                     if ensure_grant(txn, new, Some(standard_roles::SUPER_ADMIN_NAME), now).await? {
-                        tracing::info!(identity_id = %data.identity_id, "granted Super Admin (bootstrap)");
-                        touched.push(data.identity_id);
+                        tracing::info!(%identity_id, "granted Super Admin (bootstrap)");
+                        touched.push(identity_id);
                     }
                 }
             }
             Ok(touched)
         }
-        types::DEFAULT_ROLE_GRANT_REQUESTED => {
-            let data: GrantRequested = serde_json::from_value(event.data)?;
+        Event::DefaultRoleGrantRequested(data) => {
+            let org = data.organization_id.0;
+            let ids = |v: Option<Vec<idp_model::IdentityId>>| -> Vec<Uuid> {
+                v.unwrap_or_default().into_iter().map(|i| i.0).collect()
+            };
             // Only live identities of the organization, whatever the request named.
-            let mut targets = identities_of(txn, data.organization_id).await?;
-            if let Some(ids) = data.include_identity_ids.filter(|ids| !ids.is_empty()) {
-                targets.retain(|i| ids.contains(i));
+            let mut targets = identities_of(txn, org).await?;
+            let included = ids(data.include_identity_ids);
+            if !included.is_empty() {
+                targets.retain(|i| included.contains(i));
             }
-            let excluded = data.exclude_identity_ids.unwrap_or_default();
+            let excluded = ids(data.exclude_identity_ids);
             targets.retain(|i| !excluded.contains(i));
             grant_role(
                 txn,
                 &mut requesters,
-                data.requested_by,
-                data.role_id,
-                data.organization_id,
+                data.requested_by.map(|r| r.0),
+                data.role_id.0,
+                org,
                 &targets,
                 now,
             )
             .await
         }
-        types::DEFAULT_ROLE_CREATED => {
-            let data: DefaultRoleEvent = serde_json::from_value(event.data)?;
+        Event::DefaultRoleCreated(data) => {
+            let (id, org, role_id) = (data.id.0, data.organization_id.0, data.role_id.0);
             // Identities created after this role whose own event came first.
             let late: Vec<(Uuid, Option<Uuid>)> = known_identity::Entity::find()
                 .filter(sea_orm::ColumnTrait::eq(
                     &known_identity::Column::OrganizationId,
-                    data.organization_id,
+                    org,
                 ))
                 .filter(sea_orm::ColumnTrait::eq(
                     &known_identity::Column::Deleted,
@@ -270,8 +225,8 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
                         txn,
                         &mut requesters,
                         creator,
-                        data.role_id,
-                        data.organization_id,
+                        role_id,
+                        org,
                         &[identity],
                         now,
                     )
@@ -279,9 +234,9 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
                 );
             }
             known_default_role::Entity::insert(known_default_role::ActiveModel {
-                id: Set(data.id),
-                organization_id: Set(data.organization_id),
-                role_id: Set(data.role_id),
+                id: Set(id),
+                organization_id: Set(org),
+                role_id: Set(role_id),
                 deleted: Set(false),
             })
             .on_conflict(
@@ -294,8 +249,7 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
             .await?;
             Ok(touched)
         }
-        types::DEFAULT_ROLE_DELETED => {
-            let data: DefaultRoleEvent = serde_json::from_value(event.data)?;
+        Event::DefaultRoleDeleted(data) => {
             known_default_role::Entity::update_many()
                 .col_expr(
                     known_default_role::Column::Deleted,
@@ -303,14 +257,13 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
                 )
                 .filter(sea_orm::ColumnTrait::eq(
                     &known_default_role::Column::Id,
-                    data.id,
+                    data.id.0,
                 ))
                 .exec(txn)
                 .await?;
             Ok(Vec::new())
         }
-        types::IDENTITY_DELETED => {
-            let data: IdentityRef = serde_json::from_value(event.data)?;
+        Event::IdentityDeleted(data) => {
             known_identity::Entity::update_many()
                 .col_expr(
                     known_identity::Column::Deleted,
@@ -318,7 +271,7 @@ async fn on_event(txn: &DatabaseTransaction, event: Envelope) -> anyhow::Result<
                 )
                 .filter(sea_orm::ColumnTrait::eq(
                     &known_identity::Column::IdentityId,
-                    data.identity_id,
+                    data.identity_id.0,
                 ))
                 .exec(txn)
                 .await?;

@@ -21,20 +21,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use idp_bus::EventBus;
-use idp_model::events::payload::uuid_of;
-use idp_model::events::{types, Envelope};
-use idp_model::{IdentityId, OrganizationId};
+use idp_model::events::{types, Envelope, Event};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::Verifier;
 
-/// The routing keys that revoke tokens.
+/// The routing keys that revoke tokens (those whose `Event::revokes_tokens`; a
+/// test checks it).
 pub const BINDINGS: [&str; 4] = [
     types::IDENTITY_DEACTIVATED,
     types::IDENTITY_DELETED,
     types::ORGANIZATION_DEACTIVATED,
-    "organization.deleted",
+    types::ORGANIZATION_DELETED,
 ];
 
 /// The name of the bus log of revoking events.
@@ -43,21 +42,13 @@ pub const LOG: &str = "revocations";
 /// Applies one event to the verifier; returns whether it revoked anything.
 pub fn apply(verifier: &Verifier, event: &Envelope) -> bool {
     let at = event.occurred_at.unix_timestamp();
-    match event.kind.as_str() {
-        types::IDENTITY_DEACTIVATED | types::IDENTITY_DELETED => {
-            match uuid_of(&event.data, &["identityId", "id"]) {
-                Some(id) => {
-                    verifier.revoke_identity(IdentityId(id), at);
-                    true
-                }
-                None => false,
-            }
+    match Event::of(event) {
+        Ok(Event::IdentityDeactivated(d) | Event::IdentityDeleted(d)) => {
+            verifier.revoke_identity(d.identity_id, at);
+            true
         }
-        types::ORGANIZATION_DEACTIVATED | "organization.deleted" => {
-            let id = uuid_of(&event.data, &["organizationId", "id"])
-                .map(OrganizationId)
-                .or(event.organization_id);
-            match id {
+        Ok(Event::OrganizationDeactivated(d) | Event::OrganizationDeleted(d)) => {
+            match d.organization().or(event.organization_id) {
                 Some(id) => {
                     verifier.revoke_organization(id, at);
                     true
@@ -65,7 +56,11 @@ pub fn apply(verifier: &Verifier, event: &Envelope) -> bool {
                 None => false,
             }
         }
-        _ => false,
+        Ok(_) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable revocation event ignored");
+            false
+        }
     }
 }
 
@@ -165,7 +160,14 @@ pub async fn listen(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use idp_model::{IdentityId, OrganizationId};
     use time::OffsetDateTime;
+
+    #[test]
+    fn the_bindings_are_the_types_that_revoke_tokens() {
+        let derived: Vec<&str> = Event::revoking_types().collect();
+        assert_eq!(BINDINGS.as_slice(), derived.as_slice());
+    }
 
     #[tokio::test]
     async fn events_revoke_identities_and_organizations_through_the_bus() {

@@ -27,7 +27,7 @@
 use std::sync::Arc;
 
 use idp_bus::EventBus;
-use idp_model::events::Envelope;
+use idp_model::events::{Envelope, Event, IdentityData};
 use idp_runtime::outbox::{self, ConsumerOptions};
 use idp_runtime::Shutdown;
 use sea_orm::{
@@ -62,56 +62,63 @@ pub async fn spawn_consumers(
     Ok(())
 }
 
-use idp_model::events::payload::{bool_of, str_of, uuid_of};
-
+/// Applies one event; an error for a known type whose data does not parse.
 pub async fn on_event(event: Envelope, txn: &DatabaseTransaction) -> anyhow::Result<()> {
-    let (family, action) = event
-        .kind
-        .split_once('.')
-        .unwrap_or((event.kind.as_str(), ""));
     let now = event.occurred_at;
-    match family {
-        "organization" => organization_seen::apply(&event, action, txn, now)
-            .await
-            .map(drop),
-        "identity" => on_identity(&event, action, txn, now).await,
-        "identity-provider" => provider_seen::apply(&event, action, txn, now).await,
-        "open-id-provider" => open_id_provider_seen::apply(&event, action, txn, now).await,
+    let parsed = Event::of(&event)?;
+    match &parsed {
+        Event::OrganizationCreated(_)
+        | Event::OrganizationActivated(_)
+        | Event::OrganizationDeactivated(_)
+        | Event::OrganizationDeleted(_) => {
+            organization_seen::apply_event(&parsed, &event, txn, now)
+                .await
+                .map(drop)
+        }
+        Event::IdentityCreated(d)
+        | Event::IdentityUpdated(d)
+        | Event::IdentityActivated(d)
+        | Event::IdentityDeactivated(d) => on_identity(&event, d, None, txn, now).await,
+        Event::IdentityDeleted(d) => on_identity(&event, d, Some(true), txn, now).await,
+        Event::IdentityProviderCreated(_)
+        | Event::IdentityProviderUpdated(_)
+        | Event::IdentityProviderActivated(_)
+        | Event::IdentityProviderDeactivated(_)
+        | Event::IdentityProviderDeleted(_) => provider_seen::apply_event(&parsed, txn, now).await,
+        Event::OpenIdProviderCreated(_)
+        | Event::OpenIdProviderUpdated(_)
+        | Event::OpenIdProviderDeleted(_) => {
+            open_id_provider_seen::apply_event(&parsed, txn, now).await
+        }
         _ => Ok(()),
     }
 }
 
+/// An `identity.*` event: the identity's name, email and type, and the
+/// invitation it was made or mapped for.
 async fn on_identity(
     event: &Envelope,
-    action: &str,
+    d: &IdentityData,
+    deleted: Option<bool>,
     txn: &DatabaseTransaction,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let d = &event.data;
-    let Some(id) = uuid_of(d, &["identityId", "id"]) else {
-        tracing::warn!(event_type = %event.kind, "identity event without an id; ignored");
-        return Ok(());
-    };
-    let org = uuid_of(d, &["organizationId", "tenantId"]).or(event.organization_id.map(|o| o.0));
-    let deleted = if action == "deleted" {
-        Some(true)
-    } else {
-        bool_of(d, "deleted")
-    };
+    let id = d.identity_id.0;
+    let org = d.organization_id.or(event.organization_id).map(|o| o.0);
     match identity_seen::Entity::find_by_id(id).one(txn).await? {
         Some(row) => {
             let mut am = row.into_active_model();
             if let Some(o) = org {
                 am.organization_id = Set(o);
             }
-            if let Some(n) = str_of(d, "name") {
-                am.name = Set(Some(n));
+            if let Some(n) = &d.name {
+                am.name = Set(Some(n.clone()));
             }
-            if let Some(e) = str_of(d, "email") {
-                am.email = Set(Some(e));
+            if let Some(e) = &d.email {
+                am.email = Set(Some(e.clone()));
             }
-            if let Some(t) = str_of(d, "type") {
-                am.kind = Set(Some(t));
+            if let Some(t) = &d.kind {
+                am.kind = Set(Some(t.clone()));
             }
             if let Some(x) = deleted {
                 am.deleted = Set(x);
@@ -127,9 +134,9 @@ async fn on_identity(
             identity_seen::Entity::insert(identity_seen::ActiveModel {
                 id: Set(id),
                 organization_id: Set(org),
-                name: Set(str_of(d, "name")),
-                email: Set(str_of(d, "email")),
-                kind: Set(str_of(d, "type")),
+                name: Set(d.name.clone()),
+                email: Set(d.email.clone()),
+                kind: Set(d.kind.clone()),
                 deleted: Set(deleted.unwrap_or(false)),
                 updated_at: Set(now),
             })
@@ -137,7 +144,7 @@ async fn on_identity(
             .await?;
         }
     }
-    if let Some(inv) = uuid_of(d, &["invitationId"]) {
+    if let Some(inv) = d.invitation_id {
         // The identity service made or mapped this identity for an acceptance by
         // key: it is the invitation's user identity now.
         invitations::map_identity(txn, inv, id).await?;

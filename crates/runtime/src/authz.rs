@@ -28,8 +28,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use idp_bus::EventBus;
 use idp_model::authz::EffectivePermission;
-use idp_model::events::payload::uuid_of;
-use idp_model::events::{types, Envelope};
+use idp_model::events::{types, Envelope, Event};
 use idp_model::{IdentityId, OrganizationId};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
@@ -476,17 +475,20 @@ impl Authz {
     /// names) or `role.updated` (a role's actions changed: every holder's
     /// permissions did, so it drops everything). Answers what it dropped.
     pub fn apply_grant_event(&self, event: &Envelope) -> Option<Dropped> {
-        match event.kind.as_str() {
-            types::ROLE_UPDATED => {
+        match Event::of(event) {
+            Ok(Event::RoleUpdated(_)) => {
                 self.invalidate_all();
                 Some(Dropped::All)
             }
-            types::GRANT_CREATED | types::GRANT_REVOKED => {
-                let id = IdentityId(uuid_of(&event.data, &["identityId"])?);
-                self.invalidate(id);
-                Some(Dropped::Identity(id))
+            Ok(Event::GrantCreated(g) | Event::GrantRevoked(g)) => {
+                self.invalidate(g.identity_id);
+                Some(Dropped::Identity(g.identity_id))
             }
-            _ => None,
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable grant event ignored");
+                None
+            }
         }
     }
 
@@ -530,7 +532,8 @@ pub fn shared_error(e: &ApiError) -> ApiError {
     }
 }
 
-/// The events that change identities' permissions.
+/// The events that change identities' permissions (those whose
+/// `Event::drops_permission_caches`; a test checks it).
 pub const GRANT_BINDINGS: [&str; 3] = [
     types::GRANT_CREATED,
     types::GRANT_REVOKED,
@@ -897,6 +900,12 @@ mod tests {
             serde_json::json!({"id": uuid::Uuid::new_v4(), "identityId": identity}),
             time::OffsetDateTime::now_utc(),
         )
+    }
+
+    #[test]
+    fn the_grant_bindings_are_the_types_that_drop_permission_caches() {
+        let derived: Vec<&str> = Event::permission_cache_types().collect();
+        assert_eq!(GRANT_BINDINGS.as_slice(), derived.as_slice());
     }
 
     #[tokio::test]

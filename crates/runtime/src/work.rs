@@ -6,7 +6,7 @@
 //! ```ignore
 //! let mut w = s.work.begin().await?;
 //! Entity::insert(row).exec_without_returning(w.txn()).await?;
-//! w.enqueue(types::ORGANIZATION_CREATED, Some(org), &data)?;
+//! w.enqueue_event(Some(org), &Event::OrganizationCreated(data))?;
 //! w.after_commit(move || cache.forget(org));
 //! w.commit().await?;
 //! ```
@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use idp_model::events::Envelope;
+use idp_model::events::{Envelope, Event};
 use idp_model::OrganizationId;
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, EntityTrait, PrimaryKeyTrait, TransactionTrait,
@@ -108,6 +108,16 @@ impl UnitOfWork {
         let data = serde_json::to_value(data).map_err(ApiError::internal)?;
         self.events
             .push(Envelope::new(kind, &self.source, org, data, self.now));
+        Ok(())
+    }
+
+    /// Adds `event` about `org`, like [`UnitOfWork::enqueue`] with the event's type
+    /// and payload.
+    pub fn enqueue_event(&mut self, org: Option<OrganizationId>, event: &Event) -> ApiResult<()> {
+        let e = event
+            .envelope(&self.source, org, self.now)
+            .map_err(ApiError::internal)?;
+        self.events.push(e);
         Ok(())
     }
 

@@ -874,7 +874,7 @@ async fn grants_and_checks(h: Harness) {
         types::DEFAULT_ROLE_GRANT_REQUESTED,
         "organization",
         Some(org),
-        json!({"roleId": sr::ORGANIZATION_READ_ONLY, "organizationId": org, "identityIds": [dave, bob],
+        json!({"defaultRoleId": uuid::Uuid::new_v4(), "roleId": sr::ORGANIZATION_READ_ONLY, "organizationId": org, "includeIdentityIds": [dave, bob],
                "requestedBy": h.admin}),
         time::OffsetDateTime::now_utc(),
     );

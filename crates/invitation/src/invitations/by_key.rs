@@ -8,15 +8,15 @@
 //! `routes` call these); the key is the credential.
 
 use idp_bearer::oidc::OpenIdProvider;
+use idp_model::events::InvitationData;
 use idp_model::invitation::{
     AcceptInitiate, FlowInitiated, InvitationByKey, InvitationState, NamedIdentity,
 };
 use idp_model::problem::FieldError;
-use idp_model::{OrganizationId, Problem};
+use idp_model::{OpenIdProviderId, OrganizationId, Problem};
 use idp_runtime::error::{ApiError, ApiResult};
 use idp_runtime::extract::Body;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::json;
 
 use super::keys;
 use super::service::apply_change;
@@ -79,7 +79,7 @@ pub async fn get(st: &AppState, key: &str) -> ApiResult<InvitationByKey> {
 /// `PUT /invitations/key/{key}/decline` (public): 409 unless open.
 pub async fn decline(st: &AppState, key: &str) -> ApiResult<InvitationByKey> {
     let m = by_key(st, key).await?;
-    let m = apply_change(st, m.id, Change::Decline, "key", serde_json::Map::new()).await?;
+    let m = apply_change(st, m.id, Change::Decline, "key", |_| ()).await?;
     key_view(st, &m).await
 }
 
@@ -271,25 +271,23 @@ pub async fn accept_complete(st: &AppState, key: &str, body: &Body) -> ApiResult
             ));
         }
     }
-    let mut extra = serde_json::Map::new();
-    extra.insert("invitationId".into(), json!(m.id));
-    extra.insert("organizationId".into(), json!(m.to_organization_id));
-    extra.insert(
-        "email".into(),
-        json!(m.invited_email_address.to_lowercase()),
-    );
-    extra.insert("openIdProviderId".into(), json!(provider.id));
-    extra.insert("subject".into(), json!(claims.sub));
-    for (k, v) in [
-        ("name", &claims.name),
-        ("givenName", &claims.given_name),
-        ("familyName", &claims.family_name),
-    ] {
-        if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-            extra.insert(k.into(), json!(v));
-        }
-    }
-    apply_change(st, m.id, Change::Accept, "key", extra).await?;
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let login = |d: &mut InvitationData| {
+        d.invitation_id = Some(m.id);
+        d.organization_id = Some(OrganizationId(m.to_organization_id));
+        d.email = Some(m.invited_email_address.to_lowercase());
+        d.open_id_provider_id = Some(OpenIdProviderId(provider.id));
+        d.subject = Some(claims.sub.clone());
+        d.name = given(&claims.name);
+        d.given_name = given(&claims.given_name);
+        d.family_name = given(&claims.family_name);
+    };
+    apply_change(st, m.id, Change::Accept, "key", login).await?;
     tracing::info!(invitation_id = %m.id, open_id_provider_id = %provider.id, "invitation accepted by key");
 
     // Answer once the identity service has made or mapped the user identity.

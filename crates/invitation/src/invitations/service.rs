@@ -3,7 +3,7 @@
 //! update) and revoke; access checks, the change, its events and its mail in one
 //! unit of work.
 
-use idp_model::events::types;
+use idp_model::events::{Event, InvitationData};
 use idp_model::invitation::{CreateInvitation, Invitation, InvitationState};
 use idp_model::paging::Direction;
 use idp_model::OrganizationId;
@@ -271,7 +271,7 @@ pub async fn create(
     };
     let mut w = s.work.begin().await?;
     store::insert(w.txn(), row).await?;
-    w.enqueue(types::INVITATION_CREATED, Some(org), &inv)?;
+    w.enqueue_event(Some(org), &Event::InvitationCreated((&inv).into()))?;
     mail::enqueue(w.txn(), message, now).await?;
     let mailer = s.mailer.clone();
     w.after_commit(move || mailer.wake());
@@ -298,20 +298,20 @@ pub async fn respond(
             Some(OrganizationId(m.to_organization_id)),
         )
         .await?;
-    let m = apply_change(s, id, change, "api", serde_json::Map::new()).await?;
+    let m = apply_change(s, id, change, "api", |_| ()).await?;
     Ok(view(&m, s.now()))
 }
 
 /// Applies `change` if the invitation's state permits it (one conditional UPDATE,
 /// so that two racing requests cannot both win), emits its event (the invitation,
-/// plus `via` and `extra`) in the same unit of work, and answers the invitation
+/// plus `via` and what `login` adds) in the same unit of work, and answers the invitation
 /// after it. 409 naming the state when the state forbids it.
 pub async fn apply_change(
     s: &AppState,
     id: Uuid,
     change: Change,
     via: &str,
-    extra: serde_json::Map<String, serde_json::Value>,
+    login: impl FnOnce(&mut InvitationData),
 ) -> ApiResult<store::Model> {
     let mut w = s.work.begin().await?;
     let now = w.now();
@@ -331,15 +331,12 @@ pub async fn apply_change(
         }
         Err(e) => return Err(e),
     };
-    let mut data = serde_json::to_value(view(&m, now)).map_err(ApiError::internal)?;
-    if let Some(o) = data.as_object_mut() {
-        o.insert("via".into(), serde_json::Value::from(via));
-        o.extend(extra);
-    }
-    w.enqueue(
-        change.event(),
+    let mut data = InvitationData::from(&view(&m, now));
+    data.via = Some(via.to_string());
+    login(&mut data);
+    w.enqueue_event(
         Some(OrganizationId(m.to_organization_id)),
-        &data,
+        &change.event()(data),
     )?;
     w.commit().await?;
     Ok(m)

@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::str::FromStr;
 
-use idp_model::events::types;
+use idp_model::events::{Event, InvitationData};
 use idp_model::invitation::Invitation;
 use idp_runtime::error::{ApiError, ApiResult};
 use serde::Deserialize;
@@ -58,11 +58,11 @@ pub enum Change {
 
 impl Change {
     /// The event the change emits.
-    pub fn event(self) -> &'static str {
+    pub fn event(self) -> fn(InvitationData) -> Event {
         match self {
-            Change::Accept => types::INVITATION_ACCEPTED,
-            Change::Decline => types::INVITATION_DECLINED,
-            Change::Revoke => types::INVITATION_REVOKED,
+            Change::Accept => Event::InvitationAccepted,
+            Change::Decline => Event::InvitationDeclined,
+            Change::Revoke => Event::InvitationRevoked,
         }
     }
 

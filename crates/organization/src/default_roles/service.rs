@@ -1,7 +1,7 @@
 //! What the `/identity/v1/default-roles/**` endpoints do (their handlers in `routes`
 //! call these): access checks, the change and its events in one transaction.
 
-use idp_model::events::types;
+use idp_model::events::{Event, GrantRequestedData};
 use idp_model::organization::{parse_list, DefaultRole, RoleType};
 use idp_model::{DefaultRoleId, OrganizationId, RoleId};
 use idp_runtime::auth::Caller;
@@ -13,7 +13,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::roles;
 use super::store::{self, Column, Entity};
-use super::types::{CreateDefaultRole, FindDefaultRoles, GrantDefaultRole, GrantRequested};
+use super::types::{CreateDefaultRole, FindDefaultRoles, GrantDefaultRole};
 use crate::organizations::store as orgs;
 use crate::state::AppState;
 use idp_model::catalog::action;
@@ -125,7 +125,7 @@ pub async fn create(
             "the organization already has this role as a default role",
         )
     })?;
-    w.enqueue(types::DEFAULT_ROLE_CREATED, Some(org), &dto)?;
+    w.enqueue_event(Some(org), &Event::DefaultRoleCreated((&dto).into()))?;
     w.commit().await?;
     Ok(dto)
 }
@@ -149,7 +149,7 @@ pub async fn delete(s: &AppState, caller: &Caller, id: DefaultRoleId) -> ApiResu
         .transition(update, row.id, "the default role is already deleted")
         .await?
         .to_dto()?;
-    w.enqueue(types::DEFAULT_ROLE_DELETED, Some(org), &dto)?;
+    w.enqueue_event(Some(org), &Event::DefaultRoleDeleted((&dto).into()))?;
     w.commit().await?;
     Ok(dto)
 }
@@ -185,17 +185,17 @@ pub async fn grant(
         .filter(|i| !excluded.contains(i))
         .map(|i| (i.to_string(), true))
         .collect();
-    let event = GrantRequested {
+    let event = Event::DefaultRoleGrantRequested(GrantRequestedData {
         default_role_id: dto.id,
         organization_id: org,
         role_id: dto.role_id,
-        role_type: dto.role_type,
-        requested_by: caller.identity_id(),
+        role_type: Some(dto.role_type),
+        requested_by: Some(caller.identity_id()),
         include_identity_ids: narrow.include_identity_ids,
         exclude_identity_ids: narrow.exclude_identity_ids,
-    };
+    });
     let mut w = s.work.begin().await?;
-    w.enqueue(types::DEFAULT_ROLE_GRANT_REQUESTED, Some(org), &event)?;
+    w.enqueue_event(Some(org), &event)?;
     w.commit().await?;
     Ok(requested)
 }

@@ -2,7 +2,7 @@
 
 use idp_model::organization::RoleType;
 use idp_model::{IdentityId, OrganizationId, RoleId};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,20 +31,5 @@ pub struct GrantDefaultRole {
     #[serde(default)]
     pub include_identity_ids: Option<Vec<IdentityId>>,
     #[serde(default)]
-    pub exclude_identity_ids: Option<Vec<IdentityId>>,
-}
-
-/// The payload of `default-role.grant-requested`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GrantRequested {
-    pub default_role_id: idp_model::DefaultRoleId,
-    pub organization_id: OrganizationId,
-    pub role_id: RoleId,
-    pub role_type: RoleType,
-    pub requested_by: IdentityId,
-    /// Only these identities (when given).
-    pub include_identity_ids: Option<Vec<IdentityId>>,
-    /// Never these identities.
     pub exclude_identity_ids: Option<Vec<IdentityId>>,
 }

@@ -1,7 +1,7 @@
 //! What the `/identity/v1/identity-providers/**` endpoints do (their handlers in `routes`
 //! call these): access checks, the change and its events in one transaction.
 
-use idp_model::events::types;
+use idp_model::events::{Event, IdentityProviderData};
 use idp_model::organization::{parse_list, Auth0ConnectionType, IdentityProvider};
 use idp_model::{IdentityProviderId, OrganizationId};
 use idp_runtime::auth::Caller;
@@ -106,10 +106,9 @@ pub async fn create(
     let dto = row.to_dto()?;
     let mut w = s.work.begin().await?;
     store::insert(w.txn(), &row).await?;
-    w.enqueue(
-        types::IDENTITY_PROVIDER_CREATED,
+    w.enqueue_event(
         Some(body.organization_id),
-        &dto,
+        &Event::IdentityProviderCreated((&dto).into()),
     )?;
     w.commit().await?;
     Ok(dto)
@@ -121,7 +120,7 @@ async fn change(
     s: &AppState,
     row: &store::Model,
     update: sea_orm::UpdateMany<Entity>,
-    event: &str,
+    event: fn(IdentityProviderData) -> Event,
     conflict: &str,
 ) -> ApiResult<IdentityProvider> {
     let mut w = s.work.begin().await?;
@@ -129,7 +128,7 @@ async fn change(
         .filter(Column::Id.eq(row.id))
         .filter(Column::DeletedAt.is_null());
     let dto = w.transition(update, row.id, conflict).await?.to_dto()?;
-    w.enqueue(event, Some(dto.organization_id), &dto)?;
+    w.enqueue_event(Some(dto.organization_id), &event((&dto).into()))?;
     w.commit().await?;
     Ok(dto)
 }
@@ -156,7 +155,7 @@ pub async fn update(
         s,
         &row,
         q,
-        types::IDENTITY_PROVIDER_UPDATED,
+        Event::IdentityProviderUpdated,
         "the identity provider is deleted",
     )
     .await
@@ -181,14 +180,14 @@ pub async fn set_active(
         .col_expr(Column::Active, Expr::value(active))
         .col_expr(Column::UpdatedAt, Expr::value(s.now()))
         .filter(Column::Active.eq(!active));
-    let (event, conflict) = if active {
+    let (event, conflict): (fn(IdentityProviderData) -> Event, &str) = if active {
         (
-            types::IDENTITY_PROVIDER_ACTIVATED,
+            Event::IdentityProviderActivated,
             "the identity provider is already active or is deleted",
         )
     } else {
         (
-            types::IDENTITY_PROVIDER_DEACTIVATED,
+            Event::IdentityProviderDeactivated,
             "the identity provider is already inactive or is deleted",
         )
     };
@@ -217,7 +216,7 @@ pub async fn delete(
         s,
         &row,
         q,
-        types::IDENTITY_PROVIDER_DELETED,
+        Event::IdentityProviderDeleted,
         "the identity provider is already deleted",
     )
     .await

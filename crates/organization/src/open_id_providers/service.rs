@@ -1,7 +1,7 @@
 //! What the `/identity/v1/open-id-providers/**` endpoints do (their handlers in `routes`
 //! call these): access checks, the change and its events in one transaction.
 
-use idp_model::events::types;
+use idp_model::events::{Event, OpenIdProviderData};
 use idp_model::organization::OpenIdProvider;
 use idp_model::{OpenIdProviderId, OrganizationId};
 use idp_runtime::auth::Caller;
@@ -124,7 +124,7 @@ pub async fn create(
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("inserted row vanished")))?
         .to_dto();
-    w.enqueue(types::OPEN_ID_PROVIDER_CREATED, Some(org), &dto)?;
+    w.enqueue_event(Some(org), &Event::OpenIdProviderCreated((&dto).into()))?;
     w.commit().await?;
     Ok(dto)
 }
@@ -133,7 +133,7 @@ async fn change(
     s: &AppState,
     row: &store::Model,
     update: sea_orm::UpdateMany<Entity>,
-    event: &str,
+    event: fn(OpenIdProviderData) -> Event,
     conflict: &str,
 ) -> ApiResult<OpenIdProvider> {
     let mut w = s.work.begin().await?;
@@ -141,7 +141,7 @@ async fn change(
         .filter(Column::Id.eq(row.id))
         .filter(Column::DeletedAt.is_null());
     let dto = w.transition(update, row.id, conflict).await?.to_dto();
-    w.enqueue(event, Some(dto.organization_id), &dto)?;
+    w.enqueue_event(Some(dto.organization_id), &event((&dto).into()))?;
     w.commit().await?;
     Ok(dto)
 }
@@ -178,7 +178,7 @@ pub async fn update(
         s,
         &row,
         q,
-        types::OPEN_ID_PROVIDER_UPDATED,
+        Event::OpenIdProviderUpdated,
         "the OpenID provider is deleted",
     )
     .await
@@ -210,7 +210,7 @@ pub async fn delete(
         s,
         &row,
         q,
-        types::OPEN_ID_PROVIDER_DELETED,
+        Event::OpenIdProviderDeleted,
         "the OpenID provider is already deleted",
     )
     .await

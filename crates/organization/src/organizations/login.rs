@@ -1,7 +1,7 @@
 //! An organization's login providers: the deprecated add-identity-provider, and the
 //! public authorize-initiate that starts a login with the organization's label.
 
-use idp_model::events::types;
+use idp_model::events::Event;
 use idp_model::organization::{AuthorizeInitiate, Organization};
 use idp_model::OrganizationId;
 use idp_runtime::auth::Caller;
@@ -53,7 +53,10 @@ pub async fn add_identity_provider(
         w.now(),
     );
     ips::insert(w.txn(), &ip).await?;
-    w.enqueue(types::IDENTITY_PROVIDER_CREATED, Some(id), &ip.to_dto()?)?;
+    w.enqueue_event(
+        Some(id),
+        &Event::IdentityProviderCreated((&ip.to_dto()?).into()),
+    )?;
     let dto = store::expand_one(w.txn(), org).await?;
     w.commit().await?;
     Ok(dto)

@@ -1,7 +1,7 @@
 //! What the `/identity/v1/organizations/**` endpoints do (their handlers in `routes`
 //! call these): access checks, the change and its events in one transaction.
 
-use idp_model::events::types;
+use idp_model::events::{Event, OrganizationData};
 use idp_model::organization::{parse_list, MfaProvider, Organization};
 use idp_model::{OrganizationId, ROOT_ORGANIZATION_ID};
 use idp_runtime::auth::Caller;
@@ -143,19 +143,17 @@ pub async fn create(
     .exec_without_returning(w.txn())
     .await
     .map_err(|e| ApiError::from_db_conflict(e, "the label is already in use"))?;
-    w.enqueue(
-        types::ORGANIZATION_CREATED,
+    w.enqueue_event(
         Some(org_id),
-        &store::event_data(&row),
+        &Event::OrganizationCreated(store::event_data(&row)),
     )?;
     if let Some((connection, kind)) = first_provider {
         // As the reference shows, the first provider is named after the organization.
         let ip = ips::new_row(org_id, connection.as_str(), &row.name, kind, now);
         ips::insert(w.txn(), &ip).await?;
-        w.enqueue(
-            types::IDENTITY_PROVIDER_CREATED,
+        w.enqueue_event(
             Some(org_id),
-            &ip.to_dto()?,
+            &Event::IdentityProviderCreated((&ip.to_dto()?).into()),
         )?;
     }
     let dto = store::expand_one(w.txn(), row).await?;
@@ -178,14 +176,14 @@ pub async fn set_active(
             "the root organization cannot be deactivated",
         ));
     }
-    let (kind, conflict) = if active {
+    let (kind, conflict): (fn(OrganizationData) -> Event, &str) = if active {
         (
-            types::ORGANIZATION_ACTIVATED,
+            Event::OrganizationActivated,
             "the organization is already active or is deleted",
         )
     } else {
         (
-            types::ORGANIZATION_DEACTIVATED,
+            Event::OrganizationDeactivated,
             "the organization is already inactive or is deleted",
         )
     };
@@ -197,7 +195,7 @@ pub async fn set_active(
         .filter(Column::Active.eq(!active))
         .filter(Column::DeletedAt.is_null());
     let row = w.transition(update, id.as_uuid(), conflict).await?;
-    w.enqueue(kind, Some(id), &store::event_data(&row))?;
+    w.enqueue_event(Some(id), &kind(store::event_data(&row)))?;
     let dto = store::expand_one(w.txn(), row).await?;
     w.commit().await?;
     Ok(dto)
@@ -227,10 +225,9 @@ pub async fn delete(s: &AppState, caller: &Caller, id: OrganizationId) -> ApiRes
     let row = w
         .transition(update, id.as_uuid(), "the organization is already deleted")
         .await?;
-    w.enqueue(
-        types::ORGANIZATION_DELETED,
+    w.enqueue_event(
         Some(id),
-        &store::event_data(&row),
+        &Event::OrganizationDeleted(store::event_data(&row)),
     )?;
     let dto = store::expand_one(w.txn(), row).await?;
     w.commit().await?;

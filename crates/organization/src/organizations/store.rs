@@ -1,5 +1,6 @@
 //! Organization queries; the entity is `crate::store::organization`.
 
+use idp_model::events::OrganizationData;
 use idp_model::organization::{MfaProvider, Organization};
 use idp_model::OrganizationId;
 use idp_runtime::error::{ApiError, ApiResult};
@@ -74,16 +75,16 @@ pub async fn expand_one<C: ConnectionTrait>(db: &C, row: Model) -> ApiResult<Org
 }
 
 /// What `organization.*` events carry: the state other services replicate.
-pub fn event_data(m: &Model) -> serde_json::Value {
-    serde_json::json!({
-        "id": m.id,
-        "organizationId": m.id,
-        "name": m.name,
-        "label": m.label,
-        "active": m.active,
-        "mfaProvider": mfa(&m.mfa_provider),
-        "deleted": m.deleted_at.is_some(),
-    })
+pub fn event_data(m: &Model) -> OrganizationData {
+    OrganizationData {
+        id: Some(OrganizationId(m.id)),
+        organization_id: Some(OrganizationId(m.id)),
+        name: Some(m.name.clone()),
+        label: Some(m.label.clone()),
+        active: Some(m.active),
+        mfa_provider: mfa(&m.mfa_provider),
+        deleted: Some(m.deleted_at.is_some()),
+    }
 }
 
 /// The label a deleted organization keeps: its id and its former label, which no

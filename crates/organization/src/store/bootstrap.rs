@@ -1,6 +1,6 @@
 //! First start: the root organization, with the platform's well-known id.
 
-use idp_model::events::{types, Envelope};
+use idp_model::events::{Event, OrganizationData};
 use idp_model::ROOT_ORGANIZATION_ID;
 use idp_runtime::outbox::RelayHandle;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
@@ -42,17 +42,17 @@ pub async fn ensure_root_organization(
         Err(e) if idp_runtime::db::unique_violation(&e).is_some() => return Ok(()),
         Err(e) => return Err(e.into()),
     }
-    let event = Envelope::new(
-        types::ORGANIZATION_CREATED,
-        "organization",
-        Some(ROOT_ORGANIZATION_ID),
-        serde_json::json!({
-            "organizationId": ROOT_ORGANIZATION_ID,
-            "name": "Root",
-            "label": ROOT_LABEL,
-        }),
-        now,
-    );
+    let event = Event::OrganizationCreated(OrganizationData {
+        id: Some(ROOT_ORGANIZATION_ID),
+        organization_id: Some(ROOT_ORGANIZATION_ID),
+        name: Some("Root".into()),
+        label: Some(ROOT_LABEL.into()),
+        active: Some(true),
+        mfa_provider: None,
+        deleted: Some(false),
+    })
+    .envelope("organization", Some(ROOT_ORGANIZATION_ID), now)
+    .map_err(|e| anyhow::anyhow!(e))?;
     idp_runtime::outbox::enqueue(&txn, &event).await?;
     relay.commit(txn).await?;
     tracing::info!(organization_id = %ROOT_ORGANIZATION_ID, "created the root organization");

@@ -22,7 +22,12 @@ pub struct PlatformConsumer {
 }
 
 /// Every consumer of the platform. A service that starts consuming an event type
-/// adds the binding here (and nowhere else).
+/// adds the binding here and names itself in that type's consumers in
+/// `idp_model::events::Event` (a test checks that the two agree). The bindings stay
+/// a constant with wildcards (`organization.*`) rather than being computed from the
+/// enum: a wildcard also routes a type a newer producer adds during a rolling
+/// deploy (the consumer ignores it as `Event::Unknown`), and the list is read at
+/// compile time by the fault tests.
 pub const PLATFORM_CONSUMERS: &[PlatformConsumer] = &[
     PlatformConsumer {
         service: "identity",
@@ -150,5 +155,30 @@ mod tests {
         assert!(check_consumer(&o.queue, &o.bindings).is_ok());
         assert!(check_consumer("x.authorization", &["identity.*".to_string()]).is_err());
         assert!(check_consumer("test.consumer.1", &["identity.*".to_string()]).is_ok());
+    }
+
+    #[test]
+    fn the_bindings_route_each_type_to_exactly_the_consumers_the_enum_names() {
+        use idp_model::events::Event;
+        for t in Event::TYPES {
+            let bound: Vec<&str> = PLATFORM_CONSUMERS
+                .iter()
+                .filter(|c| c.bindings.iter().any(|b| idp_bus::topic_matches(b, t)))
+                .map(|c| c.service)
+                .collect();
+            let mut named = Event::consumers(t).to_vec();
+            named.sort_by_key(|s| PLATFORM_CONSUMERS.iter().position(|c| c.service == *s));
+            assert_eq!(bound, named, "{t}");
+        }
+        // No binding names a type that does not exist.
+        for c in PLATFORM_CONSUMERS {
+            for b in c.bindings {
+                assert!(
+                    Event::TYPES.iter().any(|t| idp_bus::topic_matches(b, t)),
+                    "{}: {b}",
+                    c.service
+                );
+            }
+        }
     }
 }

@@ -3,8 +3,7 @@
 //! `identity-provider.*` events describe them (the identity and the invitation
 //! service keep it, each in its own database).
 
-use idp_model::events::payload::{state_change, str_of, uuid_of};
-use idp_model::events::Envelope;
+use idp_model::events::{Envelope, Event, IdentityProviderData};
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, IntoActiveModel};
 use time::OffsetDateTime;
@@ -28,41 +27,51 @@ impl ActiveModelBehavior for ActiveModel {}
 
 /// Applies one `identity-provider.<action>` event: creates the row, or changes the
 /// fields the event names.
+///
+/// Its type is the envelope's (`_action` is kept for the callers); an error for
+/// an `identity-provider.*` event whose data does not parse, other events are
+/// ignored.
 pub async fn apply(
     event: &Envelope,
-    action: &str,
+    _action: &str,
     txn: &DatabaseTransaction,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let d = &event.data;
-    let Some(id) = uuid_of(d, &["identityProviderId", "id"]) else {
-        tracing::warn!(event_type = %event.kind, "identity-provider event without an id; ignored");
-        return Ok(());
+    apply_event(&Event::of(event)?, txn, now).await
+}
+
+/// [`apply`] of a parsed event.
+pub async fn apply_event(
+    event: &Event,
+    txn: &DatabaseTransaction,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let (d, active, deleted): (&IdentityProviderData, _, _) = match event {
+        Event::IdentityProviderCreated(d) | Event::IdentityProviderUpdated(d) => {
+            (d, d.active, None)
+        }
+        Event::IdentityProviderActivated(d) => (d, Some(true), None),
+        Event::IdentityProviderDeactivated(d) => (d, Some(false), None),
+        Event::IdentityProviderDeleted(d) => (d, d.active, Some(true)),
+        _ => return Ok(()),
     };
-    let org = uuid_of(d, &["organizationId", "tenantId"]).or(event.organization_id.map(|o| o.0));
-    let (active, deleted) = state_change(action, d);
+    let (id, org) = (d.id.0, d.organization_id.0);
     match Entity::find_by_id(id).one(txn).await? {
         Some(row) => {
             let mut am = row.into_active_model();
-            if let Some(o) = org {
-                am.organization_id = Set(o);
-            }
-            if let Some(c) = str_of(d, "auth0ConnectionId") {
-                am.auth0_connection_id = Set(Some(c));
+            am.organization_id = Set(org);
+            if let Some(c) = &d.auth0_connection_id {
+                am.auth0_connection_id = Set(Some(c.clone()));
             }
             super::set_state(&mut am.active, &mut am.deleted, active, deleted);
             am.updated_at = Set(now);
             am.update(txn).await?;
         }
         None => {
-            let Some(org) = org else {
-                tracing::warn!(event_type = %event.kind, "identity-provider event without an organization; ignored");
-                return Ok(());
-            };
             Entity::insert(ActiveModel {
                 id: Set(id),
                 organization_id: Set(org),
-                auth0_connection_id: Set(str_of(d, "auth0ConnectionId")),
+                auth0_connection_id: Set(d.auth0_connection_id.clone()),
                 active: Set(active.unwrap_or(true)),
                 deleted: Set(deleted.unwrap_or(false)),
                 updated_at: Set(now),

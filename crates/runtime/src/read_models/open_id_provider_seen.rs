@@ -3,8 +3,7 @@
 //! reads it for the token-exchange grant, the invitation service for accepting an
 //! invitation by key; each keeps it in its own database.
 
-use idp_model::events::payload::{state_change, str_of, uuid_of};
-use idp_model::events::Envelope;
+use idp_model::events::{Envelope, Event, OpenIdProviderData};
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, IntoActiveModel};
 use time::OffsetDateTime;
@@ -31,33 +30,45 @@ impl ActiveModelBehavior for ActiveModel {}
 
 /// Applies one `open-id-provider.<action>` event: creates the row, or changes the
 /// fields the event names.
+///
+/// Its type is the envelope's (`_action` is kept for the callers); an error for
+/// an `open-id-provider.*` event whose data does not parse, other events are
+/// ignored.
 pub async fn apply(
     event: &Envelope,
-    action: &str,
+    _action: &str,
     txn: &DatabaseTransaction,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let d = &event.data;
-    let Some(id) = uuid_of(d, &["openIdProviderId", "id"]) else {
-        tracing::warn!(event_type = %event.kind, "open-id-provider event without an id; ignored");
-        return Ok(());
+    apply_event(&Event::of(event)?, txn, now).await
+}
+
+/// [`apply`] of a parsed event.
+pub async fn apply_event(
+    event: &Event,
+    txn: &DatabaseTransaction,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let (d, active, deleted): (&OpenIdProviderData, _, _) = match event {
+        Event::OpenIdProviderCreated(d) | Event::OpenIdProviderUpdated(d) => {
+            (d, d.active, d.deleted)
+        }
+        Event::OpenIdProviderDeleted(d) => (d, d.active, Some(true)),
+        _ => return Ok(()),
     };
-    let org = uuid_of(d, &["organizationId"]).or(event.organization_id.map(|o| o.0));
-    let (active, deleted) = state_change(action, d);
+    let (id, org) = (d.id.0, d.organization_id.0);
     match Entity::find_by_id(id).one(txn).await? {
         Some(row) => {
             let mut am = row.into_active_model();
-            if let Some(o) = org {
-                am.organization_id = Set(o);
-            }
-            for (field, col) in [
-                ("name", &mut am.name),
-                ("clientId", &mut am.client_id),
-                ("issuer", &mut am.issuer),
-                ("jwksUri", &mut am.jwks_uri),
+            am.organization_id = Set(org);
+            for (v, col) in [
+                (&d.name, &mut am.name),
+                (&d.client_id, &mut am.client_id),
+                (&d.issuer, &mut am.issuer),
+                (&d.jwks_uri, &mut am.jwks_uri),
             ] {
-                if let Some(v) = str_of(d, field) {
-                    *col = Set(Some(v));
+                if let Some(v) = v {
+                    *col = Set(Some(v.clone()));
                 }
             }
             super::set_state(&mut am.active, &mut am.deleted, active, deleted);
@@ -65,17 +76,13 @@ pub async fn apply(
             am.update(txn).await?;
         }
         None => {
-            let Some(org) = org else {
-                tracing::warn!(event_type = %event.kind, "open-id-provider event without an organization; ignored");
-                return Ok(());
-            };
             Entity::insert(ActiveModel {
                 id: Set(id),
                 organization_id: Set(org),
-                name: Set(str_of(d, "name")),
-                client_id: Set(str_of(d, "clientId")),
-                issuer: Set(str_of(d, "issuer")),
-                jwks_uri: Set(str_of(d, "jwksUri")),
+                name: Set(d.name.clone()),
+                client_id: Set(d.client_id.clone()),
+                issuer: Set(d.issuer.clone()),
+                jwks_uri: Set(d.jwks_uri.clone()),
                 active: Set(active.unwrap_or(true)),
                 deleted: Set(deleted.unwrap_or(false)),
                 updated_at: Set(now),

@@ -2,8 +2,7 @@
 //! `organization.*` events describe them (the identity and the invitation service
 //! keep it, each in its own database).
 
-use idp_model::events::payload::{state_change, str_of, uuid_of};
-use idp_model::events::Envelope;
+use idp_model::events::{Envelope, Event, OrganizationData};
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, IntoActiveModel};
 use time::OffsetDateTime;
@@ -25,27 +24,43 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// Applies one `organization.<action>` event; answers the organization's id, or
-/// `None` when the event names none (it is then ignored).
+/// Applies one `organization.*` event (its type is the envelope's; `_action` is
+/// kept for the callers); answers the organization's id, or `None` when the event
+/// names none or is no organization event (it is then ignored). An error for an
+/// `organization.*` event whose data does not parse.
 pub async fn apply(
     event: &Envelope,
-    action: &str,
+    _action: &str,
     txn: &DatabaseTransaction,
     now: OffsetDateTime,
 ) -> anyhow::Result<Option<Uuid>> {
-    let d = &event.data;
-    let Some(id) = uuid_of(d, &["organizationId", "id"]).or(event.organization_id.map(|o| o.0))
-    else {
-        tracing::warn!(event_type = %event.kind, "organization event without an id; ignored");
+    apply_event(&Event::of(event)?, event, txn, now).await
+}
+
+/// [`apply`] of an event already parsed from `envelope`.
+pub async fn apply_event(
+    event: &Event,
+    envelope: &Envelope,
+    txn: &DatabaseTransaction,
+    now: OffsetDateTime,
+) -> anyhow::Result<Option<Uuid>> {
+    let (d, active, deleted): (&OrganizationData, _, _) = match event {
+        Event::OrganizationCreated(d) => (d, d.active, d.deleted),
+        Event::OrganizationActivated(d) => (d, Some(true), None),
+        Event::OrganizationDeactivated(d) => (d, Some(false), None),
+        Event::OrganizationDeleted(d) => (d, d.active, Some(true)),
+        _ => return Ok(None),
+    };
+    let Some(id) = d.organization().or(envelope.organization_id).map(|o| o.0) else {
+        tracing::warn!(event_type = %envelope.kind, "organization event without an id; ignored");
         return Ok(None);
     };
-    let (active, deleted) = state_change(action, d);
     match Entity::find_by_id(id).one(txn).await? {
         Some(row) => {
             let mut am = row.into_active_model();
-            for (field, col) in [("name", &mut am.name), ("label", &mut am.label)] {
-                if let Some(v) = str_of(d, field) {
-                    *col = Set(Some(v));
+            for (v, col) in [(&d.name, &mut am.name), (&d.label, &mut am.label)] {
+                if let Some(v) = v {
+                    *col = Set(Some(v.clone()));
                 }
             }
             super::set_state(&mut am.active, &mut am.deleted, active, deleted);
@@ -55,8 +70,8 @@ pub async fn apply(
         None => {
             Entity::insert(ActiveModel {
                 id: Set(id),
-                name: Set(str_of(d, "name")),
-                label: Set(str_of(d, "label")),
+                name: Set(d.name.clone()),
+                label: Set(d.label.clone()),
                 active: Set(active.unwrap_or(true)),
                 deleted: Set(deleted.unwrap_or(false)),
                 updated_at: Set(now),
