@@ -39,7 +39,9 @@ use std::time::{Duration, Instant};
 
 use actix_http::body::{BodyStream, BoxBody, SizedStream};
 use actix_http::{ConnectionType, HttpService, Request};
-use actix_service::{fn_service, map_config, IntoServiceFactory as _, ServiceFactoryExt as _};
+use actix_service::{
+    fn_service, map_config, IntoServiceFactory as _, ServiceExt as _, ServiceFactoryExt as _,
+};
 use actix_web::dev::{AppConfig, Payload};
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::uri::{Authority, PathAndQuery, Scheme};
@@ -244,7 +246,18 @@ struct Worker {
 
 impl Worker {
     fn new(shared: Arc<Shared>) -> Worker {
+        // TCP_NODELAY on upstream connections too: a request head and a small body
+        // must not wait for the previous segment's ACK.
+        let tcp = actix_tls::connect::Connector::new(actix_tls::connect::Resolver::default())
+            .service()
+            .map(
+                |c: actix_tls::connect::Connection<Uri, actix_rt::net::TcpStream>| {
+                    let _ = c.io_ref().set_nodelay(true);
+                    c
+                },
+            );
         let connector = awc::Connector::new()
+            .connector(tcp)
             .timeout(Duration::from_millis(
                 shared.settings.connect_timeout_ms.max(1),
             ))
