@@ -738,6 +738,8 @@ impl Shared {
         // The client's body streams through as it arrives, with its own framing:
         // none, a length, or chunks; its watch notices when it fails.
         let (sent, watch) = match payload {
+            // No body; a `Content-Length: 0` the client sent is kept.
+            Payload::None if body_len == Some(0) => (upstream_req.send_body(()), None),
             Payload::None => (upstream_req.send_body(actix_http::body::None::new()), None),
             payload => {
                 let (body, watch) = body::limited(payload, self.settings.max_body_bytes);

@@ -511,3 +511,45 @@ async fn a_client_over_its_limit_gets_a_token_back_each_second() {
     );
     assert_eq!(backend.count(), 4);
 }
+
+#[tokio::test]
+async fn bodies_keep_their_framing_upstream() {
+    let backend = Backend::start().await;
+    let gw = TestGateway::start(settings(&backend)).await;
+    let auth = format!("authorization: Bearer {}\r\n", token());
+    let cases = [
+        // No body: none upstream either.
+        ("GET", "", "", None, None),
+        // An empty body said so, and a sized one keeps its length.
+        ("POST", "content-length: 0\r\n", "", Some("0"), None),
+        ("POST", "content-length: 5\r\n", "hello", Some("5"), None),
+        // Chunks stay chunks.
+        (
+            "POST",
+            "transfer-encoding: chunked\r\n",
+            "5\r\nhello\r\n0\r\n\r\n",
+            None,
+            Some("chunked"),
+        ),
+    ];
+    for (method, framing, body, len, te) in cases {
+        let raw = format!(
+            "{method} /api/x HTTP/1.1\r\nhost: x\r\n{auth}{framing}connection: close\r\n\r\n{body}"
+        );
+        let r = send_raw(gw.addr, raw.as_bytes()).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        let e = r.json();
+        let h = &e["headers"];
+        assert_eq!(
+            h.get("content-length").and_then(Value::as_str),
+            len,
+            "{method} {framing}: {e}"
+        );
+        assert_eq!(
+            h.get("transfer-encoding").and_then(Value::as_str),
+            te,
+            "{method} {framing}: {e}"
+        );
+        assert_eq!(e["bodyLen"], if body.is_empty() { 0 } else { 5 });
+    }
+}
