@@ -168,6 +168,8 @@ impl Gateway {
                 };
                 HttpService::build()
                     .client_request_timeout(HEADER_READ_TIMEOUT)
+                    // An idle kept-alive connection waits as long for its next head.
+                    .keep_alive(HEADER_READ_TIMEOUT)
                     .tcp_nodelay(true)
                     .local_addr(local_addr)
                     .graceful_shutdown_signal(move || {
