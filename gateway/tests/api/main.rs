@@ -526,3 +526,28 @@ async fn shutdown_lets_in_flight_requests_finish() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn upstream_connections_are_kept_alive_and_reused() {
+    let backend = Backend::start().await;
+    let gw = TestGateway::start(settings(&backend)).await;
+    let c = client();
+    let auth = format!("Bearer {}", token());
+    for i in 0..20 {
+        let resp = c
+            .post(gw.url("/api/x"))
+            .header("authorization", &auth)
+            .body("hello")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "request {i}");
+        resp.bytes().await.unwrap();
+    }
+    assert_eq!(backend.count(), 20);
+    // One pool per gateway worker, and the JWKS fetch: a handful, not 20.
+    let n = backend
+        .connections
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(n <= 4, "{n} upstream connections for 20 requests");
+}

@@ -24,6 +24,8 @@ pub const ISS: &str = "http://gateway.test/identity/v1";
 pub struct Backend {
     pub addr: SocketAddr,
     pub count: Arc<AtomicUsize>,
+    /// Connections accepted.
+    pub connections: Arc<AtomicUsize>,
 }
 
 impl Backend {
@@ -31,16 +33,22 @@ impl Backend {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let count = Arc::new(AtomicUsize::new(0));
-        let c = count.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (c, n) = (count.clone(), connections.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
+                n.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(serve_connection(stream, c.clone()));
             }
         });
-        Backend { addr, count }
+        Backend {
+            addr,
+            count,
+            connections,
+        }
     }
 
     pub fn url(&self) -> String {
