@@ -1,150 +1,143 @@
-//! The two body types of the proxy: what it sends upstream (the client's body,
-//! counted against the size limit) and what it answers (a buffer or the upstream's
-//! streamed body). Enums rather than boxed trait objects: no allocation per request.
+//! The request body the proxy sends upstream: the client's body streamed as it
+//! arrives, counted against the size limit.
+//!
+//! Two handles share it: the [`UpstreamBody`] awc sends, and a [`BodyWatch`] the
+//! handler polls beside the upstream call. The watch reads a little ahead (at most
+//! [`READ_AHEAD`] bytes, already in memory on actix's side anyway) so that a broken
+//! body is noticed while the upstream call is still connecting: actix-http gives up
+//! on a connection whose chunked framing is malformed right after it has polled
+//! the handler once more, so the 400 must be ready in that very poll.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
+use actix_web::dev::Payload;
+use actix_web::web::Bytes;
+use futures::Stream;
 
-/// The body of a response of the gateway.
-pub enum GwBody {
-    Full(Option<Bytes>),
-    Stream(Incoming),
-}
+/// How much of the client's body the watch reads ahead of the upstream.
+const READ_AHEAD: usize = 64 * 1024;
 
-impl GwBody {
-    pub fn full(b: impl Into<Bytes>) -> GwBody {
-        GwBody::Full(Some(b.into()))
-    }
-}
-
-impl Body for GwBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        match self.get_mut() {
-            GwBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            GwBody::Stream(s) => Pin::new(s).poll_frame(cx),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match self {
-            GwBody::Full(b) => b.is_none(),
-            GwBody::Stream(s) => s.is_end_stream(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            GwBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
-            GwBody::Full(None) => SizeHint::with_exact(0),
-            GwBody::Stream(s) => s.size_hint(),
-        }
-    }
-}
-
-/// The request body sent upstream: the client's body, refused once it exceeds the limit.
-pub struct UpstreamBody {
-    inner: Option<Incoming>,
-    remaining: u64,
-    /// Set once the client's body has been read to its end (absent when it was
-    /// empty from the start): until then the client connection cannot be reused.
-    finished: Option<Arc<AtomicBool>>,
-}
-
-impl UpstreamBody {
-    pub fn empty() -> UpstreamBody {
-        UpstreamBody {
-            inner: None,
-            remaining: 0,
-            finished: None,
-        }
-    }
-
-    /// The client's body, at most `limit` bytes of it; with the flag that says
-    /// when it was read to its end (`None`: it has no body to read).
-    pub fn limited(inner: Incoming, limit: u64) -> (UpstreamBody, Option<Arc<AtomicBool>>) {
-        let finished = (!inner.is_end_stream()).then(|| Arc::new(AtomicBool::new(false)));
-        let body = UpstreamBody {
-            inner: Some(inner),
-            remaining: limit,
-            finished: finished.clone(),
-        };
-        (body, finished)
-    }
-
-    fn mark_finished(&self) {
-        if let Some(f) = &self.finished {
-            f.store(true, Ordering::Release);
-        }
-    }
-}
-
-/// Why the upstream request body failed.
-#[derive(Debug, thiserror::Error)]
-pub enum UpstreamBodyError {
+/// What went wrong with the client's body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BodyFault {
+    /// Over `max_body_bytes`.
     #[error("request body exceeds the size limit")]
     TooLarge,
-    #[error("reading the request body: {0}")]
-    Client(#[from] hyper::Error),
+    /// Malformed (bad chunked framing) or incomplete (the client went away).
+    #[error("the request body could not be read")]
+    Broken,
 }
 
-impl Body for UpstreamBody {
-    type Data = Bytes;
-    type Error = UpstreamBodyError;
+struct State {
+    payload: Option<Payload>,
+    /// Read ahead, not yet sent upstream.
+    queue: VecDeque<Bytes>,
+    queued: usize,
+    remaining: u64,
+    fault: Option<BodyFault>,
+}
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, UpstreamBodyError>>> {
-        let this = self.get_mut();
-        let Some(inner) = this.inner.as_mut() else {
-            return Poll::Ready(None);
+impl State {
+    /// One more chunk of the client's body into the queue: `Ready(Ok(true))` one
+    /// was queued, `Ready(Ok(false))` the body has ended.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, BodyFault>> {
+        if let Some(f) = self.fault {
+            return Poll::Ready(Err(f));
+        }
+        let Some(payload) = self.payload.as_mut() else {
+            return Poll::Ready(Ok(false));
         };
-        match Pin::new(inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    let n = data.len() as u64;
-                    if n > this.remaining {
-                        this.inner = None;
-                        return Poll::Ready(Some(Err(UpstreamBodyError::TooLarge)));
-                    }
-                    this.remaining -= n;
+        match Pin::new(payload).poll_next(cx) {
+            Poll::Ready(Some(Ok(data))) => {
+                let n = data.len() as u64;
+                if n > self.remaining {
+                    return Poll::Ready(Err(self.fail(BodyFault::TooLarge)));
                 }
-                if this.inner.as_ref().is_some_and(|b| b.is_end_stream()) {
-                    this.mark_finished();
-                }
-                Poll::Ready(Some(Ok(frame)))
+                self.remaining -= n;
+                self.queued += data.len();
+                self.queue.push_back(data);
+                Poll::Ready(Ok(true))
             }
-            Poll::Ready(Some(Err(e))) => {
-                this.inner = None;
-                Poll::Ready(Some(Err(e.into())))
-            }
+            Poll::Ready(Some(Err(_))) => Poll::Ready(Err(self.fail(BodyFault::Broken))),
             Poll::Ready(None) => {
-                this.mark_finished();
-                Poll::Ready(None)
+                self.payload = None;
+                Poll::Ready(Ok(false))
             }
             Poll::Pending => Poll::Pending,
         }
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(|b| b.is_end_stream())
+    fn fail(&mut self, f: BodyFault) -> BodyFault {
+        self.payload = None;
+        self.queue.clear();
+        self.queued = 0;
+        self.fault = Some(f);
+        f
     }
+}
 
-    fn size_hint(&self) -> SizeHint {
-        self.inner
-            .as_ref()
-            .map_or_else(|| SizeHint::with_exact(0), |b| b.size_hint())
+/// The client's body as awc sends it upstream.
+pub struct UpstreamBody(Rc<RefCell<State>>);
+
+/// Resolves when the client's body fails (never when it is fine).
+pub struct BodyWatch(Rc<RefCell<State>>);
+
+/// The client's body, at most `limit` bytes of it, and its watch.
+pub fn limited(payload: Payload, limit: u64) -> (UpstreamBody, BodyWatch) {
+    let state = Rc::new(RefCell::new(State {
+        payload: Some(payload),
+        queue: VecDeque::new(),
+        queued: 0,
+        remaining: limit,
+        fault: None,
+    }));
+    (UpstreamBody(state.clone()), BodyWatch(state))
+}
+
+impl Stream for UpstreamBody {
+    type Item = Result<Bytes, BodyFault>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut s = self.0.borrow_mut();
+        loop {
+            if let Some(b) = s.queue.pop_front() {
+                s.queued -= b.len();
+                return Poll::Ready(Some(Ok(b)));
+            }
+            match s.poll_read(cx) {
+                Poll::Ready(Ok(true)) => continue,
+                Poll::Ready(Ok(false)) => return Poll::Ready(None),
+                Poll::Ready(Err(f)) => return Poll::Ready(Some(Err(f))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl Future for BodyWatch {
+    type Output = BodyFault;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BodyFault> {
+        let mut s = self.0.borrow_mut();
+        loop {
+            if let Some(f) = s.fault {
+                return Poll::Ready(f);
+            }
+            if s.payload.is_none() || s.queued >= READ_AHEAD {
+                // Ended, or enough ahead: the upstream body polls on from here.
+                return Poll::Pending;
+            }
+            match s.poll_read(cx) {
+                Poll::Ready(Ok(true)) => continue,
+                Poll::Ready(Ok(false)) => return Poll::Pending,
+                Poll::Ready(Err(f)) => return Poll::Ready(f),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }

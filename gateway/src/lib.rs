@@ -1,5 +1,6 @@
 //! The platform's gateway: validates bearer tokens and routes by path prefix to the
-//! services, on hyper directly (no framework, no database).
+//! services, on actix-web (its app, on actix-http's server) with awc forwarding
+//! (no database).
 //!
 //! Per request: a request id (taken from `X-Request-Id` when sane, else a UUID v4)
 //! echoed on every answer; ambiguous paths (dot-segments, `//`, encoded
@@ -12,6 +13,10 @@
 //! forwarded untouched); a bounded body (a broken one is 400); `Connection: close`
 //! on an answer given before the body was read; 502/503/504 problems when an
 //! upstream is down, unreachable or slow; an access log line and Prometheus metrics.
+//!
+//! A request that says `Expect: 100-continue` is decided (path, route, limits,
+//! token, `Content-Length`) before `100 Continue` is sent: a refused client never
+//! sends its body, and gets the refusal as its first answer.
 //!
 //! ```no_run
 //! # async fn f() -> anyhow::Result<()> {
@@ -28,36 +33,33 @@ mod ratelimit;
 pub mod settings;
 
 use std::cell::Cell;
-use std::convert::Infallible;
-use std::error::Error as StdError;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_http::body::{BodyStream, BoxBody, SizedStream};
+use actix_http::{ConnectionType, HttpService, Request};
+use actix_service::{
+    fn_service, map_config, IntoServiceFactory as _, ServiceExt as _, ServiceFactoryExt as _,
+};
+use actix_web::dev::{AppConfig, Payload};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::uri::{Authority, PathAndQuery, Scheme};
+use actix_web::http::{Method, StatusCode, Uri};
+use actix_web::web::{self, Bytes, Data};
+use actix_web::{App, HttpMessage as _, HttpRequest, HttpResponse};
 use anyhow::Context as _;
-use bytes::Bytes;
-use http::header::{self, HeaderName, HeaderValue};
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
-use http_body::Body as _;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use awc::error::{ConnectError, SendRequestError};
 use idp_bearer::{bearer_token, TokenError, Verifier};
 use idp_common::shutdown::Shutdown;
 use idp_model::problem::PROBLEM_CONTENT_TYPE;
 use idp_model::Problem;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-pub use body::GwBody;
 pub use idp_bearer::VerifierSettings;
 pub use settings::{PublicRoute, RateLimit, Route, Settings};
 
-use body::{UpstreamBody, UpstreamBodyError};
+use body::BodyFault;
 use metrics::Metrics;
 use ratelimit::RateLimiter;
 
@@ -74,6 +76,8 @@ const READY_CACHE: Duration = Duration::from_secs(1);
 const READY_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Slow-loris protection: the request head must arrive within this time.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle kept-alive connections to an upstream are closed after this time.
+const UPSTREAM_IDLE: Duration = Duration::from_secs(60);
 
 /// A bound, not yet serving gateway.
 pub struct Gateway {
@@ -84,10 +88,17 @@ pub struct Gateway {
 
 /// Validates the settings, binds the listener (port 0 allowed) and returns.
 pub async fn build(settings: Settings) -> anyhow::Result<Gateway> {
-    let shared = Arc::new(Shared::new(settings)?);
-    let listener = TcpListener::bind(shared.settings.listen)
+    let listener = TcpListener::bind(settings.listen)
         .await
-        .with_context(|| format!("binding the gateway to {}", shared.settings.listen))?;
+        .with_context(|| format!("binding the gateway to {}", settings.listen))?;
+    build_on(settings, listener)
+}
+
+/// Like [`build`] on a listener bound already (its address wins over
+/// `settings.listen`): a caller that must know the address before the gateway is
+/// built keeps the port instead of binding it twice.
+pub fn build_on(settings: Settings, listener: TcpListener) -> anyhow::Result<Gateway> {
+    let shared = Arc::new(Shared::new(settings)?);
     let local_addr = listener.local_addr()?;
     Ok(Gateway {
         listener,
@@ -122,7 +133,9 @@ impl Gateway {
     }
 
     /// Serves until `shutdown` triggers, then stops accepting and lets in-flight
-    /// requests finish (at most `request_timeout_ms` plus one second).
+    /// requests finish (at most `request_timeout_ms` plus one second): actix's
+    /// own graceful stop (`ServerHandle::stop(true)` within `shutdown_timeout`;
+    /// its signal handling is off, the caller owns the signals).
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let Gateway {
             listener,
@@ -130,35 +143,70 @@ impl Gateway {
             shared,
         } = self;
         tracing::info!(addr = %local_addr, routes = shared.routes.len(), "gateway listening");
-        // Every connection task holds a sender; all dropped = all connections done.
-        let (alive_tx, mut alive_rx) = tokio::sync::mpsc::channel::<()>(1);
-        loop {
-            let accepted = tokio::select! {
-                _ = shutdown.wait() => break,
-                r = listener.accept() => r,
-            };
-            let (stream, remote) = match accepted {
-                Ok(x) => x,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off briefly.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            };
-            let shared = shared.clone();
-            let shutdown = shutdown.clone();
-            let alive = alive_tx.clone();
-            tokio::spawn(async move {
-                serve_connection(shared, stream, remote, shutdown).await;
-                drop(alive);
-            });
-        }
-        drop(listener);
-        drop(alive_tx);
+        let listener = listener.into_std()?;
         let grace =
             Duration::from_millis(shared.settings.request_timeout_ms) + Duration::from_secs(1);
-        if tokio::time::timeout(grace, alive_rx.recv()).await.is_err() {
+        // actix counts its drain in whole seconds.
+        let grace_secs = grace.as_secs() + u64::from(grace.subsec_nanos() > 0);
+        let builder = actix_server::Server::build()
+            .disable_signals()
+            .shutdown_timeout(grace_secs);
+        // Kept-alive connections are told `Connection: close` once draining.
+        let draining = builder.graceful_shutdown_signal();
+        let server = builder
+            .listen("idp-gateway", listener, move || {
+                let draining = draining.clone();
+                // One per worker thread: its awc client (and connection pool).
+                let worker = Data::new(Worker::new(shared.clone()));
+                let app = App::new()
+                    .app_data(worker)
+                    .service(web::resource("/healthz").to(healthz))
+                    .service(web::resource("/readyz").to(readyz))
+                    .service(web::resource("/metrics").to(metrics_page))
+                    .default_service(web::to(proxy))
+                    .into_factory()
+                    .map_err(|e: actix_web::Error| e.error_response());
+                let expect = {
+                    let shared = shared.clone();
+                    fn_service(move |req: Request| {
+                        let shared = shared.clone();
+                        async move { shared.expect(req).await }
+                    })
+                };
+                HttpService::build()
+                    .client_request_timeout(HEADER_READ_TIMEOUT)
+                    // An idle kept-alive connection waits as long for its next head.
+                    .keep_alive(HEADER_READ_TIMEOUT)
+                    .tcp_nodelay(true)
+                    .local_addr(local_addr)
+                    .graceful_shutdown_signal(move || {
+                        let draining = draining.clone();
+                        async move { draining.notified().await }
+                    })
+                    .on_connect_ext(|io: &actix_rt::net::TcpStream, ext| {
+                        ext.insert(Client::of(io.peer_addr().ok()));
+                    })
+                    .expect(expect)
+                    .finish(map_config(app, |_| AppConfig::default()))
+                    .tcp()
+            })?
+            .run();
+        let handle = server.handle();
+        tokio::pin!(server);
+        tokio::select! {
+            r = &mut server => {
+                r?;
+                tracing::info!("gateway stopped");
+                return Ok(());
+            }
+            _ = shutdown.wait() => {}
+        }
+        let stopping = Instant::now();
+        // Stops accepting, closes idle connections, lets in-flight requests finish
+        // within the shutdown timeout; `server` ends when every worker has.
+        let (served, ()) = tokio::join!(server, handle.stop(true));
+        served?;
+        if stopping.elapsed() >= grace {
             tracing::warn!("gateway shutdown: connections still open after the grace period");
         }
         tracing::info!("gateway stopped");
@@ -166,39 +214,145 @@ impl Gateway {
     }
 }
 
-async fn serve_connection(
+/// What the gateway knows of a client connection (computed once per connection).
+#[derive(Clone)]
+struct Client {
+    ip: IpAddr,
+    /// Its `X-Forwarded-For` value, cloned (refcount) per request.
+    xff: HeaderValue,
+}
+
+impl Client {
+    fn of(peer: Option<SocketAddr>) -> Client {
+        let ip = peer.map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        let xff =
+            HeaderValue::try_from(ip.to_string()).unwrap_or(HeaderValue::from_static("unknown"));
+        Client { ip, xff }
+    }
+}
+
+/// A request decided before `100 Continue` (in [`Shared::expect`]).
+struct Admitted {
+    route: usize,
+    rid: HeaderValue,
+    start: Instant,
+}
+
+/// A refusal answered instead of `100 Continue`.
+struct Refusal(HttpResponse);
+
+impl From<Refusal> for actix_http::Response<BoxBody> {
+    fn from(r: Refusal) -> Self {
+        r.0.into()
+    }
+}
+
+/// One per worker thread.
+struct Worker {
     shared: Arc<Shared>,
-    stream: TcpStream,
-    remote: SocketAddr,
-    shutdown: Shutdown,
-) {
-    let _ = stream.set_nodelay(true);
-    let ip = remote.ip();
-    // One X-Forwarded-For value per connection, cloned (refcount) per request.
-    let xff = HeaderValue::try_from(ip.to_string()).unwrap_or(HeaderValue::from_static("unknown"));
-    let svc = service_fn(move |req: Request<Incoming>| {
-        let shared = shared.clone();
-        let xff = xff.clone();
-        async move { Ok::<_, Infallible>(shared.handle(req, ip, xff).await) }
-    });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .keep_alive(true);
-    let conn = builder.serve_connection(TokioIo::new(stream), svc);
-    let mut conn = pin!(conn);
-    tokio::select! {
-        r = conn.as_mut() => {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "connection ended with an error");
+    client: awc::Client,
+}
+
+impl Worker {
+    fn new(shared: Arc<Shared>) -> Worker {
+        // TCP_NODELAY on upstream connections too: a request head and a small body
+        // must not wait for the previous segment's ACK.
+        let tcp = actix_tls::connect::Connector::new(actix_tls::connect::Resolver::default())
+            .service()
+            .map(
+                |c: actix_tls::connect::Connection<Uri, actix_rt::net::TcpStream>| {
+                    let _ = c.io_ref().set_nodelay(true);
+                    c
+                },
+            );
+        let connector = awc::Connector::new()
+            .connector(tcp)
+            .timeout(Duration::from_millis(
+                shared.settings.connect_timeout_ms.max(1),
+            ))
+            .conn_keep_alive(UPSTREAM_IDLE)
+            // As many connections to each upstream as requests in flight.
+            .limit(0);
+        let client = awc::Client::builder()
+            .connector(connector)
+            .no_default_headers()
+            .disable_redirects()
+            // The request timeout is ours (to the response head, not the body).
+            .disable_timeout()
+            .finish();
+        Worker { shared, client }
+    }
+}
+
+fn client_of(req: &HttpRequest) -> Client {
+    req.conn_data::<Client>()
+        .cloned()
+        .unwrap_or_else(|| Client::of(req.peer_addr()))
+}
+
+async fn healthz(req: HttpRequest, w: Data<Worker>) -> HttpResponse {
+    let start = Instant::now();
+    let rid = request_id(req.headers());
+    let s = &w.shared;
+    let r = json(StatusCode::OK, r#"{"status":"ok"}"#);
+    s.finish(r, &req, client_of(&req).ip, &rid, s.slot_gateway, start)
+}
+
+async fn readyz(req: HttpRequest, w: Data<Worker>) -> HttpResponse {
+    let start = Instant::now();
+    let rid = request_id(req.headers());
+    let s = &w.shared;
+    let r = s.readyz(&w.client, &rid).await;
+    s.finish(r, &req, client_of(&req).ip, &rid, s.slot_gateway, start)
+}
+
+async fn metrics_page(req: HttpRequest, w: Data<Worker>) -> HttpResponse {
+    let start = Instant::now();
+    let rid = request_id(req.headers());
+    let s = &w.shared;
+    let text = s.metrics.render(s.verifier.stats());
+    let mut r = HttpResponse::with_body(StatusCode::OK, BoxBody::new(text));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    s.finish(r, &req, client_of(&req).ip, &rid, s.slot_gateway, start)
+}
+
+/// Everything else: decided, then forwarded.
+async fn proxy(req: HttpRequest, body: web::Payload, w: Data<Worker>) -> HttpResponse {
+    let s = &w.shared;
+    let client = client_of(&req);
+    let admitted = req.extensions_mut().remove::<Admitted>();
+    let (route, rid, start) = match admitted {
+        Some(a) => (a.route, a.rid, a.start),
+        None => {
+            let start = Instant::now();
+            let rid = request_id(req.headers());
+            match s
+                .admit(req.method(), req.uri(), req.headers(), client.ip, &rid)
+                .await
+            {
+                Ok(route) => (route, rid, start),
+                Err((r, slot)) => return s.finish(r, &req, client.ip, &rid, slot, start),
             }
         }
-        _ = shutdown.wait() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-    }
+    };
+    let Some(compiled) = s.routes.get(route) else {
+        let r = problem(Problem::internal(), &rid);
+        return s.finish(r, &req, client.ip, &rid, s.slot_unmatched, start);
+    };
+    let r = s
+        .forward(
+            &w.client,
+            compiled,
+            &req,
+            body.into_inner(),
+            client.xff,
+            &rid,
+        )
+        .await;
+    s.finish(r, &req, client.ip, &rid, compiled.slot, start)
 }
 
 /// One compiled route.
@@ -229,12 +383,9 @@ struct CompiledLimit {
     limiter: RateLimiter,
 }
 
-type HttpClient = Client<HttpConnector, UpstreamBody>;
-
 struct Shared {
     settings: Settings,
     verifier: Verifier,
-    client: HttpClient,
     /// Sorted by prefix length, longest first.
     routes: Vec<CompiledRoute>,
     public: Vec<CompiledPublic>,
@@ -259,6 +410,11 @@ fn prefix_matches(prefix: &str, path: &str) -> bool {
         && (prefix.ends_with('/')
             || path.len() == prefix.len()
             || path.as_bytes().get(prefix.len()) == Some(&b'/'))
+}
+
+/// The gateway's own paths (answered by it, never forwarded).
+fn is_own(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
 impl Shared {
@@ -362,20 +518,8 @@ impl Shared {
         let slot_unmatched = names.len();
         names.push("unmatched".to_string());
 
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_millis(
-            settings.connect_timeout_ms.max(1),
-        )));
-        connector.set_keepalive(Some(Duration::from_secs(60)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_timer(TokioTimer::new())
-            .build(connector);
-
         Ok(Shared {
             verifier: Verifier::new(settings.verifier.clone()),
-            client,
             routes,
             public,
             upstreams,
@@ -391,8 +535,10 @@ impl Shared {
         })
     }
 
-    fn route(&self, path: &str) -> Option<&CompiledRoute> {
-        self.routes.iter().find(|r| prefix_matches(&r.prefix, path))
+    fn route(&self, path: &str) -> Option<usize> {
+        self.routes
+            .iter()
+            .position(|r| prefix_matches(&r.prefix, path))
     }
 
     fn is_public(&self, method: &Method, path: &str) -> bool {
@@ -401,29 +547,41 @@ impl Shared {
         })
     }
 
-    async fn handle(
+    /// The request id on the answer, its metrics and its access-log line.
+    fn finish(
         &self,
-        req: Request<Incoming>,
+        mut resp: HttpResponse,
+        req: &HttpRequest,
         ip: IpAddr,
-        xff: HeaderValue,
-    ) -> Response<GwBody> {
-        let start = Instant::now();
-        let rid = request_id(req.headers());
-        let log = self
-            .settings
-            .access_log
-            .then(|| (req.method().clone(), req.uri().clone()));
-        let (mut resp, slot) = self.dispatch(req, ip, xff, &rid).await;
+        rid: &HeaderValue,
+        slot: usize,
+        start: Instant,
+    ) -> HttpResponse {
+        self.finish_parts(&mut resp, req.method(), req.uri(), ip, rid, slot, start);
+        resp
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish_parts(
+        &self,
+        resp: &mut HttpResponse,
+        method: &Method,
+        uri: &Uri,
+        ip: IpAddr,
+        rid: &HeaderValue,
+        slot: usize,
+        start: Instant,
+    ) {
         resp.headers_mut().insert(X_REQUEST_ID.clone(), rid.clone());
         let elapsed = start.elapsed();
-        self.metrics
-            .record_request(slot, resp.status().as_u16(), elapsed);
-        if let Some((method, uri)) = log {
+        let status = resp.status().as_u16();
+        self.metrics.record_request(slot, status, elapsed);
+        if self.settings.access_log {
             tracing::info!(
                 target: "gateway::access",
                 method = %method,
                 path = %idp_common::redact::path(uri.path()),
-                status = resp.status().as_u16(),
+                status,
                 duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
                 request_id = rid.to_str().unwrap_or(""),
                 route = self.metrics.name(slot),
@@ -431,75 +589,81 @@ impl Shared {
                 "request"
             );
         }
-        resp
     }
 
-    async fn dispatch(
-        &self,
-        req: Request<Incoming>,
-        ip: IpAddr,
-        xff: HeaderValue,
-        rid: &HeaderValue,
-    ) -> (Response<GwBody>, usize) {
-        let path = req.uri().path();
-        match path {
-            "/healthz" => {
-                return (
-                    json(StatusCode::OK, r#"{"status":"ok"}"#),
-                    self.slot_gateway,
-                )
-            }
-            "/readyz" => return (self.readyz(rid).await, self.slot_gateway),
-            "/metrics" => {
-                let text = self.metrics.render(self.verifier.stats());
-                let mut r = Response::new(GwBody::full(text));
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-                );
-                return (r, self.slot_gateway);
-            }
-            _ => {}
+    /// A request with `Expect: 100-continue`: decided before `100 Continue` goes
+    /// out; a refusal is the client's only answer (it never sends its body).
+    async fn expect(&self, req: Request) -> Result<Request, Refusal> {
+        if is_own(req.uri().path()) {
+            return Ok(req);
         }
-        // Answers given without reading the body: the body still on the connection
-        // means hyper may close it after the answer; say so (`Connection: close`).
-        let unread = !req.body().is_end_stream();
-        let refuse = |r: Response<GwBody>, slot: usize| (closing_if(unread, r), slot);
+        let start = Instant::now();
+        let rid = request_id(req.headers());
+        let ip = Client::of(req.peer_addr()).ip;
+        match self
+            .admit(req.method(), req.uri(), req.headers(), ip, &rid)
+            .await
+        {
+            Ok(route) => {
+                req.extensions_mut().insert(Admitted { route, rid, start });
+                Ok(req)
+            }
+            Err((mut r, slot)) => {
+                self.finish_parts(&mut r, req.method(), req.uri(), ip, &rid, slot, start);
+                Err(Refusal(r))
+            }
+        }
+    }
+
+    /// Everything decided before the upstream is contacted: the route (its index)
+    /// or the refusal (with its metrics slot).
+    async fn admit(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        ip: IpAddr,
+        rid: &HeaderValue,
+    ) -> Result<usize, (HttpResponse, usize)> {
+        let path = uri.path();
         // Before any routing or public/protected decision: a path whose meaning
         // depends on who normalizes it is refused, never guessed at.
         if let Some(why) = ambiguous_path(path) {
-            return refuse(
+            return Err((
                 problem(Problem::bad_request(format!("the request path {why}")), rid),
                 self.slot_unmatched,
-            );
+            ));
         }
-        let Some(route) = self.route(path) else {
-            return refuse(
+        let Some(index) = self.route(path) else {
+            return Err((
                 problem(Problem::not_found(format!("no route for {path}")), rid),
                 self.slot_unmatched,
-            );
+            ));
         };
-        let slot = route.slot;
-        if let Some(what) = self.rate_limited(req.method(), path, ip) {
+        let slot = self
+            .routes
+            .get(index)
+            .map_or(self.slot_unmatched, |r| r.slot);
+        if let Some(what) = self.rate_limited(method, path, ip) {
             let mut r = problem(
                 Problem::too_many_requests(format!("too many requests to {what}; retry later")),
                 rid,
             );
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            return refuse(r, slot);
+            return Err((r, slot));
         }
-        if !self.is_public(req.method(), path) {
-            if let Err(e) = self.authenticate(req.headers()).await {
-                return refuse(unauthorized(e, rid), slot);
+        if !self.is_public(method, path) {
+            if let Err(e) = self.authenticate(headers).await {
+                return Err((unauthorized(e, rid), slot));
             }
         }
-        if let Some(len) = content_length(req.headers()) {
+        if let Some(len) = content_length(headers) {
             if len > self.settings.max_body_bytes {
-                return refuse(self.too_large(rid), slot);
+                return Err((self.too_large(rid), slot));
             }
         }
-        (self.forward(route, req, xff, rid).await, slot)
+        Ok(index)
     }
 
     /// The name of the limit `ip` has exhausted for this request, if any.
@@ -533,7 +697,7 @@ impl Shared {
         outcome
     }
 
-    fn too_large(&self, rid: &HeaderValue) -> Response<GwBody> {
+    fn too_large(&self, rid: &HeaderValue) -> HttpResponse {
         problem(
             Problem::payload_too_large(format!(
                 "the request body exceeds {} bytes",
@@ -545,32 +709,31 @@ impl Shared {
 
     async fn forward(
         &self,
+        client: &awc::Client,
         route: &CompiledRoute,
-        req: Request<Incoming>,
+        req: &HttpRequest,
+        payload: Payload,
         xff: HeaderValue,
         rid: &HeaderValue,
-    ) -> Response<GwBody> {
-        let (mut parts, body) = req.into_parts();
-        let uri = match upstream_uri(route, &parts.uri) {
-            Some(u) => u,
-            None => {
-                return problem(
-                    Problem::bad_request("the request path cannot be forwarded"),
-                    rid,
-                )
-            }
+    ) -> HttpResponse {
+        let Some(uri) = upstream_uri(route, req.uri()) else {
+            return problem(
+                Problem::bad_request("the request path cannot be forwarded"),
+                rid,
+            );
         };
-        let headers = &mut parts.headers;
-        strip_hop_by_hop(headers);
-        strip_client_internal(headers);
-        // `Expect: 100-continue` was answered by this hop (hyper does it on the first
-        // read of the body); the upstream gets the body straight away.
+        let mut headers = req.headers().clone();
+        let body_len = content_length(&headers);
+        strip_hop_by_hop(&mut headers);
+        strip_client_internal(&mut headers);
+        // `Expect: 100-continue` was answered by this hop; the upstream gets the
+        // body straight away.
         if headers.contains_key(header::EXPECT) {
             headers.remove(header::EXPECT);
         }
-        if let Some(host) = headers.remove(header::HOST) {
+        if let Some(host) = headers.remove(header::HOST).next() {
             headers.insert(X_FORWARDED_HOST.clone(), host);
-        } else if let Some(a) = parts.uri.authority() {
+        } else if let Some(a) = req.uri().authority() {
             if let Ok(v) = HeaderValue::from_str(a.as_str()) {
                 headers.insert(X_FORWARDED_HOST.clone(), v);
             }
@@ -578,19 +741,60 @@ impl Shared {
         headers.insert(X_FORWARDED_FOR.clone(), xff);
         headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
         headers.insert(X_REQUEST_ID.clone(), rid.clone());
-        parts.uri = uri;
-        parts.version = Version::HTTP_11;
-        let (body, finished) = UpstreamBody::limited(body, self.settings.max_body_bytes);
-        let upstream_req = Request::from_parts(parts, body);
+        let mut upstream_req = client.request(req.method().clone(), uri);
+        *upstream_req.headers_mut() = headers;
 
-        let result =
-            tokio::time::timeout(self.request_timeout, self.client.request(upstream_req)).await;
-        let resp = match result {
-            Ok(Ok(resp)) => {
-                let (mut parts, body) = resp.into_parts();
-                strip_hop_by_hop(&mut parts.headers);
-                Response::from_parts(parts, GwBody::Stream(body))
+        // The client's body streams through as it arrives, with its own framing:
+        // none, a length, or chunks; its watch notices when it fails.
+        let (sent, watch) = match payload {
+            // No body; a `Content-Length: 0` the client sent is kept.
+            Payload::None if body_len == Some(0) => (upstream_req.send_body(()), None),
+            Payload::None => (upstream_req.send_body(actix_http::body::None::new()), None),
+            payload => {
+                let (body, watch) = body::limited(payload, self.settings.max_body_bytes);
+                let sent = match body_len {
+                    Some(n) => upstream_req.send_body(SizedStream::new(n, body)),
+                    None => upstream_req.send_body(BodyStream::new(body)),
+                };
+                (sent, Some(watch))
             }
+        };
+        let sent = tokio::time::timeout(self.request_timeout, sent);
+        let (result, fault) = match watch {
+            None => (sent.await, None),
+            Some(watch) => tokio::select! {
+                biased;
+                f = watch => return self.body_fault(f, rid),
+                r = sent => {
+                    let fault = match &r {
+                        Ok(Err(SendRequestError::Body(e))) => e.downcast_ref::<BodyFault>().copied(),
+                        _ => None,
+                    };
+                    (r, fault)
+                }
+            },
+        };
+        match result {
+            Ok(Ok(resp)) => {
+                let status = resp.status();
+                let mut headers = HeaderMap::new();
+                let resp = resp.map_body(|head, payload| {
+                    std::mem::swap(&mut headers, &mut head.headers);
+                    payload
+                });
+                strip_hop_by_hop(&mut headers);
+                let body = match content_length(&headers) {
+                    Some(n) => BoxBody::new(SizedStream::new(n, resp)),
+                    None => BoxBody::new(BodyStream::new(resp)),
+                };
+                let mut r = HttpResponse::with_body(status, body);
+                *r.headers_mut() = headers;
+                r
+            }
+            Ok(Err(_)) if fault.is_some() => match fault {
+                Some(f) => self.body_fault(f, rid),
+                None => problem(Problem::internal(), rid),
+            },
             Ok(Err(e)) => self.upstream_error(route, &e, rid),
             Err(_) => problem(
                 Problem::gateway_timeout(format!(
@@ -600,67 +804,68 @@ impl Shared {
                 )),
                 rid,
             ),
+        }
+    }
+
+    /// The client's body failed: its fault, not the upstream's; what is left of
+    /// it is still on the connection, which cannot be reused.
+    fn body_fault(&self, fault: BodyFault, rid: &HeaderValue) -> HttpResponse {
+        let mut r = match fault {
+            BodyFault::TooLarge => self.too_large(rid),
+            BodyFault::Broken => {
+                tracing::debug!(
+                    request_id = rid.to_str().unwrap_or(""),
+                    "reading the request body failed"
+                );
+                problem(
+                    Problem::bad_request(
+                        "the request body could not be read (malformed or incomplete)",
+                    ),
+                    rid,
+                )
+            }
         };
-        // An answer (the upstream's or ours) before the client's body was read to
-        // its end: the rest of it is still on the connection.
-        let unread = finished.is_some_and(|f| !f.load(std::sync::atomic::Ordering::Acquire));
-        closing_if(unread, resp)
+        r.head_mut().set_connection_type(ConnectionType::Close);
+        r
     }
 
     fn upstream_error(
         &self,
         route: &CompiledRoute,
-        e: &hyper_util::client::legacy::Error,
+        e: &SendRequestError,
         rid: &HeaderValue,
-    ) -> Response<GwBody> {
+    ) -> HttpResponse {
         let name = self.metrics.name(route.slot);
-        let mut source: Option<&(dyn StdError + 'static)> = e.source();
-        let mut io_kind = None;
-        while let Some(s) = source {
-            match s.downcast_ref::<UpstreamBodyError>() {
-                Some(UpstreamBodyError::TooLarge) => return self.too_large(rid),
-                // The client's body is broken (bad chunked framing, the client
-                // went away): the client's fault, not the upstream's.
-                Some(UpstreamBodyError::Client(e)) => {
-                    tracing::debug!(error = %e, request_id = rid.to_str().unwrap_or(""), "reading the request body failed");
-                    return problem(
-                        Problem::bad_request(
-                            "the request body could not be read (malformed or incomplete)",
-                        ),
-                        rid,
-                    );
-                }
-                None => {}
-            }
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                io_kind = Some(io.kind());
-            }
-            source = s.source();
-        }
-        tracing::warn!(upstream = name, error = ?e, request_id = rid.to_str().unwrap_or(""), "upstream request failed");
-        use std::io::ErrorKind as K;
-        let p = match (e.is_connect(), io_kind) {
-            (true, Some(K::TimedOut)) => {
+        tracing::warn!(upstream = name, error = %e, request_id = rid.to_str().unwrap_or(""), "upstream request failed");
+        let p = match e {
+            SendRequestError::Connect(ConnectError::Timeout) => {
                 Problem::gateway_timeout(format!("connecting to the {name} service timed out"))
             }
-            (true, Some(K::ConnectionRefused)) => {
+            SendRequestError::Connect(ConnectError::Io(io))
+                if io.kind() == std::io::ErrorKind::ConnectionRefused =>
+            {
                 Problem::bad_gateway(format!("the {name} service refused the connection"))
             }
-            (true, _) => Problem::service_unavailable(format!(
+            SendRequestError::Connect(ConnectError::Io(io))
+                if io.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                Problem::gateway_timeout(format!("connecting to the {name} service timed out"))
+            }
+            SendRequestError::Connect(_) => Problem::service_unavailable(format!(
                 "no connection to the {name} service is possible"
             )),
-            (false, _) => Problem::bad_gateway(format!("the {name} service failed to answer")),
+            _ => Problem::bad_gateway(format!("the {name} service failed to answer")),
         };
         problem(p, rid)
     }
 
-    async fn readyz(&self, rid: &HeaderValue) -> Response<GwBody> {
+    async fn readyz(&self, client: &awc::Client, rid: &HeaderValue) -> HttpResponse {
         let failing = {
             let mut cached = self.ready.lock().await;
             match &*cached {
                 Some((at, failing)) if at.elapsed() < READY_CACHE => failing.clone(),
                 _ => {
-                    let mut failing = self.probe_upstreams().await;
+                    let mut failing = self.probe_upstreams(client).await;
                     if let Some(bus) = self.bus.get() {
                         if let Err(reason) = bus.health().await {
                             failing.push(format!("event bus ({reason})"));
@@ -683,34 +888,22 @@ impl Shared {
 
     /// `GET {upstream}/healthz` on every distinct upstream, concurrently; answers
     /// the failing ones.
-    async fn probe_upstreams(&self) -> Vec<String> {
-        let mut set = tokio::task::JoinSet::new();
-        for (i, u) in self.upstreams.iter().enumerate() {
-            let client = self.client.clone();
-            let uri = format!("{}/healthz", u.base);
-            set.spawn(async move {
-                let ok = match uri.parse::<Uri>() {
-                    Ok(uri) => {
-                        let mut req = Request::new(UpstreamBody::empty());
-                        *req.uri_mut() = uri;
-                        matches!(
-                            tokio::time::timeout(READY_PROBE_TIMEOUT, client.request(req)).await,
-                            Ok(Ok(r)) if r.status().is_success()
-                        )
-                    }
-                    Err(_) => false,
-                };
-                (i, ok)
-            });
-        }
-        let mut failing = Vec::new();
-        while let Some(r) = set.join_next().await {
-            if let Ok((i, false)) = r {
-                if let Some(u) = self.upstreams.get(i) {
-                    failing.push(format!("{} ({})", u.name, u.base));
-                }
-            }
-        }
+    async fn probe_upstreams(&self, client: &awc::Client) -> Vec<String> {
+        let probes = self.upstreams.iter().map(|u| async move {
+            let ok = match format!("{}/healthz", u.base).parse::<Uri>() {
+                Ok(uri) => matches!(
+                    tokio::time::timeout(READY_PROBE_TIMEOUT, client.get(uri).send()).await,
+                    Ok(Ok(r)) if r.status().is_success()
+                ),
+                Err(_) => false,
+            };
+            (!ok).then(|| format!("{} ({})", u.name, u.base))
+        });
+        let mut failing: Vec<String> = futures::future::join_all(probes)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         failing.sort();
         failing
     }
@@ -756,7 +949,6 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if headers.contains_key(header::CONNECTION) {
         let named: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
-            .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
@@ -891,17 +1083,6 @@ fn ambiguous_path(path: &str) -> Option<&'static str> {
     None
 }
 
-/// Adds `Connection: close` when `unread`: the request's body was not read to
-/// its end, so hyper will close the connection after this answer (it drains only
-/// what it has already buffered); the client must know not to reuse it.
-fn closing_if(unread: bool, mut r: Response<GwBody>) -> Response<GwBody> {
-    if unread {
-        r.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    r
-}
-
 /// Removes forwarding, internal and identity headers a client may have sent to
 /// spoof them (see [`CLIENT_FORBIDDEN`] and [`CLIENT_FORBIDDEN_PREFIXES`]).
 fn strip_client_internal(headers: &mut HeaderMap) {
@@ -971,9 +1152,8 @@ fn new_request_id() -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("unknown"))
 }
 
-fn json(status: StatusCode, body: &'static str) -> Response<GwBody> {
-    let mut r = Response::new(GwBody::full(Bytes::from_static(body.as_bytes())));
-    *r.status_mut() = status;
+fn json(status: StatusCode, body: &'static str) -> HttpResponse {
+    let mut r = HttpResponse::with_body(status, BoxBody::new(Bytes::from_static(body.as_bytes())));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -981,12 +1161,11 @@ fn json(status: StatusCode, body: &'static str) -> Response<GwBody> {
     r
 }
 
-fn problem(p: Problem, rid: &HeaderValue) -> Response<GwBody> {
+fn problem(p: Problem, rid: &HeaderValue) -> HttpResponse {
     let p = p.with_request_id(rid.to_str().unwrap_or(""));
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(&p).unwrap_or_default();
-    let mut r = Response::new(GwBody::full(body));
-    *r.status_mut() = status;
+    let mut r = HttpResponse::with_body(status, BoxBody::new(body));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
@@ -994,7 +1173,7 @@ fn problem(p: Problem, rid: &HeaderValue) -> Response<GwBody> {
     r
 }
 
-fn unauthorized(e: TokenError, rid: &HeaderValue) -> Response<GwBody> {
+fn unauthorized(e: TokenError, rid: &HeaderValue) -> HttpResponse {
     if e.is_server_error() {
         let mut r = problem(
             Problem::service_unavailable(if e == TokenError::RevocationsUnavailable {
@@ -1036,7 +1215,10 @@ mod tests {
             Route::new("/a/b", "http://127.0.0.1:2", "long"),
             Route::new("/dir/", "http://127.0.0.1:3", "dir"),
         ]);
-        let name = |p: &str| s.route(p).map(|r| s.metrics.name(r.slot).to_string());
+        let name = |p: &str| {
+            s.route(p)
+                .map(|i| s.metrics.name(s.routes[i].slot).to_string())
+        };
         assert_eq!(name("/a").as_deref(), Some("short"));
         assert_eq!(name("/a/x").as_deref(), Some("short"));
         assert_eq!(name("/a/b").as_deref(), Some("long"));
@@ -1050,7 +1232,7 @@ mod tests {
     #[test]
     fn default_table_routes_the_platform() {
         let s = shared(settings::default_routes());
-        let up = |p: &str| s.route(p).map(|r| r.authority.to_string());
+        let up = |p: &str| s.route(p).map(|i| s.routes[i].authority.to_string());
         assert_eq!(
             up("/identity/v1/organizations/x").as_deref(),
             Some("127.0.0.1:8082")
@@ -1065,13 +1247,13 @@ mod tests {
             Some("127.0.0.1:8083")
         );
         assert_eq!(up("/nothing"), None);
-        let r = s.route("/.well-known/jwks.json").unwrap();
+        let r = &s.routes[s.route("/.well-known/jwks.json").unwrap()];
         let u = upstream_uri(r, &"/.well-known/jwks.json?x=1".parse().unwrap()).unwrap();
         assert_eq!(
             u.to_string(),
             "http://127.0.0.1:8081/identity/v1/.well-known/jwks.json?x=1"
         );
-        let r = s.route("/identity/v1/identities").unwrap();
+        let r = &s.routes[s.route("/identity/v1/identities").unwrap()];
         let u = upstream_uri(r, &"/identity/v1/identities?page=1".parse().unwrap()).unwrap();
         assert_eq!(
             u.to_string(),
@@ -1102,7 +1284,7 @@ mod tests {
         let s = shared(vec![
             Route::new("/svc", "http://127.0.0.1:9/base/", "svc").rewritten("/v2")
         ]);
-        let r = s.route("/svc/x").unwrap();
+        let r = &s.routes[s.route("/svc/x").unwrap()];
         let u = upstream_uri(r, &"/svc/x?q".parse().unwrap()).unwrap();
         assert_eq!(u.to_string(), "http://127.0.0.1:9/base/v2/x?q");
     }
@@ -1124,15 +1306,36 @@ mod tests {
     #[test]
     fn headers_are_cleaned() {
         let mut h = HeaderMap::new();
-        h.insert("connection", "keep-alive, x-hop".parse().unwrap());
-        h.insert("x-hop", "1".parse().unwrap());
-        h.insert("keep-alive", "timeout=5".parse().unwrap());
-        h.insert("te", "trailers".parse().unwrap());
-        h.insert("upgrade", "websocket".parse().unwrap());
-        h.insert("x-forwarded-for", "6.6.6.6".parse().unwrap());
-        h.insert("forwarded", "for=6.6.6.6".parse().unwrap());
-        h.insert("x-internal-user", "admin".parse().unwrap());
-        h.insert("x-identity-id", "x".parse().unwrap());
+        h.insert(
+            HeaderName::from_static("connection"),
+            "keep-alive, x-hop".parse().unwrap(),
+        );
+        h.insert(HeaderName::from_static("x-hop"), "1".parse().unwrap());
+        h.insert(
+            HeaderName::from_static("keep-alive"),
+            "timeout=5".parse().unwrap(),
+        );
+        h.insert(HeaderName::from_static("te"), "trailers".parse().unwrap());
+        h.insert(
+            HeaderName::from_static("upgrade"),
+            "websocket".parse().unwrap(),
+        );
+        h.insert(
+            HeaderName::from_static("x-forwarded-for"),
+            "6.6.6.6".parse().unwrap(),
+        );
+        h.insert(
+            HeaderName::from_static("forwarded"),
+            "for=6.6.6.6".parse().unwrap(),
+        );
+        h.insert(
+            HeaderName::from_static("x-internal-user"),
+            "admin".parse().unwrap(),
+        );
+        h.insert(
+            HeaderName::from_static("x-identity-id"),
+            "x".parse().unwrap(),
+        );
         for spoof in [
             "x-organization-id",
             "x-tenant-id",
@@ -1145,10 +1348,16 @@ mod tests {
         ] {
             h.insert(HeaderName::from_static(spoof), "x".parse().unwrap());
         }
-        h.insert("authorization", "Bearer t".parse().unwrap());
-        h.insert("accept", "*/*".parse().unwrap());
-        h.insert("x-request-id", "r".parse().unwrap());
-        h.insert("x-custom", "c".parse().unwrap());
+        h.insert(
+            HeaderName::from_static("authorization"),
+            "Bearer t".parse().unwrap(),
+        );
+        h.insert(HeaderName::from_static("accept"), "*/*".parse().unwrap());
+        h.insert(
+            HeaderName::from_static("x-request-id"),
+            "r".parse().unwrap(),
+        );
+        h.insert(HeaderName::from_static("x-custom"), "c".parse().unwrap());
         strip_hop_by_hop(&mut h);
         strip_client_internal(&mut h);
         let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
@@ -1226,13 +1435,22 @@ mod tests {
     #[test]
     fn request_ids_are_taken_when_sane() {
         let mut h = HeaderMap::new();
-        h.insert("x-request-id", "abc-123_x.y".parse().unwrap());
+        h.insert(
+            HeaderName::from_static("x-request-id"),
+            "abc-123_x.y".parse().unwrap(),
+        );
         assert_eq!(request_id(&h), "abc-123_x.y");
-        h.insert("x-request-id", "has space".parse().unwrap());
+        h.insert(
+            HeaderName::from_static("x-request-id"),
+            "has space".parse().unwrap(),
+        );
         let generated = request_id(&h);
         let u = uuid::Uuid::parse_str(generated.to_str().unwrap()).unwrap();
         assert_eq!(u.get_version_num(), 4);
-        h.insert("x-request-id", "a".repeat(129).parse().unwrap());
+        h.insert(
+            HeaderName::from_static("x-request-id"),
+            "a".repeat(129).parse().unwrap(),
+        );
         assert_ne!(request_id(&h), "a".repeat(129).as_str());
         assert_ne!(new_request_id(), new_request_id());
     }

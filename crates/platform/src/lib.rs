@@ -186,7 +186,6 @@ impl Platform {
             .collect::<Result<_, _>>()?;
         let gateway_listener = idp_runtime::server::bind(&settings.listen).await?;
         let gateway_addr = gateway_listener.local_addr()?;
-        drop(gateway_listener);
         let public_url = if settings.public_url.is_empty() {
             format!("http://{gateway_addr}")
         } else {
@@ -317,7 +316,9 @@ impl Platform {
                 r.upstream = format!("http://{}", addrs[i]);
             }
         }
-        let gateway = idp_gateway::build(gw).await?;
+        // The listener bound above: giving the port back and binding it again
+        // could lose it to another process in between.
+        let gateway = idp_gateway::build_on(gw, gateway_listener)?;
         gateway.listen_for_revocations(bus.clone()).await?;
         start.open();
         let gateway_addr = gateway.local_addr();

@@ -292,7 +292,7 @@ async fn dot_segments_and_empty_segments_are_refused_before_routing() {
         let raw = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
         let r = send_raw(gw.addr, raw.as_bytes()).await;
         if r.status == 400 && path.contains('\\') && r.header("content-type").is_none() {
-            // hyper itself refuses a raw backslash in the request line.
+            // The HTTP server itself may refuse a raw backslash in the request line.
             continue;
         }
         let body = assert_raw_problem(&r, 400);
@@ -440,4 +440,116 @@ async fn authorize_initiate_is_rate_limited_per_client_by_default() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn expect_continue_is_answered_only_once_the_request_is_admitted() {
+    let backend = Backend::start().await;
+    let gw = TestGateway::start(settings(&backend)).await;
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    let head = format!(
+        "PUT /api/x HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n",
+        token()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let first = read_response(&mut s, &mut buf).await.unwrap();
+    assert_eq!(first.status, 100, "{first:?}");
+    assert_eq!(backend.count(), 0, "nothing forwarded before the body");
+    s.write_all(b"hello").await.unwrap();
+    let r = read_response(&mut s, &mut buf).await.unwrap();
+    assert_eq!(r.status, 200, "{r:?}");
+    let echo = r.json();
+    assert_eq!(echo["bodyLen"], 5);
+    assert!(
+        echo["headers"].get("expect").is_none(),
+        "answered by this hop: {echo}"
+    );
+    assert_eq!(backend.count(), 1);
+    // The connection goes on.
+    s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let r = read_response(&mut s, &mut buf).await.unwrap();
+    assert_eq!(r.status, 200, "{r:?}");
+    // Decided once, before `100 Continue`: the handler did not check the token
+    // (nor take a rate-limit token) again.
+    let text = metrics(&gw).await;
+    assert!(
+        text.contains("gateway_token_validations_total{outcome=\"valid\"} 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_over_its_limit_gets_a_token_back_each_second() {
+    let backend = Backend::start().await;
+    // The test settings: the token endpoint at 1 per second, burst 3.
+    let gw = TestGateway::start(settings(&backend)).await;
+    let c = client();
+    let call = || {
+        c.post(gw.url("/identity/v1/oauth/token"))
+            .body("grant_type=client_credentials")
+            .send()
+    };
+    for i in 0..3 {
+        assert_eq!(call().await.unwrap().status(), 200, "request {i}");
+    }
+    let refused = call().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        call().await.unwrap().status(),
+        200,
+        "refilled after a second"
+    );
+    assert_eq!(
+        call().await.unwrap().status(),
+        429,
+        "one token, not the burst"
+    );
+    assert_eq!(backend.count(), 4);
+}
+
+#[tokio::test]
+async fn bodies_keep_their_framing_upstream() {
+    let backend = Backend::start().await;
+    let gw = TestGateway::start(settings(&backend)).await;
+    let auth = format!("authorization: Bearer {}\r\n", token());
+    let cases = [
+        // No body: none upstream either.
+        ("GET", "", "", None, None),
+        // An empty body said so, and a sized one keeps its length.
+        ("POST", "content-length: 0\r\n", "", Some("0"), None),
+        ("POST", "content-length: 5\r\n", "hello", Some("5"), None),
+        // Chunks stay chunks.
+        (
+            "POST",
+            "transfer-encoding: chunked\r\n",
+            "5\r\nhello\r\n0\r\n\r\n",
+            None,
+            Some("chunked"),
+        ),
+    ];
+    for (method, framing, body, len, te) in cases {
+        let raw = format!(
+            "{method} /api/x HTTP/1.1\r\nhost: x\r\n{auth}{framing}connection: close\r\n\r\n{body}"
+        );
+        let r = send_raw(gw.addr, raw.as_bytes()).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        let e = r.json();
+        let h = &e["headers"];
+        assert_eq!(
+            h.get("content-length").and_then(Value::as_str),
+            len,
+            "{method} {framing}: {e}"
+        );
+        assert_eq!(
+            h.get("transfer-encoding").and_then(Value::as_str),
+            te,
+            "{method} {framing}: {e}"
+        );
+        assert_eq!(e["bodyLen"], if body.is_empty() { 0 } else { 5 });
+    }
 }

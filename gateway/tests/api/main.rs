@@ -487,3 +487,67 @@ async fn shutdown_stops_the_gateway() {
         .unwrap();
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    let backend = Backend::start().await;
+    let mut s = settings(&backend);
+    // The backend answers /slow after 2 s; the grace is 3 s + 1 s.
+    s.request_timeout_ms = 3000;
+    let gw = TestGateway::start(s).await;
+    let url = gw.url("/slow/x");
+    let auth = format!("Bearer {}", token());
+    let in_flight = tokio::spawn(async move {
+        client()
+            .get(url)
+            .header("authorization", auth)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(backend.count(), 1, "the request reached the backend");
+    gw.shutdown.trigger();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        tokio::net::TcpStream::connect(gw.addr).await.is_err(),
+        "no longer accepting"
+    );
+    assert_eq!(
+        in_flight.await.unwrap().unwrap(),
+        200,
+        "finished, not dropped"
+    );
+    let mut gw = gw;
+    let task = std::mem::replace(&mut gw.task, tokio::spawn(async { Ok(()) }));
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("run returned")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn upstream_connections_are_kept_alive_and_reused() {
+    let backend = Backend::start().await;
+    let gw = TestGateway::start(settings(&backend)).await;
+    let c = client();
+    let auth = format!("Bearer {}", token());
+    for i in 0..20 {
+        let resp = c
+            .post(gw.url("/api/x"))
+            .header("authorization", &auth)
+            .body("hello")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "request {i}");
+        resp.bytes().await.unwrap();
+    }
+    assert_eq!(backend.count(), 20);
+    // One pool per gateway worker, and the JWKS fetch: a handful, not 20.
+    let n = backend
+        .connections
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(n <= 4, "{n} upstream connections for 20 requests");
+}

@@ -1,24 +1,17 @@
 //! Test fixtures: a backend that counts and echoes, serving a JWKS too; a gateway
 //! in front of it; token minting.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use idp_common::shutdown::Shutdown;
 use idp_gateway::{PublicRoute, Route, Settings, VerifierSettings};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::json;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 pub const KEY_A: &str = include_str!("keys/a.pem");
 pub const KEY_B: &str = include_str!("keys/b.pem");
@@ -31,6 +24,8 @@ pub const ISS: &str = "http://gateway.test/identity/v1";
 pub struct Backend {
     pub addr: SocketAddr,
     pub count: Arc<AtomicUsize>,
+    /// Connections accepted.
+    pub connections: Arc<AtomicUsize>,
 }
 
 impl Backend {
@@ -38,22 +33,22 @@ impl Backend {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let count = Arc::new(AtomicUsize::new(0));
-        let c = count.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (c, n) = (count.clone(), connections.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let c = c.clone();
-                tokio::spawn(async move {
-                    let svc = service_fn(move |req| backend(req, c.clone()));
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
+                n.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(serve_connection(stream, c.clone()));
             }
         });
-        Backend { addr, count }
+        Backend {
+            addr,
+            count,
+            connections,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -65,48 +60,147 @@ impl Backend {
     }
 }
 
-async fn backend(
-    req: Request<Incoming>,
-    count: Arc<AtomicUsize>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let path = req.uri().path().to_string();
+/// A request as the backend saw it: the request line's method and target, the
+/// headers (names lower-cased, values as sent) and the body's length.
+struct Seen {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body_len: usize,
+}
+
+/// HTTP/1.1 on plain sockets (kept alive, `Content-Length` or chunked bodies),
+/// so that the backend answers exactly the headers it is told to, hop-by-hop
+/// ones included.
+async fn serve_connection(mut s: TcpStream, count: Arc<AtomicUsize>) {
+    let mut conn = Conn {
+        buf: Vec::new(),
+        s: &mut s,
+    };
+    while let Some(seen) = conn.read_request().await {
+        let close = seen
+            .headers
+            .iter()
+            .any(|(k, v)| k == "connection" && v.to_ascii_lowercase().contains("close"));
+        let answer = respond(seen, &count).await;
+        if conn.s.write_all(&answer).await.is_err() || close {
+            return;
+        }
+    }
+}
+
+struct Conn<'a> {
+    buf: Vec<u8>,
+    s: &'a mut TcpStream,
+}
+
+impl Conn<'_> {
+    /// More bytes into `buf`; `None` at the end of the stream.
+    async fn fill(&mut self) -> Option<()> {
+        let mut chunk = [0u8; 8192];
+        let n = self.s.read(&mut chunk).await.ok()?;
+        (n > 0).then(|| self.buf.extend_from_slice(&chunk[..n]))
+    }
+
+    /// Takes the next line (without its CRLF).
+    async fn line(&mut self) -> Option<String> {
+        loop {
+            if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8_lossy(&self.buf[..i]).to_string();
+                self.buf.drain(..i + 2);
+                return Some(line);
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// Takes `n` bytes.
+    async fn take(&mut self, n: usize) -> Option<Vec<u8>> {
+        while self.buf.len() < n {
+            self.fill().await?;
+        }
+        Some(self.buf.drain(..n).collect())
+    }
+
+    async fn read_request(&mut self) -> Option<Seen> {
+        let request_line = self.line().await?;
+        let mut parts = request_line.split(' ');
+        let method = parts.next()?.to_string();
+        let target = parts.next()?.to_string();
+        let mut headers = Vec::new();
+        loop {
+            let line = self.line().await?;
+            if line.is_empty() {
+                break;
+            }
+            let (k, v) = line.split_once(':')?;
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let mut body_len = 0;
+        if header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
+            loop {
+                let size = self.line().await?;
+                let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+                if size == 0 {
+                    // Trailers, up to the empty line.
+                    while !self.line().await?.is_empty() {}
+                    break;
+                }
+                body_len += self.take(size).await?.len();
+                self.take(2).await?;
+            }
+        } else if let Some(n) = header("content-length") {
+            body_len = self.take(n.parse().ok()?).await?.len();
+        }
+        Some(Seen {
+            method,
+            target,
+            headers,
+            body_len,
+        })
+    }
+}
+
+async fn respond(seen: Seen, count: &AtomicUsize) -> Vec<u8> {
+    let ok = |extra: &str, body: String| {
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n{extra}\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let path = seen.target.split('?').next().unwrap_or("").to_string();
     if path == "/jwks.json" {
         let jwks = json!({"keys": [{"kty": "RSA", "kid": "a", "use": "sig", "alg": "RS256", "n": N_A.trim(), "e": "AQAB"}]});
-        return Ok(Response::new(Full::new(Bytes::from(jwks.to_string()))));
+        return ok("", jwks.to_string());
     }
     if path == "/healthz" {
-        return Ok(Response::new(Full::new(Bytes::from_static(b"{}"))));
+        return ok("", "{}".to_string());
     }
     count.fetch_add(1, Ordering::SeqCst);
     if path.starts_with("/slow") {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     let mut headers = serde_json::Map::new();
-    for (k, v) in req.headers() {
-        headers.insert(
-            k.as_str().to_string(),
-            json!(String::from_utf8_lossy(v.as_bytes())),
-        );
+    for (k, v) in &seen.headers {
+        headers.insert(k.clone(), json!(v));
     }
-    let method = req.method().to_string();
-    let uri = req.uri().to_string();
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes().len())
-        .unwrap_or(0);
-    let echo = json!({"method": method, "uri": uri, "headers": headers, "bodyLen": body});
-    let mut resp = Response::new(Full::new(Bytes::from(echo.to_string())));
-    resp.headers_mut()
-        .insert("content-type", "application/json".parse().unwrap());
-    resp.headers_mut()
-        .insert("connection", "x-backend-hop".parse().unwrap());
-    resp.headers_mut()
-        .insert("x-backend-hop", "secret".parse().unwrap());
-    resp.headers_mut()
-        .insert("keep-alive", "timeout=5".parse().unwrap());
-    Ok(resp)
+    let echo = json!({
+        "method": seen.method,
+        "uri": seen.target,
+        "headers": headers,
+        "bodyLen": seen.body_len,
+    });
+    ok(
+        "content-type: application/json\r\nconnection: x-backend-hop\r\nx-backend-hop: secret\r\nkeep-alive: timeout=5\r\n",
+        echo.to_string(),
+    )
 }
 
 /// A free port with nothing listening on it.
