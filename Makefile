@@ -4,7 +4,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/idp-target
 export CARGO_TARGET_DIR
 PSQL ?= psql -h 127.0.0.1 -U postgres -d postgres -qtA
 
-.PHONY: help run run-release test validate-deploy lint fmt fmt-check check-deps bench bench-quick clean-test-dbs openapi fuzz fuzz-quick
+.PHONY: help run run-release test validate-deploy lint fmt fmt-check check-deps check-unused bench bench-quick clean-test-dbs openapi fuzz fuzz-quick
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -34,7 +34,7 @@ validate-deploy: ## Validate deploy/ against the Kubernetes schemas (offline) an
 	elif [ "$$CI" = "true" ]; then echo "python3 is required in CI"; exit 1; \
 	else echo "SKIPPED: python3 not available; deploy/ not validated"; fi
 
-lint: fmt-check check-deps ## What CI checks besides the tests: formatting, clippy, the gateway's dependency rule
+lint: fmt-check check-deps check-unused ## What CI checks besides the tests: formatting, clippy, the gateway's dependency rule, unused dependencies
 	cargo clippy --workspace --all-targets -- -D warnings
 
 fmt-check:
@@ -42,6 +42,11 @@ fmt-check:
 
 fmt: ## Format the code
 	cargo fmt --all
+
+check-unused: ## No crate declares a dependency it does not use (cargo-machete; .ci/run installs it)
+	@if command -v cargo-machete >/dev/null 2>&1; then cargo machete; \
+	elif [ "$$CI" = true ]; then echo "cargo-machete is required in CI (cargo install --locked cargo-machete)"; exit 1; \
+	else echo "SKIPPED: cargo-machete not installed (cargo install --locked cargo-machete)"; fi
 
 check-deps: ## The gateway must never depend on the database layer
 	@if cargo tree -p idp-gateway -e normal -i sea-orm >/dev/null 2>&1; then \
