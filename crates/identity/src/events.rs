@@ -14,13 +14,13 @@
 //! `open-id-provider.*` (read models), and `invitation.accepted`: an invitation
 //! accepted by key with a login (`openIdProviderId` + `subject`) makes the invited
 //! person a user identity of the organization, mapped to that login (see
-//! [`on_invitation_accepted`]). Payload field names are the reference's; missing
-//! fields are tolerated.
+//! [`on_invitation_accepted`]). Every known type is read into its
+//! `idp_model::events::Event` variant; data that does not parse is dead-lettered.
 
 use std::sync::Arc;
 
 use idp_bus::EventBus;
-use idp_model::events::{types, Envelope};
+use idp_model::events::{types, Envelope, Event, InvitationData};
 use idp_model::OrganizationId;
 use idp_runtime::outbox::{self, ConsumerOptions};
 use idp_runtime::Shutdown;
@@ -103,8 +103,6 @@ pub async fn spawn_consumers(
     Ok(())
 }
 
-use idp_model::events::payload::{str_of, uuid_of};
-
 pub async fn on_event(
     st: &AppState,
     event: Envelope,
@@ -121,16 +119,18 @@ pub async fn on_event(
         "open-id-provider" => open_id_provider_seen::apply(&event, action, txn, now).await,
         // The identity events it writes go out right after the commit (the
         // consumer wakes the relay).
-        "invitation" if event.kind == types::INVITATION_ACCEPTED => {
-            on_invitation_accepted(st, &event, txn).await
-        }
+        "invitation" if event.kind == types::INVITATION_ACCEPTED => match Event::of(&event)? {
+            Event::InvitationAccepted(d) => on_invitation_accepted(st, &d, txn).await,
+            _ => Ok(()),
+        },
         _ => Ok(()),
     }
 }
 
-/// `invitation.accepted` of a completion by key (`data`: `invitationId`,
-/// `organizationId`, `email`, `targetUserIdentityId`, `openIdProviderId`,
-/// `subject`, optionally `name`, `givenName`, `familyName`, `fromIdentityId`):
+/// `invitation.accepted` of a completion by key (the invitation, plus its
+/// `invitationId`, `openIdProviderId` and `subject`, optionally `name`,
+/// `givenName`, `familyName`; the organization is `toOrganizationId`, the address
+/// `invitedEmailAddress`):
 /// the user identity of the invited person, mapped to the login, chosen as
 ///
 /// 1. the identity the login is already mapped to (the person is already a
@@ -147,23 +147,17 @@ pub async fn on_event(
 /// `PUT /invitations/{id}/accept`) maps nobody and is ignored.
 pub async fn on_invitation_accepted(
     st: &AppState,
-    event: &Envelope,
+    d: &InvitationData,
     txn: &DatabaseTransaction,
 ) -> anyhow::Result<()> {
-    let d = &event.data;
     let (Some(invitation_id), Some(provider_id), Some(subject)) = (
-        uuid_of(d, &["invitationId"]),
-        uuid_of(d, &["openIdProviderId"]),
-        str_of(d, "subject").filter(|s| !s.is_empty()),
+        d.invitation_id,
+        d.open_id_provider_id.map(|p| p.0),
+        d.subject.clone().filter(|s| !s.is_empty()),
     ) else {
         return Ok(());
     };
-    let Some(org) =
-        uuid_of(d, &["organizationId", "toOrganizationId"]).or(event.organization_id.map(|o| o.0))
-    else {
-        tracing::warn!(%invitation_id, "invitation.accepted without an organization; ignored");
-        return Ok(());
-    };
+    let org = d.to_organization_id.0;
     if invitation_acceptance::Entity::find_by_id(invitation_id)
         .one(txn)
         .await?
@@ -171,10 +165,7 @@ pub async fn on_invitation_accepted(
     {
         return Ok(());
     }
-    let email = str_of(d, "email")
-        .or_else(|| str_of(d, "invitedEmailAddress"))
-        .map(|e| e.trim().to_lowercase())
-        .filter(|e| !e.is_empty());
+    let email = Some(d.invited_email_address.trim().to_lowercase()).filter(|e| !e.is_empty());
     let user = idp_model::token::IdentityType::UserIdentity.as_str();
     let live_user =
         |m: &identity::Model| m.kind == user && m.organization_id == org && m.deleted_at.is_none();
@@ -191,7 +182,7 @@ pub async fn on_invitation_accepted(
         mapped_before = chosen.is_some();
     }
     if chosen.is_none() {
-        if let Some(t) = uuid_of(d, &["targetUserIdentityId"]) {
+        if let Some(t) = d.target_user_identity_id.map(|t| t.as_uuid()) {
             chosen = identity::Entity::find_by_id(t)
                 .one(txn)
                 .await?
@@ -217,9 +208,11 @@ pub async fn on_invitation_accepted(
                 tracing::warn!(%invitation_id, "invitation.accepted without an email; ignored");
                 return Ok(());
             };
-            let first = str_of(d, "givenName").filter(|s| !s.trim().is_empty());
-            let last = str_of(d, "familyName").filter(|s| !s.trim().is_empty());
-            let name = str_of(d, "name")
+            let first = d.given_name.clone().filter(|s| !s.trim().is_empty());
+            let last = d.family_name.clone().filter(|s| !s.trim().is_empty());
+            let name = d
+                .name
+                .clone()
                 .filter(|s| !s.trim().is_empty())
                 .or_else(|| match (&first, &last) {
                     (None, None) => None,
@@ -244,7 +237,7 @@ pub async fn on_invitation_accepted(
                 created_at: now,
                 updated_at: None,
                 deleted_at: None,
-                created_by: uuid_of(d, &["fromIdentityId"]),
+                created_by: Some(d.from_identity_id.as_uuid()),
                 mfa_enrolled: false,
                 mfa_reset_at: None,
                 mfa_reset_by: None,
@@ -257,7 +250,7 @@ pub async fn on_invitation_accepted(
     };
     let mut extra = json!({ "invitationId": invitation_id });
     if mapped_before {
-        let target = uuid_of(d, &["targetUserIdentityId"]);
+        let target = d.target_user_identity_id.map(|t| t.as_uuid());
         if target.is_some_and(|t| t != ident.id) || !live_user(&ident) {
             tracing::warn!(%invitation_id, identity_id = %ident.id,
                 "the login of an accepted invitation was already mapped to another or a retired identity; nothing new mapped");
@@ -269,7 +262,7 @@ pub async fn on_invitation_accepted(
             external_subject: subject.clone(),
             identity_provider_id: provider_id,
             created_at: now,
-            created_by: uuid_of(d, &["fromIdentityId"]),
+            created_by: Some(d.from_identity_id.as_uuid()),
         };
         mapping::Entity::insert(map.clone().into_active_model())
             .exec_without_returning(txn)

@@ -50,62 +50,6 @@ pub mod types {
     pub const ALL: &[&str] = super::Event::TYPES;
 }
 
-/// Reading event payloads leniently: consumers replicate state from other services'
-/// events and must not fail on a field spelled as the producer's API spells it
-/// (`id` or `organizationId`, say), nor on one that is missing.
-///
-/// Deprecated: parse the envelope into an [`Event`] (`Event::of`) and `match`
-/// instead; the payload structs name the one spelling each producer writes. Kept
-/// only while the identity service's consumer still reads events this way.
-pub mod payload {
-    use serde_json::Value;
-    use uuid::Uuid;
-
-    /// A UUID from the first of `names` present in `data`.
-    pub fn uuid_of(data: &Value, names: &[&str]) -> Option<Uuid> {
-        names
-            .iter()
-            .filter_map(|n| data.get(*n).and_then(Value::as_str))
-            .find_map(|s| Uuid::parse_str(s).ok())
-    }
-
-    pub fn str_of(data: &Value, name: &str) -> Option<String> {
-        data.get(name).and_then(Value::as_str).map(str::to_string)
-    }
-
-    pub fn bool_of(data: &Value, name: &str) -> Option<bool> {
-        data.get(name).and_then(Value::as_bool)
-    }
-
-    /// What an event of `{resource}.{action}` says about the resource's state, as
-    /// `(active, deleted)` updates.
-    pub fn state_change(action: &str, data: &Value) -> (Option<bool>, Option<bool>) {
-        match action {
-            "activated" => (Some(true), None),
-            "deactivated" => (Some(false), None),
-            "deleted" => (bool_of(data, "active"), Some(true)),
-            _ => (bool_of(data, "active"), bool_of(data, "deleted")),
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn lenient_reads() {
-            let id = Uuid::new_v4();
-            let d =
-                serde_json::json!({"id": id.to_string(), "organizationId": "nope", "active": true});
-            assert_eq!(uuid_of(&d, &["organizationId", "id"]), Some(id));
-            assert_eq!(uuid_of(&d, &["missing"]), None);
-            assert_eq!(state_change("deactivated", &d), (Some(false), None));
-            assert_eq!(state_change("deleted", &d), (Some(true), Some(true)));
-            assert_eq!(state_change("updated", &d), (Some(true), None));
-        }
-    }
-}
-
 /// The envelope every event travels in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -142,6 +142,26 @@ async fn an_id_token_of_an_active_provider_is_exchanged_for_the_mapped_user() {
     .await;
 }
 
+/// The `data` of `invitation.accepted` as the invitation service writes it: the
+/// invitation as its API shows it, with `login`'s fields (a completion by key adds
+/// `invitationId`, `openIdProviderId`, `subject`, names).
+fn accepted_invitation(
+    id: Uuid,
+    org: Uuid,
+    email: &str,
+    target: Option<Value>,
+    login: Value,
+) -> Value {
+    let mut v = json!({"id": id, "fromIdentityId": Uuid::new_v4(), "toOrganizationId": org,
+        "toTenantId": org, "invitedEmailAddress": email, "targetUserIdentityId": target,
+        "expiration": {"epochSecond": 4_000_000_000i64, "nano": 0}, "accepted": true,
+        "revokedAt": null, "responseReceivedAt": null, "state": "Accepted"});
+    if let (Some(o), Value::Object(extra)) = (v.as_object_mut(), login) {
+        o.extend(extra);
+    }
+    v
+}
+
 /// `invitation.accepted` with a login makes the invited person a user identity of
 /// the organization, mapped to that login (so the exchange gives a token at once),
 /// once per invitation however often it arrives; an existing target identity is
@@ -167,10 +187,10 @@ async fn an_accepted_invitation_makes_a_mapped_user_once() {
         app.wait_count("SELECT COUNT(*) FROM organizations_seen", 1).await;
 
         let invitation = Uuid::new_v4();
-        let accepted = json!({"invitationId": invitation, "id": invitation, "organizationId": org,
-            "toOrganizationId": org, "email": "new.person@acme.com", "targetUserIdentityId": null,
+        let accepted = accepted_invitation(invitation, org, "new.person@acme.com", None, json!({
+            "invitationId": invitation, "organizationId": org, "email": "new.person@acme.com",
             "openIdProviderId": oidp, "subject": "ext-new", "givenName": "New", "familyName": "Person",
-            "via": "key"});
+            "via": "key"}));
         // Three deliveries (distinct event ids, as a replay would have): one identity.
         for _ in 0..3 {
             app.publish("invitation.accepted", Some(org), accepted.clone()).await;
@@ -178,7 +198,7 @@ async fn an_accepted_invitation_makes_a_mapped_user_once() {
         app.wait_count("SELECT COUNT(*) FROM invitation_acceptances", 1).await;
         // A plain accept (no login) maps nobody.
         app.publish("invitation.accepted", Some(org),
-            json!({"id": Uuid::new_v4(), "toOrganizationId": org, "invitedEmailAddress": "plain@acme.com", "via": "api"}))
+            accepted_invitation(Uuid::new_v4(), org, "plain@acme.com", None, json!({"via": "api"})))
             .await;
         let (s, v) = exchange(&app, &id_token(&idp, ISSUER, CLIENT, "ext-new", 300)).await;
         assert_eq!(s, 200, "{v}");
@@ -230,8 +250,9 @@ async fn an_accepted_invitation_makes_a_mapped_user_once() {
         assert_eq!(s, 201, "{u}");
         let second = Uuid::new_v4();
         app.publish("invitation.accepted", Some(org),
-            json!({"invitationId": second, "organizationId": org, "email": "Someone.Else@acme.com",
-                "targetUserIdentityId": u["id"], "openIdProviderId": oidp, "subject": "ext-old"}))
+            accepted_invitation(second, org, "Someone.Else@acme.com", Some(u["id"].clone()), json!({
+                "invitationId": second, "organizationId": org, "email": "someone.else@acme.com",
+                "openIdProviderId": oidp, "subject": "ext-old"})))
             .await;
         app.wait_count("SELECT COUNT(*) FROM invitation_acceptances", 2).await;
         let (s, v) = exchange(&app, &id_token(&idp, ISSUER, CLIENT, "ext-old", 300)).await;
