@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use idp_model::events::types;
+use idp_model::events::{Event, IdentityData};
 use idp_model::identity::BootstrapCredentials;
 use idp_model::token::IdentityType;
 use idp_model::{IdentityId, ROOT_ORGANIZATION_ID};
@@ -108,16 +108,13 @@ pub async fn ensure_super_admin(st: &AppState, settings: &BootstrapSettings) -> 
     // The event every other account's creation sends (identity id, organization,
     // type, name, email) plus the bootstrap flag: its consumers learn the name
     // (the inviter in invitation mails and views) like any other.
-    w.enqueue(
-        types::IDENTITY_CREATED,
+    w.enqueue_event(
         Some(ROOT_ORGANIZATION_ID),
-        &events::data(
-            &admin,
-            serde_json::json!({
-                "grantDefaultRoles": false,
-                "bootstrapSuperAdmin": true,
-            }),
-        ),
+        &Event::IdentityCreated(IdentityData {
+            grant_default_roles: Some(false),
+            bootstrap_super_admin: Some(true),
+            ..events::identity(&admin)
+        }),
     )?;
     if let Err(e) = w.commit().await {
         let _ = std::fs::remove_file(&pending);

@@ -20,15 +20,14 @@
 use std::sync::Arc;
 
 use idp_bus::EventBus;
-use idp_model::events::{types, Envelope, Event, InvitationData};
-use idp_model::OrganizationId;
+use idp_model::events::{types, Envelope, Event, IdentityData, InvitationData, MappingAdded};
+use idp_model::{IdentityId, OrganizationId};
 use idp_runtime::outbox::{self, ConsumerOptions};
 use idp_runtime::Shutdown;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter,
 };
-use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -42,20 +41,18 @@ use crate::store::{
 /// The `source` of every event of this service (`AppState::work` writes it).
 pub const SOURCE: &str = "identity";
 
-/// The payload of an identity event about `m`, with `extra`'s fields.
-pub fn data(m: &identity::Model, extra: Value) -> Value {
-    let mut data = json!({
-        "identityId": m.id,
-        "organizationId": m.organization_id,
-        "type": m.kind,
-        "name": m.name,
-        "email": m.email,
-        "createdBy": m.created_by,
-    });
-    if let (Some(d), Value::Object(e)) = (data.as_object_mut(), extra) {
-        d.extend(e);
+/// The payload of an identity event about `m` (the fields every `identity.*`
+/// event carries; a change sets its own ones with struct update syntax).
+pub fn identity(m: &identity::Model) -> IdentityData {
+    IdentityData {
+        identity_id: IdentityId(m.id),
+        organization_id: Some(OrganizationId(m.organization_id)),
+        kind: Some(m.kind.clone()),
+        name: Some(m.name.clone()),
+        email: m.email.clone(),
+        created_by: m.created_by.map(IdentityId),
+        ..IdentityData::default()
     }
-    data
 }
 
 /// Writes an identity event into the outbox within the event consumer's
@@ -63,19 +60,12 @@ pub fn data(m: &identity::Model, extra: Value) -> Value {
 /// endpoints enqueue through their unit of work instead.
 async fn emit<C: ConnectionTrait>(
     conn: &C,
-    kind: &str,
-    m: &identity::Model,
-    extra: Value,
+    event: &Event,
+    org: OrganizationId,
     now: OffsetDateTime,
-) -> Result<(), DbErr> {
-    let event = Envelope::new(
-        kind,
-        SOURCE,
-        Some(OrganizationId(m.organization_id)),
-        data(m, extra),
-        now,
-    );
-    outbox::enqueue(conn, &event).await
+) -> anyhow::Result<()> {
+    let envelope = event.envelope(SOURCE, Some(org), now)?;
+    Ok(outbox::enqueue(conn, &envelope).await?)
 }
 
 pub async fn spawn_consumers(
@@ -248,7 +238,10 @@ pub async fn on_invitation_accepted(
             m
         }
     };
-    let mut extra = json!({ "invitationId": invitation_id });
+    let mut data = IdentityData {
+        invitation_id: Some(invitation_id),
+        ..identity(&ident)
+    };
     if mapped_before {
         let target = d.target_user_identity_id.map(|t| t.as_uuid());
         if target.is_some_and(|t| t != ident.id) || !live_user(&ident) {
@@ -267,16 +260,11 @@ pub async fn on_invitation_accepted(
         mapping::Entity::insert(map.clone().into_active_model())
             .exec_without_returning(txn)
             .await?;
-        if let Some(o) = extra.as_object_mut() {
-            o.insert(
-                "mappingAdded".into(),
-                json!({
-                    "id": map.id,
-                    "auth0UserId": map.external_subject,
-                    "identityProviderId": map.identity_provider_id,
-                }),
-            );
-        }
+        data.mapping_added = Some(MappingAdded {
+            id: map.id,
+            auth0_user_id: map.external_subject,
+            identity_provider_id: map.identity_provider_id,
+        });
     }
     invitation_acceptance::Entity::insert(invitation_acceptance::ActiveModel {
         invitation_id: Set(invitation_id),
@@ -286,13 +274,12 @@ pub async fn on_invitation_accepted(
     })
     .exec_without_returning(txn)
     .await?;
+    let org = OrganizationId(ident.organization_id);
     if created {
-        if let Some(o) = extra.as_object_mut() {
-            o.insert("grantDefaultRoles".into(), Value::Bool(true));
-        }
-        emit(txn, types::IDENTITY_CREATED, &ident, extra, now).await?;
+        data.grant_default_roles = Some(true);
+        emit(txn, &Event::IdentityCreated(data), org, now).await?;
     } else {
-        emit(txn, types::IDENTITY_UPDATED, &ident, extra, now).await?;
+        emit(txn, &Event::IdentityUpdated(data), org, now).await?;
     }
     tracing::info!(%invitation_id, identity_id = %ident.id, created, "invitation accepted: user identity mapped");
     Ok(())

@@ -2,7 +2,7 @@
 //! in `routes` call these): access checks, the change and its events in one unit
 //! of work.
 
-use idp_model::events::types;
+use idp_model::events::{Event, IdentityData};
 use idp_model::identity::{ApiAccountIdentity, CreatedApiAccount};
 use idp_model::OrganizationId;
 use idp_runtime::auth::Caller;
@@ -155,13 +155,12 @@ pub async fn create(
     identity::Entity::insert(m.clone().into_active_model())
         .exec_without_returning(w.txn())
         .await?;
-    w.enqueue(
-        types::IDENTITY_CREATED,
+    w.enqueue_event(
         Some(OrganizationId(m.organization_id)),
-        &events::data(
-            &m,
-            serde_json::json!({ "grantDefaultRoles": grant_default_roles }),
-        ),
+        &Event::IdentityCreated(IdentityData {
+            grant_default_roles: Some(grant_default_roles),
+            ..events::identity(&m)
+        }),
     )?;
     w.commit().await?;
     let url = st.token.token_endpoint();
@@ -196,10 +195,9 @@ pub async fn update(
     let mut w = st.work.begin().await?;
     am.updated_at = Set(Some(w.now()));
     let m = am.update(w.txn()).await?;
-    w.enqueue(
-        types::IDENTITY_UPDATED,
+    w.enqueue_event(
         Some(OrganizationId(m.organization_id)),
-        &events::data(&m, serde_json::json!({})),
+        &Event::IdentityUpdated(events::identity(&m)),
     )?;
     w.commit().await?;
     Ok(view(st, &m))

@@ -2,7 +2,7 @@
 //! each with its event; a deactivation or deletion refuses the identity's tokens
 //! here once committed (other services on the event).
 
-use idp_model::events::types;
+use idp_model::events::Event;
 use idp_model::token::IdentityType;
 use idp_model::{IdentityId, OrganizationId};
 use idp_runtime::auth::Caller;
@@ -65,15 +65,11 @@ pub async fn set_active(
     am.updated_at = Set(Some(w.now()));
     let m = am.update(w.txn()).await?;
     let event = if active {
-        types::IDENTITY_ACTIVATED
+        Event::IdentityActivated(events::identity(&m))
     } else {
-        types::IDENTITY_DEACTIVATED
+        Event::IdentityDeactivated(events::identity(&m))
     };
-    w.enqueue(
-        event,
-        Some(OrganizationId(m.organization_id)),
-        &events::data(&m, serde_json::json!({})),
-    )?;
+    w.enqueue_event(Some(OrganizationId(m.organization_id)), &event)?;
     after_change(st, &mut w, &m, !active);
     w.commit().await?;
     Ok(m)
@@ -96,10 +92,9 @@ pub async fn soft_delete(
     am.deleted_at = Set(Some(now));
     am.updated_at = Set(Some(now));
     let m = am.update(w.txn()).await?;
-    w.enqueue(
-        types::IDENTITY_DELETED,
+    w.enqueue_event(
         Some(OrganizationId(m.organization_id)),
-        &events::data(&m, serde_json::json!({})),
+        &Event::IdentityDeleted(events::identity(&m)),
     )?;
     after_change(st, &mut w, &m, true);
     w.commit().await?;

@@ -2,9 +2,9 @@
 //! `routes` call these): access checks, the change and its events in one unit of
 //! work.
 
-use idp_model::events::types;
+use idp_model::events::{Event, IdentityData, MappingAdded};
 use idp_model::identity::UserIdentity;
-use idp_model::OrganizationId;
+use idp_model::{IdentityId, OrganizationId};
 use idp_runtime::auth::Caller;
 use idp_runtime::error::{ApiError, ApiResult};
 use idp_runtime::paging::{PageParams, Paged};
@@ -178,10 +178,12 @@ pub async fn create(
         .map_err(|e| ApiError::from_db_conflict(e, EMAIL_TAKEN))?;
     // Users are created without explicit permissions: the organization's default
     // roles are granted.
-    w.enqueue(
-        types::IDENTITY_CREATED,
+    w.enqueue_event(
         Some(OrganizationId(m.organization_id)),
-        &events::data(&m, serde_json::json!({ "grantDefaultRoles": true })),
+        &Event::IdentityCreated(IdentityData {
+            grant_default_roles: Some(true),
+            ..events::identity(&m)
+        }),
     )?;
     w.commit().await.map_err(email_conflict)?;
     Ok(views::user(&m))
@@ -221,10 +223,9 @@ pub async fn update(
         .update(w.txn())
         .await
         .map_err(|e| ApiError::from_db_conflict(e, EMAIL_TAKEN))?;
-    w.enqueue(
-        types::IDENTITY_UPDATED,
+    w.enqueue_event(
         Some(OrganizationId(m.organization_id)),
-        &events::data(&m, serde_json::json!({})),
+        &Event::IdentityUpdated(events::identity(&m)),
     )?;
     w.commit().await.map_err(email_conflict)?;
     one(st, &m).await
@@ -258,13 +259,13 @@ pub async fn reset_mfa(st: &AppState, caller: &Caller, id: Uuid) -> ApiResult<()
     am.mfa_reset_by = Set(Some(by));
     am.updated_at = Set(Some(now));
     let m = am.update(w.txn()).await?;
-    w.enqueue(
-        types::IDENTITY_UPDATED,
+    w.enqueue_event(
         Some(OrganizationId(m.organization_id)),
-        &events::data(
-            &m,
-            serde_json::json!({ "mfaReset": true, "mfaResetBy": by }),
-        ),
+        &Event::IdentityUpdated(IdentityData {
+            mfa_reset: Some(true),
+            mfa_reset_by: Some(IdentityId(by)),
+            ..events::identity(&m)
+        }),
     )?;
     w.commit().await
 }
@@ -297,17 +298,16 @@ pub async fn map(st: &AppState, caller: &Caller, id: Uuid, req: MapLogin) -> Api
         .exec_without_returning(w.txn())
         .await
         .map_err(|e| ApiError::from_db_conflict(e, conflict))?;
-    w.enqueue(
-        types::IDENTITY_UPDATED,
+    w.enqueue_event(
         Some(OrganizationId(row.organization_id)),
-        &events::data(
-            &row,
-            serde_json::json!({ "mappingAdded": {
-                "id": map.id,
-                "auth0UserId": map.external_subject,
-                "identityProviderId": map.identity_provider_id,
-            }}),
-        ),
+        &Event::IdentityUpdated(IdentityData {
+            mapping_added: Some(MappingAdded {
+                id: map.id,
+                auth0_user_id: map.external_subject.clone(),
+                identity_provider_id: map.identity_provider_id,
+            }),
+            ..events::identity(&row)
+        }),
     )?;
     w.commit().await.map_err(|e| {
         if e.status() == 409 {
