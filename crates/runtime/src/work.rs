@@ -22,7 +22,6 @@ use sea_orm::{
     DatabaseConnection, DatabaseTransaction, EntityTrait, PrimaryKeyTrait, TransactionTrait,
     UpdateMany,
 };
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::clock::SharedClock;
@@ -97,22 +96,8 @@ impl UnitOfWork {
         self.now
     }
 
-    /// Adds an event of type `kind` about `org` with `data` as payload; it is
-    /// written to the outbox with the change, and published after the commit.
-    pub fn enqueue<T: Serialize>(
-        &mut self,
-        kind: &str,
-        org: Option<OrganizationId>,
-        data: &T,
-    ) -> ApiResult<()> {
-        let data = serde_json::to_value(data).map_err(ApiError::internal)?;
-        self.events
-            .push(Envelope::new(kind, &self.source, org, data, self.now));
-        Ok(())
-    }
-
-    /// Adds `event` about `org`, like [`UnitOfWork::enqueue`] with the event's type
-    /// and payload.
+    /// Adds `event` about `org`: it is written to the outbox with the change, and
+    /// published after the commit.
     pub fn enqueue_event(&mut self, org: Option<OrganizationId>, event: &Event) -> ApiResult<()> {
         let e = event
             .envelope(&self.source, org, self.now)

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use idp_bus::{AmqpBus, BusError, Envelope, EventBus, MemoryBus, Subscription};
-use idp_model::events::types;
+use idp_model::events::{types, Event};
 use idp_model::ids::EventId;
 use idp_runtime::outbox::{
     self, apply_once, enqueue, Applied, ConsumerOptions, Relay, RelayHandle,
@@ -847,13 +847,20 @@ async fn a_unit_of_work_commits_its_events_and_effects_together() {
             "test",
         );
         let org = Some(idp_model::ids::OrganizationId::new());
+        // The n-th identity.created of this test (its name tells them apart).
+        let created = |n: u32| {
+            Event::IdentityCreated(idp_model::events::IdentityData {
+                identity_id: idp_model::ids::IdentityId::new(),
+                name: Some(format!("n{n}")),
+                ..Default::default()
+            })
+        };
 
         let ran = Arc::new(AtomicBool::new(false));
         let mut w = units.begin().await.unwrap();
         let marker = event(types::IDENTITY_CREATED, serde_json::json!({}));
         record_work(w.txn(), &marker, "dropped").await.unwrap();
-        w.enqueue(types::IDENTITY_CREATED, org, &serde_json::json!({"n": 0}))
-            .unwrap();
+        w.enqueue_event(org, &created(0)).unwrap();
         let flag = ran.clone();
         w.after_commit(move || flag.store(true, Ordering::SeqCst));
         drop(w);
@@ -867,8 +874,8 @@ async fn a_unit_of_work_commits_its_events_and_effects_together() {
         let mut w = units.begin().await.unwrap();
         assert_eq!(w.now().nanosecond() % 1000, 0, "microseconds");
         record_work(w.txn(), &marker, "committed").await.unwrap();
-        w.enqueue(types::IDENTITY_CREATED, org, &serde_json::json!({"n": 1}))
-            .unwrap();
+        let kept = created(1);
+        w.enqueue_event(org, &kept).unwrap();
         let flag = ran.clone();
         w.after_commit(move || flag.store(true, Ordering::SeqCst));
         let now = w.now();
@@ -886,7 +893,7 @@ async fn a_unit_of_work_commits_its_events_and_effects_together() {
         assert_eq!(published.source, "test");
         assert_eq!(published.organization_id, org);
         assert_eq!(published.occurred_at, now);
-        assert_eq!(published.data, serde_json::json!({"n": 1}));
+        assert_eq!(Event::of(published).unwrap(), kept);
 
         stop(&shutdown, &relay).await;
     }

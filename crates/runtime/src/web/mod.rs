@@ -72,8 +72,8 @@
 //!   and the handler matches on the enum — no string switch in the service.
 //! - Changes: `crate::work` — `let mut w = s.work.begin().await?`, the rows in
 //!   `w.txn()`, timestamps `w.now()` (database precision), events
-//!   `w.enqueue_event(org, &Event::..)?` (a variant of `idp_model::events::Event`;
-//!   `w.enqueue(kind, org, &data)?` for untyped data), effects `w.after_commit(..)`, a state change
+//!   `w.enqueue_event(org, &Event::..)?` (a variant of `idp_model::events::Event`),
+//!   effects `w.after_commit(..)`, a state change
 //!   `w.transition(update, id, "conflict detail")` (409 when its state does not
 //!   hold), then `w.commit().await?` (commits, wakes the relay, runs the effects).
 //!   No handler begins a transaction, enqueues or wakes the relay by hand.
