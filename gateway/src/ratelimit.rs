@@ -12,6 +12,9 @@ use governor::Quota;
 
 /// Buckets are forgotten once this many are tracked and they are full again.
 const MAX_TRACKED: usize = 100_000;
+/// How often (in checks) the number of tracked buckets is looked at: counting
+/// them visits every shard of the map, too dear for every request.
+const SIZE_CHECK_EVERY: u64 = 1024;
 
 type Keyed<C> = governor::RateLimiter<
     IpAddr,
@@ -22,6 +25,7 @@ type Keyed<C> = governor::RateLimiter<
 
 pub struct RateLimiter<C: Clock = DefaultClock> {
     limiter: Keyed<C>,
+    checks: std::sync::atomic::AtomicU64,
 }
 
 impl RateLimiter {
@@ -38,12 +42,16 @@ impl<C: Clock> RateLimiter<C> {
         let quota = Quota::per_second(rate).allow_burst(burst);
         Some(RateLimiter {
             limiter: governor::RateLimiter::dashmap_with_clock(quota, clock),
+            checks: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
     /// Takes one token for `ip`; `false` when its bucket is empty.
     pub fn allow(&self, ip: IpAddr) -> bool {
-        if self.limiter.len() >= MAX_TRACKED {
+        let n = self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % SIZE_CHECK_EVERY == 0 && self.limiter.len() >= MAX_TRACKED {
             // Forget the buckets that are full again (indistinguishable from new).
             self.limiter.retain_recent();
             self.limiter.shrink_to_fit();
